@@ -1,0 +1,124 @@
+"""The Predictor: probabilities and every feature map in one call, and refusal of unusable models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.inference import ModelError, Predictor
+
+
+def test_bundled_model_keeps_its_contract(predictor):
+    model = predictor.model
+    assert tuple(model.inputs[0].shape) == (None, 28, 28, 1)
+    assert tuple(model.outputs[0].shape) == (None, 10)
+    assert predictor.card is not None and predictor.card["total_params"] == model.count_params()
+
+
+def test_one_call_returns_probabilities_and_all_4d_layers(predictor, stroke_fixtures):
+    from model.preprocess import strokes_to_input
+
+    x = strokes_to_input(stroke_fixtures[0][1])
+    result = predictor.predict(x)
+    assert result.probabilities.shape == (10,)
+    assert abs(float(result.probabilities.sum()) - 1.0) < 1e-4
+    expected = [layer.name for layer in predictor.model.layers if len(layer.output.shape) == 4 and layer.name != "image"]
+    assert list(result.activations) == expected
+    assert [info.name for info in predictor.layers] == expected
+    for info in predictor.layers:
+        assert result.activations[info.name].shape == info.shape
+    # The same numbers as Keras itself computes.
+    reference = predictor.model(x[None, ..., None], training=False).numpy()[0]
+    np.testing.assert_allclose(result.probabilities, reference, atol=1e-5)
+
+
+def test_no_digit_gives_no_prediction(predictor):
+    result = predictor.predict(None)
+    assert result.digit is None and result.probabilities is None and result.activations == {}
+
+
+def test_recognises_pen_drawn_fixture_digits(predictor, stroke_fixtures):
+    from model.preprocess import strokes_to_input
+
+    images = np.stack([strokes_to_input(s) for _, s, _ in stroke_fixtures])
+    labels = np.array([label for _, _, label in stroke_fixtures])
+    predicted = predictor.predict_probabilities(images).argmax(1)
+    assert (predicted == labels).mean() >= 0.9
+
+
+def test_live_call_is_fast(predictor):
+    import time
+
+    x = np.random.default_rng(0).random((28, 28), dtype=np.float32)
+    predictor.predict(x)
+    times = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        predictor.predict(x)
+        times.append(time.perf_counter() - t0)
+    assert float(np.median(times)) < 0.025  # model.predict takes ~80 ms
+
+
+# --- models the app must refuse ----------------------------------------------------------------
+
+
+def _save(model, path):
+    model.save(path)
+    return path
+
+
+def test_missing_and_corrupt_files_are_refused(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        Predictor(tmp_path / "nope.keras")
+    junk = tmp_path / "junk.keras"
+    junk.write_bytes(b"definitely not a zip")
+    with pytest.raises(ModelError, match="corrupt"):
+        Predictor(junk)
+    h5 = tmp_path / "model.h5"
+    h5.write_bytes(b"x")
+    with pytest.raises(ModelError, match=r"\.keras"):
+        Predictor(h5)
+
+
+def test_truncated_model_file_is_refused(tmp_path, predictor):
+    data = predictor.path.read_bytes()
+    cut = tmp_path / "cut.keras"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError):
+        Predictor(cut)
+
+
+def test_wrong_shapes_are_refused_naming_what_was_expected(tmp_path):
+    import keras
+
+    inp = keras.Input((32, 32, 3))
+    out = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inp))
+    with pytest.raises(ModelError, match=r"expects input .*32, 32, 3.*28, 28, 1"):
+        Predictor(_save(keras.Model(inp, out), tmp_path / "cifar.keras"))
+    inp = keras.Input((28, 28, 1))
+    out = keras.layers.Dense(26, activation="softmax")(keras.layers.Flatten()(inp))
+    with pytest.raises(ModelError, match=r"outputs .*26.*expected \(None, 10\)"):
+        Predictor(_save(keras.Model(inp, out), tmp_path / "letters.keras"))
+
+
+def test_lambda_layers_are_refused(tmp_path):
+    import keras
+
+    inp = keras.Input((28, 28, 1))
+    x = keras.layers.Lambda(lambda t: t * 2.0)(inp)
+    out = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(x))
+    with pytest.raises(ModelError, match="(?i)lambda|safe mode"):
+        Predictor(_save(keras.Model(inp, out), tmp_path / "lambda.keras"))
+
+
+def test_any_compatible_model_is_generic(tmp_path):
+    import keras
+    from keras import layers
+
+    inp = keras.Input((28, 28, 1))
+    x = layers.Conv2D(4, 5, strides=2, padding="valid", activation="tanh", name="edges")(inp)
+    x = layers.AveragePooling2D(2, name="smooth")(x)
+    out = layers.Dense(10, activation="softmax")(layers.Flatten()(x))
+    p = Predictor(_save(keras.Model(inp, out), tmp_path / "other.keras"))
+    assert [(i.name, i.shape) for i in p.layers] == [("edges", (12, 12, 4)), ("smooth", (6, 6, 4))]
+    assert set(p.predict(np.zeros((28, 28), np.float32)).activations) == {"edges", "smooth"}

@@ -1,0 +1,133 @@
+"""The strokes/image -> 28x28 path every input goes through (canvas, command line, tests)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from model.preprocess import COM_TARGET, centre_of_mass, image_to_input, strokes_to_input
+
+coord = st.floats(-1000, 1000, allow_nan=False, allow_infinity=False)
+stroke = arrays(np.float64, st.tuples(st.integers(1, 12), st.just(2)), elements=coord)
+strokes_st = st.lists(stroke, min_size=1, max_size=4)
+
+
+def has_extent(strokes, rel: float = 1e-3) -> bool:
+    pts = np.concatenate(strokes)
+    return float(np.ptp(pts, axis=0).max()) > rel * max(1.0, float(np.abs(pts).max()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(strokes_st)
+def test_strokes_give_a_valid_centred_28x28_image(strokes):
+    assume(has_extent(strokes))
+    x = strokes_to_input(strokes)
+    assert x is not None
+    assert x.shape == (28, 28) and x.dtype == np.float32
+    assert np.isfinite(x).all() and x.min() >= 0.0 and x.max() <= 1.0
+    assert x.max() > 0.3  # some real ink
+    cx, cy = centre_of_mass(x)
+    # Centred like MNIST, unless a lopsided shape pushes ink off the field.
+    if x[0].sum() + x[-1].sum() + x[:, 0].sum() + x[:, -1].sum() < 1e-6:
+        assert abs(cx - COM_TARGET) < 0.1 and abs(cy - COM_TARGET) < 0.1  # sub-sampling error only
+
+
+@settings(max_examples=40, deadline=None)
+@given(strokes_st, st.floats(-5000, 5000), st.floats(-5000, 5000), st.floats(0.01, 100))
+def test_strokes_are_invariant_to_translation_and_uniform_scale(strokes, dx, dy, k):
+    assume(has_extent(strokes, 1e-2))
+    base = strokes_to_input(strokes)
+    moved = strokes_to_input([(s + [dx, dy]) * k for s in strokes])
+    assert base is not None and moved is not None
+    np.testing.assert_allclose(moved, base, atol=2e-3)
+
+
+def test_ink_fits_a_20x20_box_along_the_longer_side():
+    x = strokes_to_input([np.array([[0.0, 0.0], [0.0, 100.0]])])  # a vertical bar: a "1"
+    rows = np.flatnonzero(x.max(1) > 0.05)
+    cols = np.flatnonzero(x.max(0) > 0.05)
+    assert 19 <= np.ptp(rows) + 1 <= 21
+    assert np.ptp(cols) + 1 <= 4
+
+
+def test_mnist_like_ink_amount(stroke_fixtures):
+    # Mean intensity of MNIST digits is 0.13; drawn digits must look like that to the model.
+    means = [strokes_to_input(s).mean() for _, s, _ in stroke_fixtures]
+    assert 0.09 < float(np.mean(means)) < 0.17
+
+
+@pytest.mark.parametrize("strokes", [[], [np.zeros((0, 2))], [np.array([[5.0, 5.0]])], [np.array([[3.0, 4.0]] * 10)]])
+def test_nothing_drawn_or_a_dot_is_no_digit(strokes):
+    assert strokes_to_input(strokes) is None
+
+
+def test_bad_strokes_are_refused_with_a_message():
+    with pytest.raises(ValueError, match="Stroke 0"):
+        strokes_to_input([np.array([1.0, 2.0, 3.0])])
+    with pytest.raises(ValueError, match="NaN"):
+        strokes_to_input([np.array([[0.0, 0.0], [np.nan, 1.0]])])
+
+
+def test_a_huge_drawing_stays_fast():
+    import time
+
+    rng = np.random.default_rng(0)
+    strokes = [np.cumsum(rng.normal(size=(2000, 2)), axis=0) for _ in range(50)]  # 100k points
+    t0 = time.perf_counter()
+    x = strokes_to_input(strokes)
+    assert x is not None and np.isfinite(x).all()
+    assert time.perf_counter() - t0 < 5.0
+
+
+# --- images ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mnist_digits(fixtures):
+    from model.data import load_mnist_test
+
+    x, y = load_mnist_test(fixtures / "mnist")
+    return x[:50], y[:50]
+
+
+def test_mnist_digits_pass_through_nearly_unchanged(mnist_digits):
+    x, _ = mnist_digits
+    for img in x[:20]:
+        out = image_to_input(img)
+        ref = img.astype(np.float32) / 255
+        assert out.shape == (28, 28) and out.dtype == np.float32
+        assert np.abs(out - ref).mean() < 0.06
+
+
+def test_polarity_size_and_channels_do_not_matter(mnist_digits):
+    x, _ = mnist_digits
+    img = x[0]
+    base = image_to_input(img)
+    inverted_rgb = np.repeat(255 - img[..., None], 3, axis=2)
+    big = np.kron(inverted_rgb, np.ones((7, 7, 1), np.uint8))
+    rgba = np.concatenate([np.zeros((28, 28, 3), np.uint8), img[..., None]], axis=2)  # ink as alpha
+    for variant in (inverted_rgb, big, rgba, img.astype(np.float64) / 255):
+        np.testing.assert_allclose(image_to_input(variant), base, atol=0.08)
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(8, 80), st.integers(8, 80))))
+def test_any_picture_gives_a_valid_image_or_no_digit(img):
+    out = image_to_input(img)
+    if out is not None:
+        assert out.shape == (28, 28) and np.isfinite(out).all()
+        assert out.min() >= 0 and out.max() <= 1
+
+
+@pytest.mark.parametrize("value", [0, 255, 128])
+def test_blank_pictures_are_no_digit(value):
+    assert image_to_input(np.full((40, 60), value, np.uint8)) is None
+    assert image_to_input(np.full((40, 60, 3), value, np.uint8)) is None
+
+
+def test_weird_arrays_are_refused():
+    with pytest.raises(ValueError, match="shape"):
+        image_to_input(np.zeros((4, 4, 5)))
