@@ -144,8 +144,14 @@ class _Axis:
         return i * self.stride - self.pad_before + np.arange(self.size) * self.dilation
 
     def span(self, i0: int, i1: int) -> tuple[int, int]:
-        """Input span ``[a, b)`` read by outputs ``[i0, i1)``, unclipped."""
+        """Input span ``[a, b)`` read by outputs ``[i0, i1)``, unclipped (padding included)."""
         return i0 * self.stride - self.pad_before, (i1 - 1) * self.stride - self.pad_before + (self.size - 1) * self.dilation + 1
+
+    def real_span(self, i0: int, i1: int) -> tuple[int, int] | None:
+        """Span ``[a, b)`` of the real (non-padding) inputs read by outputs ``[i0, i1)``; ``None`` if none."""
+        taps = (np.arange(i0, i1)[:, None] * self.stride - self.pad_before + np.arange(self.size)[None, :] * self.dilation).ravel()
+        taps = taps[(taps >= 0) & (taps < self.n_in)]
+        return (int(taps.min()), int(taps.max()) + 1) if taps.size else None
 
 
 def _pad_before(n_in: int, size: int, stride: int, dilation: int, padding: str) -> int:
@@ -248,7 +254,7 @@ def _layer_input(model, layer, x: np.ndarray) -> np.ndarray:
     per_model = _INPUT_MODELS.setdefault(model, {})
     sub = per_model.get(layer.name)
     if sub is None:
-        sub = per_model[layer.name] = keras.Model(model.inputs, layer.input)
+        sub = per_model[layer.name] = keras.Model(model.inputs[0], layer.input)
     return keras.ops.convert_to_numpy(sub(x, training=False))[0]
 
 
@@ -374,33 +380,43 @@ def pool_breakdown(keras_model, image: np.ndarray, layer_name: str, row: int, co
     )
 
 
-def _trace_back(tensor, window: Window) -> Window:
-    """Map a window of ``tensor`` back to the model input, unclipped (union over branches)."""
+def _trace_back(tensor, window: Window) -> Window | None:
+    """Map a window of ``tensor`` back to the model input; ``None`` if it reads only padding.
+
+    Padding is dropped at every layer, so the result is exact even where dilation or explicit
+    padding meet the border. Branches that merge (``Add``, ``Concatenate``) give the union.
+    """
     import keras
 
     operation, inputs = _source(tensor)
     if isinstance(operation, keras.layers.InputLayer):
         return window
     r0, r1, c0, c1 = window
+    in_h, in_w = (int(d) for d in inputs[0].shape[1:3]) if inputs and len(inputs[0].shape) == 4 else (0, 0)
     if hasattr(operation, "kernel_size") or hasattr(operation, "pool_size"):
         if len(getattr(operation, "kernel_size", None) or operation.pool_size) != 2 or type(operation).__name__.endswith("Transpose"):
             raise ValueError(f"Cannot trace a receptive field through {operation.name!r} ({type(operation).__name__}).")
         rows_axis, cols_axis = _axes(operation)
-        r0, r1 = rows_axis.span(r0, r1)
-        c0, c1 = cols_axis.span(c0, c1)
-    elif isinstance(operation, keras.layers.ZeroPadding2D):
-        (top, _), (left, _) = operation.padding
-        r0, r1, c0, c1 = r0 - top, r1 - top, c0 - left, c1 - left
-    elif isinstance(operation, keras.layers.Cropping2D):
-        (top, _), (left, _) = operation.cropping
-        r0, r1, c0, c1 = r0 + top, r1 + top, c0 + left, c1 + left
+        rows, cols = rows_axis.real_span(r0, r1), cols_axis.real_span(c0, c1)
+        if rows is None or cols is None:
+            return None
+        (r0, r1), (c0, c1) = rows, cols
+    elif isinstance(operation, (keras.layers.ZeroPadding2D, keras.layers.Cropping2D)):
+        (top, _), (left, _) = getattr(operation, "padding", None) or operation.cropping
+        sign = 1 if isinstance(operation, keras.layers.ZeroPadding2D) else -1
+        r0, r1 = max(r0 - sign * top, 0), min(r1 - sign * top, in_h)
+        c0, c1 = max(c0 - sign * left, 0), min(c1 - sign * left, in_w)
+        if r0 >= r1 or c0 >= c1:
+            return None
     else:
         # Element-wise layers (activations, normalisation, dropout, Add, Concatenate, ...) keep
         # the spatial grid; anything that changes it without a known rule is refused.
         spatial = tuple(tensor.shape[1:3])
         if not inputs or any(len(t.shape) != 4 or tuple(t.shape[1:3]) != spatial for t in inputs):
             raise ValueError(f"Cannot trace a receptive field through {operation.name!r} ({type(operation).__name__}).")
-    spans = [_trace_back(t, (r0, r1, c0, c1)) for t in inputs]
+    spans = [s for s in (_trace_back(t, (r0, r1, c0, c1)) for t in inputs) if s is not None]
+    if not spans:
+        return None
     return (min(s[0] for s in spans), max(s[1] for s in spans), min(s[2] for s in spans), max(s[3] for s in spans))
 
 
@@ -408,9 +424,10 @@ def receptive_field(keras_model, layer_name: str, row: int, col: int) -> Window:
     """The rectangle of the input image that position ``(row, col)`` of ``layer_name`` sees.
 
     Returns ``(row0, row1, col0, col1)`` on the model input (``28 x 28``), end exclusive,
-    clipped to the image; found by walking back through every conv and pooling layer (kernel
-    size, stride, dilation and "same" padding offset). With dilation the field has holes; this
-    is its bounding box.
+    inside the image; found by walking back through every conv and pooling layer (kernel size,
+    stride, dilation and "same" padding offset), dropping padding on the way. With dilation the
+    field has holes; this is its bounding box. ``(0, 0, 0, 0)`` if the position sees only
+    padding (possible only with explicit ``ZeroPadding2D`` layers).
     """
     try:
         layer = keras_model.get_layer(layer_name)
@@ -422,9 +439,8 @@ def receptive_field(keras_model, layer_name: str, row: int, col: int) -> Window:
         raise ValueError(f"Layer {layer_name!r} has output shape {shape}, not a feature map (batch, h, w, c).")
     row = _check_index("row", row, int(shape[1]), layer_name)
     col = _check_index("col", col, int(shape[2]), layer_name)
-    r0, r1, c0, c1 = _trace_back(layer.output, (row, row + 1, col, col + 1))
-    height, width = (int(d) for d in keras_model.inputs[0].shape[1:3])
-    return (max(r0, 0), min(r1, height), max(c0, 0), min(c1, width))
+    field = _trace_back(layer.output, (row, row + 1, col, col + 1))
+    return (0, 0, 0, 0) if field is None else field
 
 
 def _check_class(keras_model, target_class: int) -> int:

@@ -6,6 +6,10 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The app's QSettings (window geometry, last folders) must not leak between runs or into ~.
+import tempfile  # noqa: E402
+
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="digit-recognizer-test-config-")
 
 import pytest  # noqa: E402
 

@@ -1,0 +1,301 @@
+"""The drawing canvas: mouse, touch and tablet pen; strokes kept as data, painted by Qt.
+
+Strokes are stored in *paper* coordinates, a square that fills the widget's shorter side, with
+(0, 0) top-left and (1, 1) bottom-right, so a resize re-lays the same drawing out. Painting
+follows Qt's painter example: round-cap, round-join pens; finished strokes are cached in a pixmap
+so that hundreds of strokes cost one ``drawPixmap`` per frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+Point = tuple[float, float, float]  # x, y in paper coordinates; pressure 0-1
+
+INK = QColor(255, 255, 255)
+PAPER = QColor(18, 18, 22)
+PEN_FRACTION = 0.045  # on-screen pen width as a fraction of the paper side, at pressure 0.5
+MAX_POINTS_PER_STROKE = 20_000  # a runaway stroke is cut, never a frozen GUI
+
+
+class DrawingCanvas(QWidget):
+    """A square drawing surface. ``strokes_changed`` fires on every new point, undo, redo and clear."""
+
+    strokes_changed = Signal()
+    stroke_finished = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents, True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(200, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setToolTip("Draw a digit here with the mouse, a finger or a pen.\n"
+                        "Ctrl+Z undo · Ctrl+Shift+Z redo · Esc clear")
+        self._strokes: list[list[Point]] = []
+        self._current: list[Point] | None = None
+        self._history: list[tuple[str, object]] = []  # ("add", stroke) | ("clear", strokes)
+        self._future: list[tuple[str, object]] = []
+        self._cache: QPixmap | None = None
+        self._touch_id: int | None = None
+        self._hint = "Draw a digit"
+        self._picture = None  # an opened picture shown on the paper instead of strokes
+
+    # --- data --------------------------------------------------------------------------------
+
+    def strokes(self) -> list[np.ndarray]:
+        """All strokes, the one being drawn included: ``(n, 2)`` float arrays in paper units, y down."""
+        out = [np.asarray(s, dtype=np.float64)[:, :2] for s in self._strokes]
+        if self._current:
+            out.append(np.asarray(self._current, dtype=np.float64)[:, :2])
+        return out
+
+    def is_empty(self) -> bool:
+        return not self._strokes and not self._current
+
+    def stroke_count(self) -> int:
+        return len(self._strokes)
+
+    def set_strokes(self, strokes: list[np.ndarray]) -> None:
+        """Replace the drawing with ``strokes`` (any units; fitted onto the paper). Undoable."""
+        if not strokes:
+            self.clear()
+            return
+        pts = np.concatenate([np.asarray(s, float)[:, :2] for s in strokes])
+        lo, hi = pts.min(0), pts.max(0)
+        extent = max(float((hi - lo).max()), 1e-9)
+        centre = (lo + hi) / 2
+        fitted = [[(float(x), float(y), 0.5) for x, y in ((np.asarray(s, float)[:, :2] - centre) * (0.7 / extent) + 0.5)]
+                  for s in strokes]
+        self._push(("clear", self._strokes))
+        self._strokes = fitted
+        self._changed()
+
+    def set_picture(self, image) -> None:
+        """Show a ``QImage`` on the paper (an opened picture), or ``None`` to go back to strokes."""
+        if image is None and self._picture is None:
+            return
+        self._picture = image
+        self._cache = None
+        self.update()
+
+    def set_hint(self, text: str) -> None:
+        self._hint = text
+        self.update()
+
+    # --- editing -----------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        if self.is_empty():
+            return
+        self._current = None
+        self._push(("clear", self._strokes))
+        self._strokes = []
+        self._changed()
+
+    def undo(self) -> None:
+        if not self._history:
+            return
+        op, payload = self._history.pop()
+        if op == "add":
+            self._strokes.pop()
+        else:
+            self._strokes, payload = payload, self._strokes
+        self._future.append((op, payload))
+        self._changed()
+
+    def redo(self) -> None:
+        if not self._future:
+            return
+        op, payload = self._future.pop()
+        if op == "add":
+            self._strokes.append(payload)
+        else:
+            self._strokes, payload = payload, self._strokes
+        self._history.append((op, payload))
+        self._changed()
+
+    def can_undo(self) -> bool:
+        return bool(self._history)
+
+    def can_redo(self) -> bool:
+        return bool(self._future)
+
+    def _push(self, op: tuple[str, object]) -> None:
+        self._history.append(op)
+        self._future.clear()
+
+    def _changed(self) -> None:
+        self._cache = None
+        self.update()
+        self.strokes_changed.emit()
+
+    # --- geometry ----------------------------------------------------------------------------
+
+    def paper_rect(self) -> QRectF:
+        side = min(self.width(), self.height()) - 2
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def to_paper(self, pos: QPointF) -> tuple[float, float]:
+        r = self.paper_rect()
+        return (pos.x() - r.x()) / r.width(), (pos.y() - r.y()) / r.height()
+
+    def to_widget(self, x: float, y: float) -> QPointF:
+        r = self.paper_rect()
+        return QPointF(r.x() + x * r.width(), r.y() + y * r.height())
+
+    # --- input -------------------------------------------------------------------------------
+
+    def _begin(self, pos: QPointF, pressure: float = 0.5) -> None:
+        x, y = self.to_paper(pos)
+        self._current = [(x, y, pressure)]
+        self.update()
+        self.strokes_changed.emit()
+
+    def _extend(self, pos: QPointF, pressure: float = 0.5) -> None:
+        if self._current is None:
+            return
+        x, y = self.to_paper(pos)
+        last = self._current[-1]
+        if abs(x - last[0]) + abs(y - last[1]) < 1e-4:
+            return  # no movement: nothing new to show or recognise
+        if len(self._current) >= MAX_POINTS_PER_STROKE:
+            self._end()
+            self._begin(pos, pressure)
+            return
+        self._current.append((x, y, pressure))
+        self._update_around(self._current[-2], self._current[-1])
+        self.strokes_changed.emit()
+
+    def _end(self) -> None:
+        if self._current is None:
+            return
+        stroke, self._current = self._current, None
+        self._strokes.append(stroke)
+        self._push(("add", stroke))
+        if self._cache is not None:
+            painter = QPainter(self._cache)
+            self._paint_stroke(painter, stroke)
+            painter.end()
+        self.update()
+        self.strokes_changed.emit()
+        self.stroke_finished.emit()
+
+    def mousePressEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._begin(event.position())
+        event.accept()
+
+    def mouseMoveEvent(self, event):
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._extend(event.position())
+        event.accept()
+
+    def mouseReleaseEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._extend(event.position())
+            self._end()
+        event.accept()
+
+    def tabletEvent(self, event):
+        # Accepting tablet events stops Qt from also synthesising mouse events for the pen.
+        pressure = float(event.pressure()) if event.pressure() > 0 else 0.5
+        kind = event.type()
+        if kind == QEvent.Type.TabletPress:
+            self._begin(event.position(), pressure)
+        elif kind == QEvent.Type.TabletMove:
+            if event.buttons() & Qt.MouseButton.LeftButton or self._current is not None:
+                self._extend(event.position(), pressure)
+        elif kind == QEvent.Type.TabletRelease:
+            self._end()
+        event.accept()
+
+    def event(self, event):
+        kind = event.type()
+        if kind in (QEvent.Type.TouchBegin, QEvent.Type.TouchUpdate, QEvent.Type.TouchEnd, QEvent.Type.TouchCancel):
+            points = event.points()
+            if kind == QEvent.Type.TouchBegin and points:
+                self._touch_id = points[0].id()
+                self._begin(points[0].position())
+            else:
+                for p in points:  # one finger draws; the others are ignored
+                    if p.id() == self._touch_id:
+                        self._extend(p.position())
+                if kind in (QEvent.Type.TouchEnd, QEvent.Type.TouchCancel):
+                    self._end()
+                    self._touch_id = None
+            event.accept()
+            return True
+        return super().event(event)
+
+    # --- painting ----------------------------------------------------------------------------
+
+    def _pen(self, pressure: float) -> QPen:
+        width = self.paper_rect().width() * PEN_FRACTION * (0.6 + 0.8 * pressure)
+        return QPen(INK, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+
+    def _paint_stroke(self, painter: QPainter, stroke: list[Point]) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        pressures = {round(p[2], 2) for p in stroke}
+        if len(pressures) <= 1:
+            # Uniform width: one path, so joins are smooth.
+            painter.setPen(self._pen(stroke[0][2]))
+            path = QPainterPath(self.to_widget(stroke[0][0], stroke[0][1]))
+            for x, y, _ in stroke[1:]:
+                path.lineTo(self.to_widget(x, y))
+            if len(stroke) == 1:
+                painter.drawPoint(self.to_widget(stroke[0][0], stroke[0][1]))
+            else:
+                painter.drawPath(path)
+            return
+        for a, b in zip(stroke, stroke[1:]):  # pen pressure varies the width segment by segment
+            painter.setPen(self._pen((a[2] + b[2]) / 2))
+            painter.drawLine(self.to_widget(a[0], a[1]), self.to_widget(b[0], b[1]))
+
+    def _rebuild_cache(self) -> None:
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(self.palette().window().color())
+        painter = QPainter(pixmap)
+        painter.fillRect(self.paper_rect(), PAPER)
+        if self._picture is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            size = self._picture.size().scaled(self.paper_rect().size().toSize(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRectF(0, 0, size.width(), size.height())
+            target.moveCenter(self.paper_rect().center())
+            painter.drawImage(target, self._picture)
+        for stroke in self._strokes:
+            self._paint_stroke(painter, stroke)
+        painter.end()
+        self._cache = pixmap
+
+    def _update_around(self, a: Point, b: Point) -> None:
+        pa, pb = self.to_widget(a[0], a[1]), self.to_widget(b[0], b[1])
+        margin = self.paper_rect().width() * PEN_FRACTION * 1.5 + 2
+        self.update(QRectF(pa, pb).normalized().adjusted(-margin, -margin, margin, margin).toAlignedRect())
+
+    def paintEvent(self, event):
+        if self._cache is None or self._cache.deviceIndependentSize().toSize() != self.size():
+            self._rebuild_cache()
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, self._cache)
+        if self._current:
+            self._paint_stroke(painter, self._current)
+        if self.is_empty() and self._picture is None and self._hint:
+            painter.setPen(QColor(150, 150, 160))
+            font = painter.font()
+            font.setPointSizeF(max(10.0, self.paper_rect().width() / 22))
+            painter.setFont(font)
+            painter.drawText(self.paper_rect(), Qt.AlignmentFlag.AlignCenter, self._hint)
+        painter.end()
+
+    def resizeEvent(self, event):
+        self._cache = None
+        super().resizeEvent(event)
