@@ -149,6 +149,8 @@ def run_app(argv: list[str]) -> int:
     p.add_argument("model", nargs="?", type=Path, help="a .keras model to open instead of the bundled one")
     p.add_argument("--self-test", action="store_true", help="check model, preprocessing and window offscreen, then exit")
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+    # For bench/startup.py: print wall-clock timestamps of "window shown" and "model ready", then quit.
+    p.add_argument("--startup-timing", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     _quiet_tensorflow()
     if args.self_test:
@@ -157,7 +159,7 @@ def run_app(argv: list[str]) -> int:
         return run_self_test()
     from gui.app import run
 
-    return run(model_path=args.model, quit_after=args.quit_after)
+    return run(model_path=args.model, quit_after=args.quit_after, startup_timing=args.startup_timing)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,7 @@ def make_app():
     return app
 
 
-def run(model_path: Path | None = None, quit_after: float | None = None) -> int:
+def run(model_path: Path | None = None, quit_after: float | None = None, startup_timing: bool = False) -> int:
     app = make_app()
     from PySide6.QtCore import QTimer
 
@@ -37,6 +37,19 @@ def run(model_path: Path | None = None, quit_after: float | None = None) -> int:
 
     window = MainWindow(model_path)
     window.show()
+    if startup_timing:
+        import json
+        import time
+
+        def report(event: str) -> None:
+            info = window.model_info
+            extra = {"import_tensorflow_s": info.import_seconds, "load_model_s": info.load_seconds} if info else {}
+            print(json.dumps({"event": event, "time": time.time(), **extra}), flush=True)
+
+        # The first turn of the event loop: the window is painted and strokes are accepted.
+        QTimer.singleShot(0, lambda: report("window_shown"))
+        window.model_ready.connect(lambda: (report("model_ready"), window.close()))
+        window.worker.model_failed.connect(lambda *_: (report("model_failed"), window.close()))
     if quit_after is not None:
         QTimer.singleShot(int(quit_after * 1000), window.close)
     code = app.exec()

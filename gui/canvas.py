@@ -184,7 +184,8 @@ class DrawingCanvas(QWidget):
             self._paint_stroke(painter, stroke)
             painter.end()
         self.update()
-        self.strokes_changed.emit()
+        # The drawing itself did not change on release (the points were reported as they came),
+        # so no strokes_changed: that would only queue a second, identical inference.
         self.stroke_finished.emit()
 
     def mousePressEvent(self, event):

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from model.data import DataError, read_strokes, write_atomically, write_strokes
 
 from .canvas import DrawingCanvas
+from .teaching import install_teaching
 from .panels import FeatureMapPanel, InputView, MapViewer, PredictionPanel
 from .worker import InferenceWorker, ModelInfo, Request, Result
 
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.worker.model_loaded.connect(self._on_model_loaded)
         self.worker.model_failed.connect(self._on_model_failed)
         self.worker.prediction_ready.connect(self._on_result)
+        self.teaching = install_teaching(self)
         self.worker.start()
         self._started_at = time.perf_counter()
         self._set_model_status("Loading TensorFlow and the model… you can draw already.")

@@ -1,0 +1,663 @@
+"""The arithmetic behind one feature-map value, written out the way the lesson does it.
+
+``ExplanationPanel`` shows a ``ConvBreakdown`` or ``PoolBreakdown`` (``model/explain.py``): the
+window of the previous layer's output that feeds the value (highlighted on that map), the
+receptive field on the 28x28 model input, the kernel, the element-wise products, their sum, the
+bias, the activation and the result, next to the number the model itself computed. Nothing here
+computes a convolution: every number comes from the breakdown.
+
+``ValueGrid`` (a small table of numbers painted with a diverging tint) and ``HighlightedMap`` (an
+image with a rectangle on it) are reused by the playground and the teaching dialogs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .panels import colormap
+
+if TYPE_CHECKING:
+    from model.explain import ConvBreakdown, PoolBreakdown
+
+MINUS = "\u2212"
+WINDOW_COLOUR = "#00e5ff"  # cyan: visible on inferno and on grey
+FIELD_COLOUR = "#7CFC00"
+HIGHLIGHT_COLOUR = QColor(255, 196, 0)
+POSITIVE = QColor(236, 112, 84)
+NEGATIVE = QColor(84, 146, 222)
+PADDING_FILL = QColor(215, 215, 215)
+
+
+def fmt(value: float, decimals: int = 2) -> str:
+    """``-0.5`` -> ``"−0.50"``: fixed decimals and a real minus sign."""
+    text = f"{value:.{decimals}f}"
+    if text.startswith("-"):
+        text = MINUS + text[1:] if float(text) != 0 else text[1:]
+    return text
+
+
+def fmt_term(value: float, decimals: int = 2) -> str:
+    """A number inside a sum or product: negative ones get brackets, ``(−0.50)``."""
+    text = fmt(value, decimals)
+    return f"({text})" if text.startswith(MINUS) else text
+
+
+def span_text(a: int, b: int) -> str:
+    """End-exclusive ``[a, b)`` -> ``"3–5"`` (inclusive, as a reader counts rows)."""
+    return f"{fmt(a, 0)}–{fmt(b - 1, 0)}" if b - a > 1 else fmt(a, 0)
+
+
+def tint(value: float, scale: float) -> QColor:
+    """White at zero, red for positive, blue for negative, stronger with ``|value| / scale``."""
+    t = 0.0 if scale <= 0 else float(np.clip(abs(value) / scale, 0.0, 1.0))
+    end = POSITIVE if value > 0 else NEGATIVE
+    t *= 0.85  # keep black numbers readable on the strongest tint
+    return QColor(round(255 + (end.red() - 255) * t), round(255 + (end.green() - 255) * t), round(255 + (end.blue() - 255) * t))
+
+
+def diverging_colormap() -> pg.ColorMap:
+    """Blue-white-red for signed values (kernels, saliency): CET-D1 if this pyqtgraph has it."""
+    for name in ("CET-D1", "CET-D1A"):
+        try:
+            return pg.colormap.get(name)
+        except (FileNotFoundError, KeyError, ValueError):
+            continue
+    return pg.ColorMap([0.0, 0.5, 1.0], [(40, 90, 200), (245, 245, 245), (200, 40, 40)])
+
+
+def decimals_for(values: np.ndarray) -> int:
+    """0 for whole numbers (the lesson's 0/1 grids), 3 when every value is small (products in deep
+    layers are often < 0.1), otherwise 2."""
+    finite = values[np.isfinite(values)] if values.size else values
+    if finite.size and np.all(finite == np.round(finite)):
+        return 0
+    finite = np.abs(finite)
+    return 3 if finite.size and 0 < finite.max() < 0.1 else 2
+
+
+def plain_axis(axis: pg.AxisItem) -> pg.AxisItem:
+    """Show an axis' values as they are (no "×0.001" SI rescaling of small weights)."""
+    axis.enableAutoSIPrefix(False)
+    if hasattr(axis, "setSIPrefixEnableRanges"):  # pyqtgraph >= 0.13.4 decides by range, not by the flag
+        axis.setSIPrefixEnableRanges(())
+    axis.updateAutoSIPrefix()
+    return axis
+
+
+class ValueGrid(QWidget):
+    """A small grid of numbers with a title, each cell tinted by its sign and size.
+
+    ``values``: ``(rows, cols)``. ``padded`` marks zero-padding cells (grey, "pad"); ``highlight``
+    cells get a gold frame (the max of a pooling window, the current cell of a step).
+    """
+
+    def __init__(self, title: str = "", parent=None):
+        super().__init__(parent)
+        self.title = title
+        self.values: np.ndarray | None = None
+        self.padded: np.ndarray | None = None
+        self.highlight: set[tuple[int, int]] = set()
+        self.decimals = 2
+        self.scale = 1.0
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def set_values(self, values: np.ndarray | None, *, padded: np.ndarray | None = None,
+                   highlight: set[tuple[int, int]] | None = None, decimals: int | None = None,
+                   scale: float | None = None, title: str | None = None) -> None:
+        if title is not None:
+            self.title = title
+        self.values = None if values is None else np.asarray(values, dtype=np.float64)
+        self.padded = None if padded is None else np.asarray(padded, dtype=bool)
+        self.highlight = set(highlight or ())
+        if self.values is not None:
+            self.decimals = decimals if decimals is not None else decimals_for(self.values)
+            peak = float(np.abs(self.values).max()) if self.values.size else 0.0
+            self.scale = scale if scale is not None else peak
+        self.updateGeometry()
+        self.update()
+
+    def text_values(self) -> list[list[str]]:
+        """What each cell reads (tests, summaries)."""
+        if self.values is None:
+            return []
+        return [[fmt(v, self.decimals) for v in row] for row in self.values]
+
+    def _shape(self) -> tuple[int, int]:
+        return (3, 3) if self.values is None else self.values.shape  # type: ignore[return-value]
+
+    def sizeHint(self) -> QSize:
+        rows, cols = self._shape()
+        return QSize(cols * 54 + 4, rows * 36 + 26)
+
+    def minimumSizeHint(self) -> QSize:
+        rows, cols = self._shape()
+        return QSize(cols * 42 + 4, rows * 28 + 24)
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        title_font = QFont(self.font())
+        title_font.setBold(True)
+        painter.setFont(title_font)
+        painter.setPen(self.palette().windowText().color())
+        title_h = 20
+        painter.drawText(QRectF(0, 0, self.width(), title_h), Qt.AlignmentFlag.AlignCenter, self.title)
+        if self.values is None:
+            return
+        rows, cols = self.values.shape
+        cell_w = min((self.width() - 2) / cols, 84.0)
+        cell_h = max(min((self.height() - title_h - 2) / rows, cell_w * 0.8, 46.0), 12.0)
+        x0 = (self.width() - cell_w * cols) / 2
+        y0 = title_h + 1
+        font = QFont(self.font())
+        font.setPixelSize(int(np.clip(min(cell_h * 0.42, cell_w * 0.26), 8, 16)))
+        painter.setFont(font)
+        grid_pen = QPen(QColor(150, 150, 150), 1)
+        for r in range(rows):
+            for c in range(cols):
+                rect = QRectF(x0 + c * cell_w, y0 + r * cell_h, cell_w, cell_h)
+                is_pad = self.padded is not None and bool(self.padded[r, c])
+                value = float(self.values[r, c])
+                if is_pad:
+                    painter.fillRect(rect, PADDING_FILL)
+                    painter.fillRect(rect, QBrush(QColor(170, 170, 170), Qt.BrushStyle.BDiagPattern))
+                elif np.isfinite(value):
+                    painter.fillRect(rect, tint(value, self.scale))
+                else:
+                    painter.fillRect(rect, QColor(245, 245, 245))
+                painter.setPen(grid_pen)
+                painter.drawRect(rect)
+                if np.isfinite(value):
+                    painter.setPen(QColor(90, 90, 90) if is_pad else QColor(0, 0, 0))
+                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "pad 0" if is_pad and cell_w > 44 else fmt(value, self.decimals))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(HIGHLIGHT_COLOUR, 3))
+        for r, c in self.highlight:
+            if 0 <= r < rows and 0 <= c < cols:
+                painter.drawRect(QRectF(x0 + c * cell_w + 1.5, y0 + r * cell_h + 1.5, cell_w - 3, cell_h - 3))
+        painter.end()
+
+
+class HighlightedMap(pg.GraphicsLayoutWidget):
+    """One 2-D map (the model input, a previous layer's channel) with a rectangle drawn on it.
+
+    The rectangle may reach past the map's borders (a window over zero padding); the view then
+    widens to show it, and a thin dashed line marks the map's real edge.
+    """
+
+    def __init__(self, title: str = "", parent=None):
+        super().__init__(parent)
+        self.setBackground("#16161a")
+        self.ci.setContentsMargins(2, 2, 2, 2)
+        self.title = self.addLabel(title, row=0, col=0, color="#dddddd", size="9pt")
+        self.view = self.addViewBox(row=1, col=0, lockAspect=True, enableMouse=False, invertY=True)
+        self.view.setMenuEnabled(False)
+        self.image = pg.ImageItem()
+        self.view.addItem(self.image)
+        self.edge = QGraphicsRectItem()
+        edge_pen = QPen(QColor(160, 160, 160), 1, Qt.PenStyle.DashLine)
+        edge_pen.setCosmetic(True)
+        self.edge.setPen(edge_pen)
+        self.view.addItem(self.edge)
+        self.rect = QGraphicsRectItem()
+        self.set_rect_colour(WINDOW_COLOUR)
+        self.view.addItem(self.rect)
+        self.rect.hide()
+        self.shape: tuple[int, int] = (0, 0)
+        self.window: tuple[int, int, int, int] | None = None
+        self.setMinimumSize(140, 150)
+
+    def set_rect_colour(self, colour: str) -> None:
+        pen = QPen(QColor(colour), 2.5)
+        pen.setCosmetic(True)
+        self.rect.setPen(pen)
+
+    def set_title(self, text: str) -> None:
+        self.title.setText(text, color="#dddddd", size="9pt")
+
+    def set_map(self, array: np.ndarray | None, levels: tuple[float, float] | None = None,
+                cmap: pg.ColorMap | None = None, edge: tuple[int, int, int, int] | None = None) -> None:
+        """``array``: ``(h, w)`` float; ``levels`` default to ``(min(0, lo), hi)``; ``cmap`` default grey.
+
+        ``edge``: ``(row0, row1, col0, col1)`` of the real image inside ``array`` when ``array``
+        includes padding (dashed line); default the whole array."""
+        if array is None:
+            self.image.clear()
+            self.shape = (0, 0)
+            self.rect.hide()
+            return
+        a = np.ascontiguousarray(array, dtype=np.float32)
+        if levels is None:
+            lo, hi = float(np.nanmin(a)) if a.size else 0.0, float(np.nanmax(a)) if a.size else 1.0
+            levels = (min(lo, 0.0), hi if hi > min(lo, 0.0) else min(lo, 0.0) + 1.0)
+        if cmap is None:
+            self.image.setLookupTable(None)
+        else:
+            self.image.setColorMap(cmap)
+        self.image.setImage(a, levels=levels, autoLevels=False)
+        self.shape = a.shape[:2]
+        r0, r1, c0, c1 = edge if edge is not None else (0, a.shape[0], 0, a.shape[1])
+        self.edge.setRect(QRectF(c0, r0, c1 - c0, r1 - r0))
+        self._fit()
+
+    def set_window(self, window: tuple[int, int, int, int] | None) -> None:
+        """``(row0, row1, col0, col1)``, end exclusive; ``None`` hides the rectangle."""
+        self.window = None if window is None else tuple(int(v) for v in window)  # type: ignore[assignment]
+        if self.window is None:
+            self.rect.hide()
+        else:
+            r0, r1, c0, c1 = self.window
+            self.rect.setRect(QRectF(c0, r0, c1 - c0, r1 - r0))
+            self.rect.show()
+        self._fit()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if hasattr(self, "view"):  # GraphicsView calls this from its own constructor
+            self._fit()  # the range set while hidden used a zero-size view; lockAspect needs the real one
+
+    def _fit(self) -> None:
+        h, w = self.shape
+        x0, y0, x1, y1 = 0, 0, w, h
+        if self.window is not None:
+            r0, r1, c0, c1 = self.window
+            x0, y0, x1, y1 = min(x0, c0), min(y0, r0), max(x1, c1), max(y1, r1)
+        if x1 > x0 and y1 > y0:
+            self.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.03)
+
+
+class Operator(QLabel):
+    def __init__(self, text: str, parent=None):
+        super().__init__(text, parent)
+        font = QFont(self.font())
+        font.setPointSize(font.pointSize() + 8)
+        font.setBold(True)
+        self.setFont(font)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setFixedWidth(22)
+
+
+class ExplanationPanel(QWidget):
+    """How one value of a feature map is computed, with the user's own numbers.
+
+    ``show_conv``/``show_pool`` take a breakdown from ``model/explain.py``, the ``(28, 28)`` model
+    input and the previous layer's ``(h, w, c)`` output (for the window highlight), and the value
+    the model computed (to state that the two agree). ``show_message`` shows friendly text
+    instead (no drawing yet, model loading, a layer without a breakdown).
+    """
+
+    input_channel_changed = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("explanation")
+        self.breakdown: ConvBreakdown | PoolBreakdown | None = None
+        self.image: np.ndarray | None = None
+        self.previous: np.ndarray | None = None
+        self.model_value: float | None = None
+        self.input_channel = 0
+        self._summary: list[str] = []
+        self._lines_fixed: list[str] = []
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer.addWidget(scroll)
+        body = QWidget()
+        scroll.setWidget(body)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(6)
+
+        self.title_label = QLabel(objectName="explanation_title")
+        title_font = QFont(self.font())
+        title_font.setPointSize(title_font.pointSize() + 3)
+        title_font.setBold(True)
+        self.title_label.setFont(title_font)
+        self.title_label.setWordWrap(True)
+        self.intro_label = QLabel(objectName="explanation_intro")
+        self.intro_label.setWordWrap(True)
+        self.status_label = QLabel(objectName="explanation_status")
+        self.status_label.setWordWrap(True)
+        self.status_label.setStyleSheet("color: #777;")
+        self.follow_mouse = QCheckBox("Follow the mouse over the feature maps")
+        self.follow_mouse.setToolTip("When ticked, hovering a feature-map cell explains it; otherwise click a cell.")
+        top = QHBoxLayout()
+        top.addWidget(self.title_label, 1)
+        layout.addLayout(top)
+        layout.addWidget(self.intro_label)
+
+        self.maps_row = QWidget()
+        maps = QHBoxLayout(self.maps_row)
+        maps.setContentsMargins(0, 0, 0, 0)
+        self.input_map = HighlightedMap("model input 28×28")
+        self.input_map.set_rect_colour(FIELD_COLOUR)
+        self.previous_map = HighlightedMap("previous layer")
+        maps.addWidget(self.input_map)
+        maps.addWidget(self.previous_map)
+        self.maps_row.setFixedHeight(250)
+        layout.addWidget(self.maps_row)
+
+        self.channel_row = QWidget()
+        channel_layout = QVBoxLayout(self.channel_row)
+        channel_layout.setContentsMargins(0, 0, 0, 0)
+        chooser = QHBoxLayout()
+        chooser.addWidget(QLabel("Input channel shown:"))
+        self.channel_combo = QComboBox(objectName="explanation_channel")
+        self.channel_combo.setToolTip("The input channels, largest contribution first; the window, kernel and "
+                                      "products below are those of this channel.")
+        self.channel_combo.currentIndexChanged.connect(self._on_channel_combo)
+        chooser.addWidget(self.channel_combo, 1)
+        channel_layout.addLayout(chooser)
+        self.contrib_plot = pg.PlotWidget()
+        self.contrib_plot.setObjectName("explanation_contributions")
+        self.contrib_plot.setMenuEnabled(False)
+        self.contrib_plot.setMouseEnabled(False, False)
+        self.contrib_plot.hideButtons()
+        self.contrib_plot.setFixedHeight(110)
+        plain_axis(self.contrib_plot.getAxis("left"))
+        plain_axis(self.contrib_plot.getAxis("bottom"))
+        self.contrib_plot.setLabel("bottom", "Σ(window × kernel) of each input channel (click a bar)")
+        self.contrib_plot.scene().sigMouseClicked.connect(self._on_plot_clicked)
+        self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8)
+        self.contrib_plot.addItem(self.bars)
+        channel_layout.addWidget(self.contrib_plot)
+        layout.addWidget(self.channel_row)
+
+        self.grids_row = QWidget()
+        grids = QHBoxLayout(self.grids_row)
+        grids.setContentsMargins(0, 0, 0, 0)
+        grids.setSpacing(2)
+        self.window_grid = ValueGrid("window")
+        self.kernel_grid = ValueGrid("kernel")
+        self.products_grid = ValueGrid("products")
+        self.times_label = Operator("×")
+        self.equals_label = Operator("=")
+        for w in (self.window_grid, self.times_label, self.kernel_grid, self.equals_label, self.products_grid):
+            grids.addWidget(w, 0 if isinstance(w, Operator) else 1)
+        self.grids_row.setMinimumHeight(150)
+        layout.addWidget(self.grids_row)
+
+        self.arithmetic_label = QLabel(objectName="explanation_arithmetic")
+        self.arithmetic_label.setWordWrap(True)
+        self.arithmetic_label.setTextFormat(Qt.TextFormat.RichText)
+        self.arithmetic_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.arithmetic_label)
+
+        self.result_label = QLabel(objectName="explanation_result")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        result_font = QFont(self.font())
+        result_font.setPointSize(result_font.pointSize() + 2)
+        result_font.setBold(True)
+        self.result_label.setFont(result_font)
+        self.result_label.setStyleSheet("QLabel { background: #fff6da; border: 1px solid #e0c060; padding: 6px; }")
+        layout.addWidget(self.result_label)
+        self.check_label = QLabel(objectName="explanation_check")
+        self.check_label.setWordWrap(True)
+        layout.addWidget(self.check_label)
+        layout.addWidget(self.status_label)
+        layout.addStretch(1)
+        layout.addWidget(self.follow_mouse)
+        self.show_message("Click any cell of a feature map to see how its value is computed from your drawing.")
+
+    # --- public API ------------------------------------------------------------------------------
+
+    def summary_text(self) -> str:
+        """Everything the panel says, as plain text (tests, copying into notes)."""
+        return "\n".join(line for line in self._summary if line)
+
+    def result_text(self) -> str:
+        return self.result_label.text()
+
+    def show_message(self, text: str, title: str = "How is this value computed?") -> None:
+        """Replace the explanation by ``text`` (no drawing yet, model loading, an error)."""
+        self.breakdown = None
+        self.title_label.setText(title)
+        self.intro_label.setText(text)
+        for w in (self.maps_row, self.channel_row, self.grids_row, self.arithmetic_label, self.result_label, self.check_label):
+            w.hide()
+        self.status_label.setText("")
+        self._summary = [title, text]
+
+    def show_status(self, text: str) -> None:
+        """A small note under the explanation (e.g. "computing…") that leaves the numbers in place."""
+        self.status_label.setText(text)
+
+    def show_conv(self, breakdown: ConvBreakdown, image: np.ndarray, previous: np.ndarray | None,
+                  model_value: float | None = None) -> None:
+        """Explain a ``Conv2D`` value. ``previous``: ``(h, w, c_in)`` output of ``breakdown.input_layer_name``."""
+        self._set_common(breakdown, image, previous, model_value)
+        b = breakdown
+        kh, kw, c_in = b.kernel.shape
+        source = self._source_name(b)
+        self.title_label.setText(f"{b.layer_name} · filter {b.channel} · row {b.row}, col {b.col}")
+        multi = c_in > 1
+        stride = "" if b.strides == (1, 1) else f", stride {b.strides[0]}×{b.strides[1]}"
+        self.intro_label.setText(
+            f"A {kh}×{kw}{'×' + str(c_in) if multi else ''} window of {source} ({b.padding} padding{stride}) is "
+            f"multiplied, number by number, with filter {b.channel}'s {kh}×{kw}{'×' + str(c_in) if multi else ''} kernel. "
+            f"The {kh * kw * c_in} products are added up, the bias is added and {b.activation} is applied."
+            + (" The window has one slice per input channel: pick one below (largest contribution first)." if multi else ""))
+        sums = b.channel_sums
+        self.channel_row.setVisible(multi)
+        self.equals_label.show()
+        self.kernel_grid.show()
+        self.products_grid.show()
+        self.times_label.show()
+        if multi:
+            order = np.argsort(-np.abs(sums))
+            self.channel_combo.blockSignals(True)
+            self.channel_combo.clear()
+            for c in order:
+                self.channel_combo.addItem(f"channel {c}: Σ = {fmt(float(sums[c]), 4)}", int(c))
+            self.channel_combo.setCurrentIndex(0)
+            self.channel_combo.blockSignals(False)
+            self.input_channel = int(order[0])
+            self.contrib_plot.setXRange(-0.8, c_in - 0.2, padding=0)
+        else:
+            self.input_channel = 0
+        self._draw_channel()
+        self._write_conv_text()
+        for w in (self.maps_row, self.grids_row, self.arithmetic_label, self.result_label, self.check_label):
+            w.show()
+
+    def show_pool(self, breakdown: PoolBreakdown, image: np.ndarray, previous: np.ndarray | None,
+                  model_value: float | None = None) -> None:
+        """Explain a max/average pooling value. ``previous``: ``(h, w, c)`` output of the layer before."""
+        self._set_common(breakdown, image, previous, model_value)
+        b = breakdown
+        ph, pw = b.window.shape
+        source = self._source_name(b)
+        self.title_label.setText(f"{b.layer_name} · channel {b.channel} · row {b.row}, col {b.col}")
+        what = "the largest" if b.mode == "max" else "the average"
+        self.intro_label.setText(
+            f"{ph}×{pw} {b.mode} pooling: this value is {what} of the {b.count} values in a {ph}×{pw} window of "
+            f"{source}, channel {b.channel}. Pooling has no weights: it only keeps "
+            f"{'the strongest answer' if b.mode == 'max' else 'the mean answer'} of each small neighbourhood, "
+            f"so the map gets {b.strides[0]}× smaller.")
+        self.input_channel = b.channel
+        self.channel_row.hide()
+        self.times_label.hide()
+        self.equals_label.hide()
+        self.kernel_grid.hide()
+        self.products_grid.hide()
+        self._draw_channel()
+        self._write_pool_text()
+        for w in (self.maps_row, self.grids_row, self.arithmetic_label, self.result_label, self.check_label):
+            w.show()
+
+    def set_input_channel(self, channel: int) -> None:
+        """Show the window, kernel slice and products of input ``channel`` (conv layers with c_in > 1)."""
+        index = self.channel_combo.findData(int(channel))
+        if index >= 0:
+            self.channel_combo.setCurrentIndex(index)
+
+    # --- drawing -----------------------------------------------------------------------------
+
+    def _set_common(self, breakdown, image, previous, model_value) -> None:
+        self.breakdown = breakdown
+        self.image = None if image is None else np.asarray(image, np.float32).reshape(np.shape(image)[:2])
+        self.previous = None if previous is None else np.asarray(previous, np.float32)
+        self.model_value = None if model_value is None else float(model_value)
+        self.status_label.setText("")
+        r0, r1, c0, c1 = breakdown.receptive_field
+        self.input_map.set_map(self.image, levels=(0.0, 1.0))
+        self.input_map.set_window(breakdown.receptive_field)
+        self.input_map.set_title(f"model input 28×28<br>receptive field: rows {span_text(r0, r1)}, cols {span_text(c0, c1)}")
+
+    @staticmethod
+    def _source_name(b) -> str:
+        return "the input image" if b.input_layer_name == "input" else f"{b.input_layer_name}'s output"
+
+    def _draw_channel(self) -> None:
+        b = self.breakdown
+        if b is None:
+            return
+        c = self.input_channel
+        r0, r1, c0, c1 = b.input_window
+        name = "input image" if b.input_layer_name == "input" else f"{b.input_layer_name} ch {c}"
+        if self.previous is not None and self.previous.ndim == 3 and c < self.previous.shape[-1]:
+            prev = self.previous[..., c]
+            cmap = None if b.input_layer_name == "input" else colormap()
+            hi = float(np.abs(self.previous).max()) if b.input_layer_name != "input" else 1.0
+            self.previous_map.set_map(prev, levels=(0.0, hi if hi > 0 else 1.0), cmap=cmap)
+            self.previous_map.set_window(b.input_window)
+            self.previous_map.set_title(f"{name}<br>window: rows {span_text(r0, r1)}, cols {span_text(c0, c1)}")
+        else:
+            self.previous_map.set_map(None)
+            self.previous_map.set_title(f"{name}<br>map not available")
+        if hasattr(b, "kernel"):
+            window = b.patch[..., c]
+            kernel = b.kernel[..., c]
+            products = b.products[..., c]
+            suffix = "" if b.kernel.shape[2] == 1 else f" · ch {c}"
+            self.window_grid.set_values(window, padded=b.padded, title=f"window{suffix}")
+            self.kernel_grid.set_values(kernel, title=f"kernel{suffix}")
+            self.products_grid.set_values(products, padded=b.padded, title="products")
+            sums = b.channel_sums
+            brushes = [pg.mkBrush(255, 196, 0) if i == c else pg.mkBrush(236, 112, 84) if s > 0 else pg.mkBrush(84, 146, 222)
+                       for i, s in enumerate(sums)]
+            self.bars.setOpts(x=np.arange(len(sums)), height=sums, width=0.8, brushes=brushes)
+            self._write_conv_text()
+        else:
+            highlight = {tuple(b.argmax)} if b.argmax is not None else set()
+            self.window_grid.set_values(b.window, padded=b.padded, highlight=highlight,
+                                        title=f"window of {'the input' if b.input_layer_name == 'input' else b.input_layer_name} · ch {b.channel}")
+
+    def _check_text(self, output: float) -> str:
+        if self.model_value is None:
+            return ""
+        if abs(self.model_value - output) <= 1e-3 * max(1.0, abs(output)):
+            return (f"✓ The model computed {fmt(self.model_value, 4)} for this cell: the same number, "
+                    f"found by the arithmetic above.")
+        return (f"⚠ The model's value is {fmt(self.model_value, 4)}, {fmt(abs(self.model_value - output), 4)} away: "
+                f"the drawing or the model changed since this was computed.")
+
+    def _write_conv_text(self) -> None:
+        b = self.breakdown
+        if b is None or not hasattr(b, "kernel"):
+            return
+        c = self.input_channel
+        c_in = b.kernel.shape[2]
+        window, kernel, products = b.patch[..., c], b.kernel[..., c], b.products[..., c]
+        d = 2
+        terms = " + ".join(f"{fmt_term(w, d)}·{fmt_term(k, d)}" for w, k in zip(window.ravel(), kernel.ravel()))
+        channel_sum = float(products.sum())
+        total = float(b.products.sum())
+        lines_html = []
+        lines = []
+        if c_in == 1:
+            lines.append(f"Σ(window × kernel) = {terms} = {fmt(total, 4)}")
+        else:
+            lines.append(f"Channel {c}: {terms} = {fmt(channel_sum, 4)}")
+            sums = b.channel_sums
+            order = np.argsort(-np.abs(sums))
+            top = order[:4]
+            rest = float(sums[order[4:]].sum()) if c_in > 4 else None
+            parts = " + ".join(f"{fmt_term(float(sums[i]), 4)} (ch {i})" for i in top)
+            if rest is not None:
+                parts += f" + {fmt_term(rest, 4)} (the other {c_in - 4} channels)"
+            lines.append(f"All {c_in} channels: Σ(window × kernel) = {parts} = {fmt(total, 4)}")
+        lines.append(f"+ bias: {fmt(total, 4)} + {fmt_term(b.bias, 4)} = {fmt(b.pre_activation, 4)} (before the activation)")
+        act = b.activation
+        if act == "linear":
+            lines.append(f"Activation: none (linear), so the output is {fmt(b.output, 4)}")
+        elif act == "relu":
+            lines.append(f"ReLU keeps positive numbers and turns negative ones into 0: "
+                         f"relu({fmt(b.pre_activation, 4)}) = {fmt(b.output, 4)}")
+        else:
+            lines.append(f"Activation {act}: {act}({fmt(b.pre_activation, 4)}) = {fmt(b.output, 4)}")
+        for line in lines:
+            lines_html.append(f"<p style='margin:2px 0'>{_html(line)}</p>")
+        self.arithmetic_label.setText("".join(lines_html))
+        result = (f"Σ(window × kernel) + bias = {fmt(total, 4)} + {fmt_term(b.bias, 4)} = {fmt(b.pre_activation, 4)} "
+                  f"→ {act} → {fmt(b.output, 4)}")
+        self.result_label.setText(result)
+        check = self._check_text(b.output)
+        self.check_label.setText(check)
+        self._summary = [self.title_label.text(), self.intro_label.text(), *lines, result, check]
+
+    def _write_pool_text(self) -> None:
+        b = self.breakdown
+        values = [float(v) for v, pad in zip(b.window.ravel(), b.padded.ravel()) if not pad]
+        listed = ", ".join(fmt(v, 4) for v in values)
+        if b.mode == "max":
+            line = f"max({listed}) = {fmt(b.output, 4)}"
+            r, c = b.argmax
+            lines = [line, f"The largest value sits at row {r}, col {c} of the window (framed in gold)."]
+            result = f"max(window) = {fmt(b.output, 4)}"
+        else:
+            line = f"({' + '.join(fmt_term(v, 4) for v in values)}) / {b.count} = {fmt(b.output, 4)}"
+            lines = [line]
+            result = f"mean(window) = {fmt(b.output, 4)}"
+        if b.padded.any():
+            lines.append("Grey cells lie in the zero padding and do not count.")
+        self.arithmetic_label.setText("".join(f"<p style='margin:2px 0'>{_html(line)}</p>" for line in lines))
+        self.result_label.setText(result)
+        check = self._check_text(b.output)
+        self.check_label.setText(check)
+        self._summary = [self.title_label.text(), self.intro_label.text(), *lines, result, check]
+
+    # --- channel selection -------------------------------------------------------------------
+
+    @Slot(int)
+    def _on_channel_combo(self, index: int) -> None:
+        channel = self.channel_combo.itemData(index)
+        if channel is None or self.breakdown is None:
+            return
+        self.input_channel = int(channel)
+        self._draw_channel()
+        self.input_channel_changed.emit(self.input_channel)
+
+    def _on_plot_clicked(self, event) -> None:
+        b = self.breakdown
+        if b is None or not hasattr(b, "kernel"):
+            return
+        point = self.contrib_plot.getPlotItem().vb.mapSceneToView(event.scenePos())
+        channel = int(round(point.x()))
+        if 0 <= channel < b.kernel.shape[2]:
+            self.set_input_channel(channel)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
