@@ -190,6 +190,11 @@ class Predictor:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def class_names(self) -> list[str]:
+        """What each output means, in output order (``"0"``..``"9"`` for digit models)."""
+        return [str(i) for i in range(NUM_CLASSES)]
+
     @staticmethod
     def _as_batch(images: np.ndarray) -> np.ndarray:
         x = np.asarray(images, dtype=np.float32)

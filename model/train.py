@@ -1,11 +1,15 @@
-"""Train the bundled CNN and write ``resources/mnist_cnn.keras`` and its model card.
+"""Train the app's networks and write a ``.keras`` model with its card (a JSON file next to it).
 
-Training data: the 60,000 MNIST training digits plus (optionally) pen-tablet digits from the
-pendigits writers given by ``--pendigits-writers``, rendered through the very function the canvas
-uses (:func:`model.preprocess.strokes_to_input`). Every batch is augmented on the fly with one
-random affine warp (rotation, shear, scale, shift; ``keras.ops.image.affine_transform``) and a
-random change of stroke thickness (grey dilation/erosion), because people draw slanted, small,
-off-centre and with pens of every width.
+``main.py train`` reproduces the bundled CNN (``--arch cnn``) and the lesson's dense network
+(``--arch mlp``) from the commands recorded in their cards. Training data: MNIST's training digits
+plus pen-tablet digits of the pendigits writers given by ``--pendigits-writers``, rendered through
+the canvas's own :func:`model.preprocess.strokes_to_input`, each also re-drawn a few times with a
+random warp and pen width (:func:`model.augment.pen_variants`). Every batch is augmented on the fly
+(:func:`model.augment.augment_batch`). Training is monitored on a validation split carved from the
+training data (MNIST training digits and pen digits of the training writers), never on MNIST test.
+
+The CNN trains with batch normalisation and is saved with it folded into the convolutions
+(:func:`model.architecture.fold_batch_norm`).
 """
 
 from __future__ import annotations
@@ -21,93 +25,135 @@ from pathlib import Path
 
 import numpy as np
 
-from .architecture import INPUT_SHAPE, NUM_CLASSES, build_model
-
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-
+from .architecture import ARCHITECTURES, build_mlp, build_model, fold_batch_norm
+from .augment import Augmentation, pen_variants, random_warp_layer
+from .paths import RESOURCES, is_bundled, models_dir
 
 @dataclass
 class TrainConfig:
+    arch: str = "cnn"
     epochs: int = 30
     batch_size: int = 128
-    learning_rate: float = 2e-3
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
     seed: int = 1
-    max_rotation_deg: float = 12.0
-    max_shear: float = 0.25
-    scale_range: tuple[float, float] = (0.85, 1.1)
-    max_shift_px: float = 2.0
-    thickness_range: tuple[float, float] = (-0.5, 0.8)  # <0 erodes, >0 dilates (blend weight)
-    pendigits_repeat: int = 2  # the pen digits are few; show them this many times per epoch
-    extras: dict = field(default_factory=dict)
+    validation_fraction: float = 0.08  # of MNIST's training digits and of the pen digits, held out
+    limit: int | None = None  # at most this many MNIST training digits (and a tenth as many pen digits)
+    pen_variants: int = 3  # warped re-renders of each training pen digit, besides the clean one
+    augmentation: Augmentation = field(default_factory=Augmentation)
+
+
+class WriterSpecError(ValueError):
+    """A ``--writers`` value that is not a list of writer ids or ranges."""
+
+
+MAX_WRITER_ID = 10_000
 
 
 def parse_writers(spec: str) -> list[int]:
-    """``"1-24"`` or ``"1,3,5-7"`` -> sorted writer ids."""
+    """``"1-24"`` or ``"1,3,5-7"`` -> sorted writer ids; refuses reversed, negative or absurd ranges."""
     out: set[int] = set()
     for part in spec.split(","):
         part = part.strip()
         if not part:
             continue
-        if "-" in part:
-            a, b = part.split("-", 1)
-            out.update(range(int(a), int(b) + 1))
-        else:
-            out.add(int(part))
+        try:
+            if "-" in part[1:]:
+                a, b = (int(v) for v in part.split("-", 1))
+            else:
+                a = b = int(part)
+        except ValueError:
+            raise WriterSpecError(f"writers must look like 25-30 or 1,4,7; got {spec!r}") from None
+        if a < 1 or b < 1:
+            raise WriterSpecError(f"writer ids start at 1; got {part!r} in {spec!r}")
+        if b < a:
+            raise WriterSpecError(f"range {part!r} runs backwards; did you mean {b}-{a}?")
+        if b > MAX_WRITER_ID:
+            raise WriterSpecError(f"writer id {b} in {spec!r} is beyond any data set (at most {MAX_WRITER_ID})")
+        out.update(range(a, b + 1))
+    if not out:
+        raise WriterSpecError(f"no writers in {spec!r}")
     return sorted(out)
 
 
-def render_pendigits(path: str | Path, writers: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Pen digits of the given writers through the canvas's strokes-to-input path: ``(n, 28, 28)``, ``(n,)``."""
+def render_pendigits(path: str | Path, writers: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pen digits of the given writers through the canvas's strokes-to-input path.
+
+    Returns images ``(n, 28, 28)`` float32, labels ``(n,)`` and writers ``(n,)``.
+    """
     from .data import read_pendigits
     from .preprocess import strokes_to_input
 
-    images, labels = [], []
+    wanted = set(writers)
+    images, labels, who = [], [], []
     for d in read_pendigits(path):
-        if d.writer in writers:
+        if d.writer in wanted:
             x = strokes_to_input(d.strokes)
             if x is not None:
                 images.append(x)
                 labels.append(d.label)
-    return np.asarray(images, np.float32), np.asarray(labels, np.int64)
+                who.append(d.writer)
+    return np.asarray(images, np.float32).reshape(-1, 28, 28), np.asarray(labels, np.int64), np.asarray(who, np.int64)
 
 
-def _augment_fn(cfg: TrainConfig):
-    import keras
-    import tensorflow as tf
+def _split(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    order = rng.permutation(n)
+    n_val = int(round(n * fraction))
+    return order[n_val:], order[:n_val]
 
-    def augment(x, y):
-        n = tf.shape(x)[0]
-        rot = tf.random.uniform([n], -1.0, 1.0) * math.radians(cfg.max_rotation_deg)
-        shear = tf.random.uniform([n], -cfg.max_shear, cfg.max_shear)
-        scale = tf.random.uniform([n], *cfg.scale_range)
-        aspect = tf.random.uniform([n], 0.9, 1.1)
-        tx = tf.random.uniform([n], -cfg.max_shift_px, cfg.max_shift_px)
-        ty = tf.random.uniform([n], -cfg.max_shift_px, cfg.max_shift_px)
-        sx, sy = scale * aspect, scale / aspect
-        cos, sin = tf.cos(rot), tf.sin(rot)
-        # Forward map M = R @ Shear @ Scale about the centre; affine_transform wants the inverse
-        # (output pixel -> input pixel).
-        m00 = cos * sx + (-sin) * 0.0
-        m01 = cos * shear * sy - sin * sy
-        m10 = sin * sx
-        m11 = sin * shear * sy + cos * sy
-        det = m00 * m11 - m01 * m10
-        i00, i01, i10, i11 = m11 / det, -m01 / det, -m10 / det, m00 / det
-        c = (INPUT_SHAPE[0] - 1) / 2.0
-        ox, oy = c + tx, c + ty
-        a2 = c - (i00 * ox + i01 * oy)
-        b2 = c - (i10 * ox + i11 * oy)
-        zeros = tf.zeros([n])
-        transform = tf.stack([i00, i01, a2, i10, i11, b2, zeros, zeros], axis=1)
-        x = keras.ops.image.affine_transform(x, transform, interpolation="bilinear", fill_mode="constant")
-        # Stroke thickness: blend towards a 3x3 grey dilation (thicker) or erosion (thinner).
-        t = tf.random.uniform([n, 1, 1, 1], *cfg.thickness_range)
-        dilated = tf.nn.max_pool2d(x, 3, 1, "SAME")
-        eroded = -tf.nn.max_pool2d(-x, 3, 1, "SAME")
-        x = tf.where(t > 0, x + t * (dilated - x), x + (-t) * (eroded - x))
-        return tf.clip_by_value(x, 0.0, 1.0), y
 
-    return augment
+def load_training_data(data_dir, cfg: TrainConfig, pendigits=None, writers=None, log=print):
+    """``(x_train, y_train), (x_val, y_val), sources``: images ``(n, 28, 28, 1)`` float32 in [0, 1]."""
+    from .data import load_mnist
+    from .data import read_pendigits
+
+    rng = np.random.default_rng(cfg.seed)
+    (x, y), _ = load_mnist(data_dir)
+    if cfg.limit is not None:
+        keep = rng.permutation(len(x))[: cfg.limit]
+        x, y = x[keep], y[keep]
+    x = x.astype(np.float32) / 255.0
+    y = y.astype(np.int64)
+    tr, va = _split(len(x), cfg.validation_fraction, rng)
+    xs_tr, ys_tr, xs_va, ys_va = [x[tr]], [y[tr]], [x[va]], [y[va]]
+    sources: dict = {"mnist_train": {"train": int(len(tr)), "validation": int(len(va))}}
+    if pendigits and writers:
+        t0 = time.time()
+        wanted = set(writers)
+        digits = [d for d in read_pendigits(pendigits) if d.writer in wanted]
+        if cfg.limit is not None:
+            digits = [digits[i] for i in sorted(rng.permutation(len(digits))[: max(1, cfg.limit // 10)])]
+        tr, va = _split(len(digits), cfg.validation_fraction, rng)
+        from .preprocess import strokes_to_input
+
+        clean = [strokes_to_input(d.strokes) for d in digits]
+        px, py = [], []
+        for i in tr:
+            d = digits[i]
+            for image in ([clean[i]] if clean[i] is not None else []) + pen_variants(
+                d.strokes, cfg.pen_variants, rng, cfg.augmentation
+            ):
+                px.append(image)
+                py.append(d.label)
+        vx = [clean[i] for i in va if clean[i] is not None]
+        vy = [digits[i].label for i in va if clean[i] is not None]
+        xs_tr.append(np.asarray(px, np.float32).reshape(-1, 28, 28))
+        ys_tr.append(np.asarray(py, np.int64))
+        xs_va.append(np.asarray(vx, np.float32).reshape(-1, 28, 28))
+        ys_va.append(np.asarray(vy, np.int64))
+        sources["pendigits"] = {
+            "writers": f"{writers[0]}-{writers[-1]}" if writers == list(range(writers[0], writers[-1] + 1)) else writers,
+            "digits": len(digits),
+            "train_images": len(px),
+            "validation": len(vx),
+            "variants_per_digit": cfg.pen_variants,
+        }
+        log(f"rendered {len(px)} pen-digit images ({len(tr)} digits + warped variants) in {time.time() - t0:.0f}s")
+    x_train = np.concatenate(xs_tr)[..., None]
+    y_train = np.concatenate(ys_tr)
+    x_val = np.concatenate(xs_va)[..., None]
+    y_val = np.concatenate(ys_va)
+    return (x_train, y_train), (x_val, y_val), sources
 
 
 def train(
@@ -118,92 +164,136 @@ def train(
     pendigits_writers: list[int] | None = None,
     heldout_writers: list[int] | None = None,
     command: str = "",
+    logdir: str | None = None,
 ) -> dict:
+    """Train ``cfg.arch`` and save it (atomically) with its card; returns the card."""
     import keras
-    import tensorflow as tf
-
-    from .data import load_mnist
 
     keras.utils.set_random_seed(cfg.seed)
-    (x_train, y_train), (x_test, y_test) = load_mnist(data_dir)
-    x_train = x_train.astype(np.float32)[..., None] / 255.0
-    y_train = y_train.astype(np.int64)
-    sources = {"mnist_train": int(len(x_train))}
-    if pendigits and pendigits_writers:
-        t0 = time.time()
-        px, py = render_pendigits(pendigits, pendigits_writers)
-        print(f"rendered {len(px)} pen digits of writers {pendigits_writers[0]}-{pendigits_writers[-1]} "
-              f"in {time.time() - t0:.0f}s", flush=True)
-        sources["pendigits"] = {"writers": pendigits_writers, "digits": int(len(px)), "repeat": cfg.pendigits_repeat}
-        x_train = np.concatenate([x_train] + [px[..., None]] * cfg.pendigits_repeat)
-        y_train = np.concatenate([y_train] + [py] * cfg.pendigits_repeat)
-
+    (x_train, y_train), (x_val, y_val), sources = load_training_data(data_dir, cfg, pendigits, pendigits_writers)
+    print(f"training on {len(x_train)} images, validating on {len(x_val)} held-out training images", flush=True)
     steps = math.ceil(len(x_train) / cfg.batch_size)
-    ds = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train))
-        .shuffle(len(x_train), seed=cfg.seed, reshuffle_each_iteration=True)
-        .batch(cfg.batch_size)
-        .map(_augment_fn(cfg), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
+    net = build_model(batch_norm=True) if cfg.arch == "cnn" else build_mlp()
+    trainer = keras.Sequential([keras.Input(net.input_shape[1:]), random_warp_layer(cfg.augmentation, cfg.seed), net])
+    schedule = keras.optimizers.schedules.CosineDecay(
+        cfg.learning_rate * 0.1, decay_steps=cfg.epochs * steps, alpha=0.01,
+        warmup_target=cfg.learning_rate, warmup_steps=min(steps, cfg.epochs * steps // 10),
     )
-    x_test_f = x_test.astype(np.float32)[..., None] / 255.0
-    model = build_model()
-    schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * steps, alpha=0.01)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+    trainer.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    model.summary(print_fn=lambda s, **_: print(s, flush=True))
+    net.summary(print_fn=lambda s, **_: print(s, flush=True))
+    callbacks = []
+    if logdir:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(logdir)))
     t0 = time.time()
-    history = model.fit(
-        ds,
+    history = trainer.fit(
+        x_train, y_train,
+        batch_size=cfg.batch_size,
         epochs=cfg.epochs,
-        validation_data=(x_test_f, y_test),
+        validation_data=(x_val, y_val),
+        shuffle=True,
+        callbacks=callbacks,
         verbose=1 if sys.stdout.isatty() else 2,
     )
     train_seconds = time.time() - t0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".tmp.keras")
-    model.save(tmp)
-    tmp.replace(out)
+    shipped = fold_batch_norm(net) if cfg.arch == "cnn" else net
+    if cfg.arch == "cnn":
+        gap = float(np.abs(np.asarray(net(x_val[:256], training=False)) - np.asarray(shipped(x_val[:256]))).max())
+        print(f"batch normalisation folded into the convolutions (max output change {gap:.1e})", flush=True)
+        if gap > 1e-4:
+            raise RuntimeError(f"folding batch normalisation changed the outputs by {gap}; not saving")
+    val_acc = float(np.mean(np.argmax(np.asarray(shipped.predict(x_val, verbose=0)), 1) == y_val))
+    save_model_atomically(shipped, out)
     print(f"saved {out} after {train_seconds / 60:.1f} min", flush=True)
 
+    versions = {"keras": keras.__version__, "python": platform.python_version(), "backend": keras.backend.backend()}
+    try:
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    except ImportError:
+        pass
     card = {
-        "name": model.name,
+        "name": shipped.name,
         "file": out.name,
+        "architecture": cfg.arch,
         "contract": {
             "input": "(None, 28, 28, 1) float32 in [0, 1], white ink on black (MNIST convention)",
             "output": "(None, 10) softmax probabilities for digits 0-9",
+            "input_range": [0, 1],
+            "class_names": [str(i) for i in range(10)],
         },
-        "layers": [
-            {
-                "name": layer.name,
-                "type": type(layer).__name__,
-                "output_shape": list(layer.output.shape[1:]),
-                "params": int(layer.count_params()),
-                **({"padding": layer.padding, "strides": list(layer.strides)} if hasattr(layer, "padding") else {}),
-            }
-            for layer in model.layers
-        ],
-        "total_params": int(model.count_params()),
+        "layers": layer_table(shipped),
+        "total_params": int(shipped.count_params()),
         "training": {
             "data": sources,
             "config": asdict(cfg),
-            "optimizer": "Adam with cosine-decayed learning rate",
+            "optimizer": "AdamW, learning rate warmed up then cosine-decayed",
             "loss": "sparse categorical cross-entropy",
+            "batch_norm": "trained with batch normalisation, folded into the convolutions when saved"
+            if cfg.arch == "cnn" else None,
             "seconds": round(train_seconds),
+            "machine": f"{platform.machine()}, {_cpu_count()} cores",
+            "validation_accuracy": round(val_acc, 5),
             "history": {k: [round(float(v), 5) for v in vals] for k, vals in history.history.items()},
             "command": command,
-            "versions": {"keras": keras.__version__, "tensorflow": tf.__version__, "python": platform.python_version()},
+            "versions": versions,
             "date": time.strftime("%Y-%m-%d"),
         },
     }
     card["evaluation"] = evaluate_for_card(out, data_dir, pendigits, heldout_writers)
-    card_path = out.with_suffix(".json")
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    write_card(out, card)
     print(json.dumps(card["evaluation"], indent=2), flush=True)
     return card
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def layer_table(model) -> list[dict]:
+    """One row per layer: name, Keras class, output shape, parameters (and padding/strides where they apply)."""
+    rows = []
+    for layer in model.layers:
+        try:
+            shape = list(layer.output.shape[1:])
+        except (AttributeError, ValueError):
+            shape = None
+        row = {"name": layer.name, "type": type(layer).__name__, "output_shape": shape, "params": int(layer.count_params())}
+        if hasattr(layer, "padding") and hasattr(layer, "strides"):
+            row.update(padding=layer.padding, strides=list(layer.strides))
+        rows.append(row)
+    return rows
+
+
+def save_model_atomically(model, out: Path) -> None:
+    """Save to a temporary file next to ``out`` and rename it, so ``out`` is never half-written."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.{int(time.time() * 1000)}.tmp.keras")
+    try:
+        model.save(tmp)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_card(model_path: Path, card: dict) -> None:
+    from .data import write_atomically
+
+    write_atomically(model_path.with_suffix(".json"), (json.dumps(card, indent=2) + "\n").encode())
+
+
+def _display_path(path: Path) -> str:
+    """``path`` relative to the project when it lies inside it (as the card's commands are run from there)."""
+    try:
+        return str(Path(path).resolve().relative_to(RESOURCES.parent))
+    except ValueError:
+        return str(path)
 
 
 def evaluate_for_card(model_path: Path, data_dir: str | None, pendigits: str | None, writers: list[int] | None) -> dict:
@@ -212,18 +302,24 @@ def evaluate_for_card(model_path: Path, data_dir: str | None, pendigits: str | N
     from .inference import Predictor
 
     predictor = Predictor(model_path)
+    model_arg = f"--model {shlex.quote(_display_path(model_path))}"
     result = {}
     if data_dir:
         r = evaluate_mnist(predictor, data_dir)
-        result["mnist_test"] = {**r.summary(), "command": f"uv run main.py evaluate --data {data_dir}"}
+        result["mnist_test"] = {**r.summary(), "command": f"uv run main.py evaluate {model_arg} --data {data_dir}"}
     if pendigits and writers:
         r = evaluate_pendigits(predictor, pendigits, writers)
         spec = f"{writers[0]}-{writers[-1]}"
+        per_writer = {}
+        for w in writers:
+            rw = evaluate_pendigits(predictor, pendigits, [w])
+            per_writer[str(w)] = round(rw.accuracy, 5)
         result["pendigits_heldout_writers"] = {
             **r.summary(),
             "writers": writers,
+            "per_writer": per_writer,
             "note": "writers never used for training or tuning; rendered through strokes_to_input",
-            "command": f"uv run main.py evaluate --data {pendigits} --writers {spec}",
+            "command": f"uv run main.py evaluate {model_arg} --data {pendigits} --writers {spec}",
         }
     return result
 
@@ -233,9 +329,11 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(
         prog="main.py train",
-        description="Train the digit CNN with augmentation and save it with its model card (JSON next to it).",
+        description="Train the digit CNN (or the lesson's MLP) with augmentation; save it with its card (JSON next to it). "
+        "Validation uses a split of the training data, never MNIST test.",
     )
-    p.add_argument("--data", help="folder with the four MNIST IDX files (default: keras.datasets.mnist, which downloads)")
+    p.add_argument("--arch", choices=ARCHITECTURES, default="cnn", help="cnn: the app's CNN; mlp: the lesson's 784-128-10 network")
+    p.add_argument("--data", help="folder with the MNIST IDX files (default: keras.datasets.mnist, which downloads)")
     p.add_argument("--pendigits", help="pendigits-orig.tra file to add pen-drawn digits to the training data")
     p.add_argument("--pendigits-writers", default="1-24", help="writers to train on (default: %(default)s)")
     p.add_argument("--heldout-writers", default="25-30", help="writers reported in the card, never trained on (default: %(default)s)")
@@ -243,14 +341,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
-    p.add_argument("--out", type=Path, default=RESOURCES / "mnist_cnn.keras", help="where to save (default: resources/mnist_cnn.keras)")
+    p.add_argument("--limit", type=int, metavar="N", help="train on at most N MNIST digits (and N/10 pen digits): a quick run")
+    p.add_argument("--logdir", help="write TensorBoard logs here")
+    p.add_argument("--out", type=Path, help="where to save (default: a new file in " + str(models_dir()) + ")")
+    p.add_argument("--force", action="store_true", help="allow --out to replace an existing file, the bundled model included")
     args = p.parse_args(argv)
-    train_writers = parse_writers(args.pendigits_writers)
-    heldout = parse_writers(args.heldout_writers)
+    try:
+        train_writers = parse_writers(args.pendigits_writers)
+        heldout = parse_writers(args.heldout_writers)
+    except WriterSpecError as exc:
+        p.error(str(exc))
     overlap = set(train_writers) & set(heldout)
     if overlap:
         p.error(f"--pendigits-writers and --heldout-writers overlap on {sorted(overlap)}; held-out writers must stay unseen")
-    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed)
+    if args.limit is not None and args.limit < 1:
+        p.error(f"--limit must be a positive number of digits; got {args.limit}")
+    if args.epochs < 1:
+        p.error(f"--epochs must be at least 1; got {args.epochs}")
+    out = args.out or models_dir() / f"digit_{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}.keras"
+    if out.suffix != ".keras":
+        p.error(f"--out must end in .keras; got {out}")
+    if out.exists() and not args.force:
+        what = "the bundled model" if is_bundled(out) else "an existing file"
+        p.error(f"--out {out} is {what}; add --force to replace it")
+    cfg = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                      seed=args.seed, limit=args.limit)
     command = "uv run main.py train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[2:]))
-    train(args.data, args.out, cfg, args.pendigits, train_writers, heldout, command)
+    print(f"will save to {out}", flush=True)
+    train(args.data, out, cfg, args.pendigits, train_writers, heldout, command, args.logdir)
     return 0

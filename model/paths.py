@@ -1,0 +1,52 @@
+"""Where the app keeps the user's things, without Qt.
+
+``user_data_dir()`` is the folder Qt calls ``QStandardPaths.AppDataLocation`` for this app
+(organisation ``digit-recognizer``, application ``Digit Recognizer``), computed the same way so the
+command line and the window agree without the core importing Qt (``tests/test_paths.py`` checks
+that they do). ``DIGIT_RECOGNIZER_DATA`` overrides it (tests, portable installs).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ORGANIZATION = "digit-recognizer"
+APPLICATION = "Digit Recognizer"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+BUNDLED_MODEL = RESOURCES / "mnist_cnn.keras"
+BUNDLED_MLP = RESOURCES / "mnist_mlp.keras"
+
+
+def user_data_dir() -> Path:
+    """The app's per-user data folder (not created here)."""
+    override = os.environ.get("DIGIT_RECOGNIZER_DATA")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / ORGANIZATION / APPLICATION
+
+
+def models_dir() -> Path:
+    """Where trained and fine-tuned models go by default."""
+    return user_data_dir() / "models"
+
+
+def handwriting_dir() -> Path:
+    """Where the user's labelled drawings are stored (stroke JSON files with a ``"label"`` key)."""
+    return user_data_dir() / "handwriting"
+
+
+def is_bundled(path: str | os.PathLike) -> bool:
+    """True if ``path`` is one of the models shipped in ``resources/`` (never to be overwritten)."""
+    try:
+        p = Path(path).resolve()
+    except OSError:
+        return False
+    return p in (BUNDLED_MODEL.resolve(), BUNDLED_MLP.resolve())
