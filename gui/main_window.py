@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from model.data import DataError, read_strokes, write_atomically, write_strokes
 
 from .canvas import DrawingCanvas
-from .teaching import install_teaching
+from .learn import install_teaching
 from .panels import FeatureMapPanel, InputView, MapViewer, PredictionPanel
 from .worker import InferenceWorker, ModelInfo, Request, Result
 

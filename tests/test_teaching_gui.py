@@ -58,7 +58,7 @@ def reference_conv(image: np.ndarray, kernel: np.ndarray, padding, stride: int) 
 @pytest.fixture
 def window(qtbot):
     from gui.main_window import MainWindow
-    from gui.teaching import install_teaching
+    from gui.learn import install_teaching
 
     w = MainWindow()
     qtbot.addWidget(w)
@@ -249,7 +249,7 @@ def test_learn_menu_opens_filters_architecture_saliency_and_playground(window, q
 
 @pytest.fixture
 def playground(qtbot):
-    from gui.playground_view import PlaygroundWindow
+    from gui.learn.playground import PlaygroundWindow
 
     p = PlaygroundWindow()
     qtbot.addWidget(p)

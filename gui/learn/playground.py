@@ -45,7 +45,7 @@ from model.playground import (
     vertical_edge_demo,
 )
 
-from .explain_view import MINUS, HIGHLIGHT_COLOUR, HighlightedMap, ValueGrid, diverging_colormap, tint
+from .widgets import HIGHLIGHT_COLOUR, MINUS, HighlightedMap, ValueGrid, diverging_colormap, tint
 
 LESSON = "lesson example"
 EDGE_DEMO = "vertical edge demo"

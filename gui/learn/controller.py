@@ -1,0 +1,352 @@
+"""Wires the Learn views into the main window: the explanation dock, the Learn menu, the jobs.
+
+``install_teaching(window)`` adds, without changing ``MainWindow``'s code:
+
+- an explanation dock: click (or, when asked, hover) any cell of any conv or pooling feature
+  map and see the window, kernel, products, sum, bias and activation that give its value;
+- a "Learn" menu with the convolution playground, the learned filters, the architecture and
+  its parameters, and a saliency view.
+
+Keras never runs here on the GUI thread: every question to the model (a breakdown, the kernels,
+the parameter counts, saliency) is a job from ``model/teaching.py`` for the window's inference
+worker, tagged so that a newer question of the same kind replaces an older one still waiting;
+answers come back through ``worker.job_done`` and are shown only if they answer the latest question.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget
+
+from model.explain import ConvBreakdown
+from model.preprocess import INPUT_SIZE
+from model.teaching import ConvKernels, architecture_job, explain_job, kernels_job, saliency_job
+
+from ..worker import Job
+from .architecture import ArchitectureDialog
+from .explain import ExplanationPanel
+from .filters import FiltersDialog
+from .playground import PlaygroundWindow
+from .saliency import DRAW_FIRST as SALIENCY_DRAW_FIRST
+from .saliency import SaliencyDialog
+
+EXPLAIN_TAG = "explain"
+KERNELS_TAG = "kernels"
+ARCHITECTURE_TAG = "architecture"
+SALIENCY_TAG = "saliency"
+HOVER_DELAY_MS = 60
+SALIENCY_DELAY_MS = 150
+DRAW_FIRST = ("Draw a digit first: then click any cell of a feature map to see how the network computed "
+              "its value from your drawing.")
+
+# --- the integration -------------------------------------------------------------------------
+
+
+class Teaching(QObject):
+    """Holds the dock, the panels and the dialogs, and routes their questions to the worker.
+
+    Attributes tests use: ``dock``, ``panel`` (``ExplanationPanel``), ``playground``,
+    ``filters_dialog``, ``architecture_dialog``, ``saliency_dialog`` (``None`` until opened),
+    ``menu`` and the actions.
+    """
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self._ids = itertools.count(1)
+        self._latest: dict[str, int] = {}
+        self.target: tuple[str, int, int, int] | None = None
+        self.kernels: list[ConvKernels] | None = None
+        self.playground: PlaygroundWindow | None = None
+        self.filters_dialog: FiltersDialog | None = None
+        self.architecture_dialog: ArchitectureDialog | None = None
+        self.saliency_dialog: SaliencyDialog | None = None
+
+        self.panel = ExplanationPanel()
+        self.dock = QDockWidget("How is this value computed?", window)
+        self.dock.setObjectName("explanation_dock")
+        self.dock.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.dock.setWidget(self.panel)
+        self.dock.setMinimumWidth(480)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock.hide()
+
+        self._hover_timer = QTimer(self)
+        self._hover_timer.setSingleShot(True)
+        self._hover_timer.setInterval(HOVER_DELAY_MS)
+        self._hover_timer.timeout.connect(self._on_hover_settled)
+        self._hovered: tuple[str, int, int, int] | None = None
+        # Saliency costs ~50 ms on the worker (a gradient and a batch of occluded images): while
+        # the user is still drawing, wait for a pause rather than delaying every prediction.
+        self._saliency_timer = QTimer(self)
+        self._saliency_timer.setSingleShot(True)
+        self._saliency_timer.setInterval(SALIENCY_DELAY_MS)
+        self._saliency_timer.timeout.connect(self.request_saliency)
+
+        self._build_menu()
+        window.feature_maps.map_clicked.connect(self.explain)
+        window.feature_maps.map_hovered.connect(self._on_map_hovered)
+        window.worker.job_done.connect(self._on_job_done)
+        window.worker.model_loaded.connect(self._on_model_loaded)
+        window.result_shown.connect(self._on_result_shown)
+        window.canvas.strokes_changed.connect(self._on_strokes_changed)
+
+    def _build_menu(self) -> None:
+        bar = self.window.menuBar()
+        self.menu = bar.addMenu("&Learn")
+        self.menu.setObjectName("learn_menu")
+        help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+        if help_action is not None:  # keep Help last, where people look for it
+            bar.removeAction(self.menu.menuAction())
+            bar.insertMenu(help_action, self.menu)
+
+        def action(text: str, slot, tip: str) -> QAction:
+            a = QAction(text, self.window)
+            a.setStatusTip(tip)
+            a.triggered.connect(slot)
+            self.menu.addAction(a)
+            return a
+
+        self.playground_action = action("Convolution &playground…", lambda: self.open_playground(),
+                                        "Slide a filter over a small grid or your drawing, one multiply-sum at a time")
+        self.filters_action = action("First-layer &filters…", self.open_filters,
+                                     "The 3×3 filters the network learned, as small images")
+        self.architecture_action = action("&Architecture && parameters…", self.open_architecture,
+                                          "Each layer's output shape and parameters, against a fully connected network")
+        self.saliency_action = action("&Why this answer (saliency)…", self.open_saliency,
+                                      "Which pixels of your drawing pushed the prediction towards a digit")
+        self.menu.addSeparator()
+        self.explain_action = self.dock.toggleViewAction()
+        self.explain_action.setText("&Explanation panel (click a feature map)")
+        self.menu.addAction(self.explain_action)
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    def _run(self, tag: str, fn) -> int:
+        job_id = next(self._ids)
+        self._latest[tag] = job_id
+        self.window.worker.run_job(Job(job_id, fn, tag))
+        return job_id
+
+    @Slot(object, object, str)
+    def _on_job_done(self, job_id, result, tag: str) -> None:
+        if self._latest.get(tag) != job_id:
+            return  # another module's job, or an answer to an older question
+        del self._latest[tag]
+        if tag == EXPLAIN_TAG:
+            self._show_explanation(result)
+        elif tag == KERNELS_TAG:
+            self._show_kernels(result)
+        elif tag == ARCHITECTURE_TAG:
+            self._show_architecture(result)
+        elif tag == SALIENCY_TAG:
+            self._show_saliency(result)
+
+    def _waiting_note(self) -> str:
+        return "" if self.window.model_info is not None else " The model is still loading; this appears as soon as it is ready."
+
+    # --- explanation -------------------------------------------------------------------------
+
+    @Slot(str, int, int, int)
+    def explain(self, layer: str, channel: int, row: int, col: int) -> None:
+        """Explain the value at ``(row, col)`` of ``channel`` of ``layer`` for the current drawing."""
+        self.target = (layer, int(channel), int(row), int(col))
+        if not self.dock.isVisible():
+            self.dock.show()
+            self.dock.raise_()
+        self._request_explanation()
+
+    def _request_explanation(self) -> None:
+        if self.target is None:
+            return
+        layer, channel, row, col = self.target
+        result = self.window.last_result
+        if result is None or result.input is None:
+            self._latest.pop(EXPLAIN_TAG, None)
+            self.panel.show_message(DRAW_FIRST)
+            return
+        activations = dict(result.activations)
+        a = activations.get(layer)
+        model_value = None
+        if a is not None and row < a.shape[0] and col < a.shape[1] and channel < a.shape[2]:
+            model_value = float(a[row, col, channel])
+        self._run(EXPLAIN_TAG, explain_job(layer, channel, row, col, np.array(result.input, np.float32), activations, model_value))
+        self.panel.show_status(f"Computing {layer} · channel {channel} · row {row}, col {col}…{self._waiting_note()}")
+
+    def _show_explanation(self, result) -> None:
+        if isinstance(result, Exception):
+            self.panel.show_message(f"Cannot explain this value: {result}", title="Not available")
+            return
+        if isinstance(result.breakdown, ConvBreakdown):
+            self.panel.show_conv(result.breakdown, result.image, result.previous, result.model_value)
+        else:
+            self.panel.show_pool(result.breakdown, result.image, result.previous, result.model_value)
+
+    @Slot(object)
+    def _on_map_hovered(self, hit) -> None:
+        if hit is None or not self.dock.isVisible() or not self.panel.follow_mouse.isChecked():
+            return
+        self._hovered = tuple(hit)
+        self._hover_timer.start()  # restarts: only the cell the mouse rests on is computed
+
+    def _on_hover_settled(self) -> None:
+        if self._hovered is not None and self._hovered != self.target:
+            self.explain(*self._hovered)
+
+    @Slot()
+    def _on_strokes_changed(self) -> None:
+        if self.window.last_result is None and self.dock.isVisible():
+            self._latest.pop(EXPLAIN_TAG, None)
+            self.panel.show_message(DRAW_FIRST)
+        if self.window.last_result is None and self.saliency_dialog is not None and self.saliency_dialog.isVisible():
+            self._latest.pop(SALIENCY_TAG, None)
+            self.saliency_dialog.show_message(SALIENCY_DRAW_FIRST)
+
+    @Slot(int)
+    def _on_result_shown(self, _request_id: int) -> None:
+        if self.dock.isVisible() and self.target is not None:
+            self._request_explanation()
+        if self.saliency_dialog is not None and self.saliency_dialog.isVisible():
+            self._saliency_timer.start()
+        if self.playground is not None and self.playground.isVisible() and self.playground.is_showing_drawing() \
+                and not self.playground.play_button.isChecked():
+            image = self._drawing()
+            if image is not None:
+                self.playground.set_input(image)
+
+    @Slot(object)
+    def _on_model_loaded(self, info) -> None:
+        self.kernels = None
+        names = {layer.name for layer in info.layers}
+        if self.target is not None and self.target[0] not in names:
+            self.target = None
+            self.panel.show_message("A new model is loaded. Click any cell of its feature maps to see how it is computed.")
+        if (self.filters_dialog is not None and self.filters_dialog.isVisible()) or \
+                (self.playground is not None and self.playground.isVisible()):
+            self._request_kernels()
+        if self.architecture_dialog is not None and self.architecture_dialog.isVisible():
+            self._run(ARCHITECTURE_TAG, architecture_job)
+
+    # --- playground --------------------------------------------------------------------------
+
+    def _drawing(self) -> np.ndarray | None:
+        result = self.window.last_result
+        return None if result is None or result.input is None else np.array(result.input, np.float64).reshape(INPUT_SIZE, INPUT_SIZE)
+
+    def open_playground(self, kernel: np.ndarray | None = None, name: str = "custom filter") -> PlaygroundWindow:
+        if self.playground is None:
+            # Owned by the main window (closed and freed with it) but a window of its own.
+            self.playground = PlaygroundWindow(self._drawing, self.window)
+            self.playground.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+            if self.kernels is not None:
+                self.playground.set_learned_kernels(self._learned_presets())
+        if self.kernels is None:
+            self._request_kernels()
+        if kernel is not None:
+            if name in self.playground.preset_names():
+                self.playground.load_preset(name)
+            else:
+                self.playground.set_kernel(kernel)
+        self.playground.show()
+        self.playground.raise_()
+        return self.playground
+
+    def _learned_presets(self) -> dict[str, np.ndarray]:
+        if not self.kernels:
+            return {}
+        first = self.kernels[0]
+        if first.kernel.shape[2] != 1:
+            return {}
+        return {f"{first.name} filter {i}": first.kernel[:, :, 0, i] for i in range(first.kernel.shape[-1])}
+
+    # --- filters -----------------------------------------------------------------------------
+
+    def _request_kernels(self) -> None:
+        self._run(KERNELS_TAG, kernels_job)
+
+    def open_filters(self) -> FiltersDialog:
+        if self.filters_dialog is None:
+            self.filters_dialog = FiltersDialog(self, self.window)
+        if self.kernels is None:
+            self.filters_dialog.show_message("Reading the filters from the model…" + self._waiting_note())
+            self._request_kernels()
+        else:
+            self.filters_dialog.set_kernels(self.kernels)
+        self.filters_dialog.show()
+        self.filters_dialog.raise_()
+        return self.filters_dialog
+
+    def _show_kernels(self, result) -> None:
+        if isinstance(result, Exception):
+            if self.filters_dialog is not None:
+                self.filters_dialog.show_message(f"Could not read the filters: {result}")
+            return
+        self.kernels = result
+        if self.filters_dialog is not None:
+            self.filters_dialog.set_kernels(result)
+        if self.playground is not None:
+            self.playground.set_learned_kernels(self._learned_presets())
+
+    # --- architecture ------------------------------------------------------------------------
+
+    def open_architecture(self) -> ArchitectureDialog:
+        if self.architecture_dialog is None:
+            self.architecture_dialog = ArchitectureDialog(self.window)
+        self.architecture_dialog.show_message("Counting the parameters…" + self._waiting_note())
+        self._run(ARCHITECTURE_TAG, architecture_job)
+        self.architecture_dialog.show()
+        self.architecture_dialog.raise_()
+        return self.architecture_dialog
+
+    def _show_architecture(self, result) -> None:
+        if self.architecture_dialog is None:
+            return
+        if isinstance(result, Exception):
+            self.architecture_dialog.show_message(f"Could not count the parameters: {result}")
+            return
+        self.architecture_dialog.set_comparison(*result)
+
+    # --- saliency ----------------------------------------------------------------------------
+
+    def open_saliency(self) -> SaliencyDialog:
+        if self.saliency_dialog is None:
+            self.saliency_dialog = SaliencyDialog(self, self.window)
+        self.saliency_dialog.show()
+        self.saliency_dialog.raise_()
+        self.request_saliency()
+        return self.saliency_dialog
+
+    def request_saliency(self) -> None:
+        dialog = self.saliency_dialog
+        if dialog is None:
+            return
+        result = self.window.last_result
+        if result is None or result.input is None:
+            self._latest.pop(SALIENCY_TAG, None)
+            dialog.show_message(SALIENCY_DRAW_FIRST)
+            return
+        target = dialog.chosen if dialog.chosen is not None else (result.digit if result.digit is not None else 0)
+        dialog.show_message(f"Computing which pixels matter for {target}…{self._waiting_note()}")
+        self._run(SALIENCY_TAG, saliency_job(np.array(result.input, np.float32), int(target)))
+
+    def _show_saliency(self, result) -> None:
+        if self.saliency_dialog is None:
+            return
+        if isinstance(result, Exception):
+            self.saliency_dialog.show_message(f"Could not compute the saliency maps: {result}")
+            return
+        self.saliency_dialog.show_maps(result)
+
+
+def install_teaching(window) -> Teaching:
+    """Add the explanation dock and the Learn menu to ``window`` (a ``MainWindow``); idempotent."""
+    existing = getattr(window, "teaching", None)
+    if isinstance(existing, Teaching):
+        return existing
+    teaching = Teaching(window)
+    window.teaching = teaching
+    return teaching
