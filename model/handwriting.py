@@ -1,0 +1,143 @@
+"""The user's labelled drawings: stroke JSON files with a ``"label"`` key, one file per drawing.
+
+The files are exactly what ``main.py predict`` and ``main.py evaluate`` read (``model.data``'s
+format), so a folder of them can be evaluated, exported, shared or tuned on from the command line.
+They live in :func:`model.paths.handwriting_dir` (the app's ``AppDataLocation``/handwriting) and are
+written atomically, so a crash never leaves half a drawing. No Qt here: the window, the command
+line and the tests share this one store.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .data import DataError, Strokes, read_strokes, write_strokes
+
+
+@dataclass(frozen=True)
+class LabelledDrawing:
+    """One stored drawing: its file, strokes (``(n, 2)`` float arrays, y down, any units) and digit."""
+
+    path: Path
+    strokes: Strokes
+    label: int
+
+
+def _check_label(label: int) -> int:
+    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
+        raise ValueError(f"a digit label must be an integer 0-9; got {label!r}")
+    return label
+
+
+def read_labelled_folder(folder: str | os.PathLike) -> tuple[list[LabelledDrawing], list[str]]:
+    """Every ``*.json`` stroke file under ``folder`` (recursively) that carries a label.
+
+    The label is the file's ``"label"`` key, else a parent folder named 0-9, else a ``N_`` file-name
+    prefix (as ``main.py evaluate`` reads folders). Returns the drawings, sorted by path, and one
+    message per file that was skipped (unreadable, no strokes, no label) naming the file.
+    """
+    from .evaluate import label_of
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder} is not a folder of stroke files")
+    drawings, problems = [], []
+    for path in sorted(folder.rglob("*.json")):
+        if path.name.startswith("."):
+            continue  # a temporary file of an interrupted atomic write
+        try:
+            strokes, doc_label = read_strokes(path)
+        except DataError as exc:
+            problems.append(str(exc))
+            continue
+        label = label_of(path, doc_label)
+        if label is None:
+            problems.append(f"{path}: no label (add \"label\": N, or put it in a folder named N)")
+        elif not strokes:
+            problems.append(f"{path}: no strokes")
+        else:
+            drawings.append(LabelledDrawing(path, strokes, label))
+    return drawings, problems
+
+
+class HandwritingStore:
+    """A folder of labelled drawings. ``HandwritingStore()`` uses the app's handwriting folder.
+
+    File names are ``<label>_<time>_<id>.json``: unique, sortable by time, and readable by tools
+    that take the label from the name; the ``"label"`` key inside is what counts.
+    """
+
+    def __init__(self, folder: str | os.PathLike | None = None):
+        if folder is None:
+            from .paths import handwriting_dir
+
+            folder = handwriting_dir()
+        self.folder = Path(folder)
+
+    def add(self, strokes: Strokes, label: int) -> Path:
+        """Store one drawing with its label; returns the new file. Refuses an empty drawing."""
+        _check_label(label)
+        if not any(len(s) for s in strokes):
+            raise ValueError("nothing is drawn; there is no digit to store")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{label}_{time.strftime('%Y%m%d-%H%M%S')}_{uuid.uuid4().hex[:8]}.json"
+        write_strokes(path, strokes, label)
+        return path
+
+    def drawings(self) -> list[LabelledDrawing]:
+        """All stored drawings, oldest first (unreadable files are left alone and skipped)."""
+        if not self.folder.is_dir():
+            return []
+        drawings, _ = read_labelled_folder(self.folder)
+        return sorted(drawings, key=lambda d: (d.path.stat().st_mtime, d.path.name))
+
+    def counts(self) -> dict[int, int]:
+        """How many drawings of each digit are stored: ``{0: n0, ..., 9: n9}`` (zeros included)."""
+        found = Counter(d.label for d in self.drawings())
+        return {digit: found.get(digit, 0) for digit in range(10)}
+
+    def delete(self, path: str | os.PathLike) -> None:
+        path = self._own(path)
+        path.unlink(missing_ok=True)
+
+    def relabel(self, path: str | os.PathLike, label: int) -> Path:
+        """Give a stored drawing another label (rewritten atomically); returns its new path."""
+        _check_label(label)
+        path = self._own(path)
+        strokes, _ = read_strokes(path)
+        head, _, rest = path.name.partition("_")
+        new = path.with_name(f"{label}_{rest}" if head.isdigit() and rest else f"{label}_{path.name}")
+        write_strokes(new, strokes, label)
+        if new != path:
+            path.unlink(missing_ok=True)
+        return new
+
+    def import_folder(self, folder: str | os.PathLike) -> tuple[int, list[str]]:
+        """Copy every labelled stroke file under ``folder`` into the store; returns (count, problems)."""
+        drawings, problems = read_labelled_folder(folder)
+        for d in drawings:
+            self.add(d.strokes, d.label)
+        return len(drawings), problems
+
+    def export_folder(self, folder: str | os.PathLike) -> int:
+        """Copy every stored drawing into ``folder`` (created if needed); returns how many."""
+        folder = Path(folder)
+        if folder.resolve() == self.folder.resolve():
+            raise ValueError(f"cannot export the handwriting folder into itself: {folder}")
+        folder.mkdir(parents=True, exist_ok=True)
+        drawings = self.drawings()
+        for d in drawings:
+            shutil.copy2(d.path, folder / d.path.name)
+        return len(drawings)
+
+    def _own(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        if path.resolve().parent != self.folder.resolve():
+            raise ValueError(f"{path} is not in the handwriting folder {self.folder}")
+        return path

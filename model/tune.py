@@ -1,0 +1,363 @@
+"""Fine-tune a copy of a model on one person's labelled drawings: ``main.py tune``.
+
+Recipe (why each part is there):
+
+* the person's drawings, each rendered through the canvas's own ``strokes_to_input`` plus
+  ``variants`` warped re-renders (:func:`model.augment.pen_variants`: rotation, shear, aspect, pen
+  width), so a few dozen drawings teach the style rather than the exact pixels;
+* mixed with a *replay* sample of MNIST training digits, so the network does not forget how
+  everybody else writes (catastrophic forgetting is what a user-only fine-tune does first);
+  taken from the MNIST files when they are available, else from the small sample shipped in
+  ``resources/mnist_replay.npz`` (so the frozen app and the tests tune without ``../shared``);
+* every batch warped on the fly as in training (:func:`model.augment.random_warp_layer`);
+* a low learning rate (Adam, cosine-decayed) for a few epochs: a nudge, not a re-training.
+
+Honest before/after: every fifth drawing of each digit (in the order they were stored) is *held
+out* of the tuning. The card reports the base and the tuned model on those held-out drawings, and
+on MNIST's official test set when it is available (did it forget?). The tuned model never saw the
+held-out drawings, so the "after" figure is what to expect on the person's next digits.
+
+The tuned model and its card are written atomically (temporary file, then rename): a crash or a
+Cancel leaves the previous files as they were and no half-written one. The bundled model is never
+overwritten.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .paths import RESOURCES, is_bundled, models_dir
+
+REPLAY_FILE = RESOURCES / "mnist_replay.npz"
+# The project's shared data folder, when this is a source checkout next to it.
+SHARED_MNIST = RESOURCES.parent.parent / "shared" / "data" / "mnist"
+HOLDOUT_EVERY = 5  # every 5th drawing of each digit is held out of tuning (20%)
+MIN_DRAWINGS = 5
+
+
+@dataclass
+class TuneConfig:
+    epochs: int = 6
+    batch_size: int = 64
+    learning_rate: float = 3e-4
+    variants: int = 8  # warped re-renders of each drawing, besides the clean one
+    replay: int = 1500  # MNIST training digits mixed in
+    holdout: bool = True  # hold every HOLDOUT_EVERY-th drawing of each digit out of tuning
+    seed: int = 1
+
+
+class TuneError(ValueError):
+    """Tuning cannot start: too few drawings, a bad path, ... The message says what to do."""
+
+
+class TuneCancelled(Exception):
+    """``should_stop`` asked to stop; nothing was written."""
+
+
+Progress = Callable[[float, str], None]  # fraction done in [0, 1], what is happening
+
+
+def holdout_split(labels: Sequence[int], every: int = HOLDOUT_EVERY) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(tune, held_out)``: the ``every``-th, ``2*every``-th, ... drawing of each digit is held out.
+
+    Deterministic, stratified by digit, and keeps the earliest drawings of each digit for tuning.
+    """
+    seen: dict[int, int] = {}
+    tune, held = [], []
+    for i, label in enumerate(labels):
+        seen[label] = seen.get(label, 0) + 1
+        (held if seen[label] % every == 0 else tune).append(i)
+    return np.asarray(tune, np.int64), np.asarray(held, np.int64)
+
+
+def load_replay(count: int, rng: np.random.Generator, mnist_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """``count`` MNIST training digits ``(n, 28, 28)`` float32 in [0, 1], labels, and where they came from.
+
+    Balanced over the digits. From ``mnist_dir`` (IDX files) when given and readable, else from the
+    shipped ``resources/mnist_replay.npz`` (then at most as many as it holds).
+    """
+    x = y = None
+    source = ""
+    if mnist_dir is not None:
+        from .data import DataError, load_mnist
+
+        try:
+            (x, y), _ = load_mnist(mnist_dir)
+            source = f"MNIST training set in {mnist_dir}"
+        except DataError:
+            x = None
+    if x is None:
+        with np.load(REPLAY_FILE) as f:
+            x, y = f["x"], f["y"]
+        source = f"{REPLAY_FILE.name} (MNIST training digits shipped with the app)"
+    per_class = max(1, count // 10)
+    keep = np.concatenate([rng.permutation(np.flatnonzero(y == d))[:per_class] for d in range(10)])
+    keep = rng.permutation(keep)
+    return x[keep].astype(np.float32) / 255.0, y[keep].astype(np.int64), source
+
+
+def _render(drawings, indices, variants: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    from .augment import pen_variants
+    from .preprocess import strokes_to_input
+
+    images, labels = [], []
+    for i in indices:
+        d = drawings[i]
+        clean = strokes_to_input(d.strokes)
+        for image in ([clean] if clean is not None else []) + pen_variants(d.strokes, variants, rng):
+            images.append(image)
+            labels.append(d.label)
+    return np.asarray(images, np.float32).reshape(-1, 28, 28), np.asarray(labels, np.int64)
+
+
+def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float | None:
+    if len(x) == 0:
+        return None
+    probs = np.asarray(model.predict(x[..., None], batch_size=1024, verbose=0))
+    return float(np.mean(probs.argmax(1) == y))
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 5)
+
+
+def tune(
+    base: str | Path,
+    drawings: Sequence,
+    out: str | Path,
+    cfg: TuneConfig | None = None,
+    mnist_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    command: str = "",
+) -> dict:
+    """Fine-tune a copy of ``base`` on ``drawings`` (objects with ``.strokes`` and ``.label``); save to ``out``.
+
+    Returns the card that is written next to ``out`` (``out`` with ``.json``). ``progress(fraction,
+    text)`` is called as it goes; when ``should_stop()`` turns true, tuning stops at the next batch
+    and :class:`TuneCancelled` is raised with nothing written. Raises :class:`TuneError` if ``out``
+    is the bundled model or there are fewer than ``MIN_DRAWINGS`` drawings.
+    """
+    cfg = cfg or TuneConfig()
+    base, out = Path(base), Path(out)
+    report = progress or (lambda fraction, text: None)
+    stop = should_stop or (lambda: False)
+    if is_bundled(out):
+        raise TuneError(f"refusing to overwrite the bundled model {out}; choose another --out")
+    if out.suffix != ".keras":
+        raise TuneError(f"the tuned model must be a .keras file; got {out}")
+    if len(drawings) < MIN_DRAWINGS:
+        raise TuneError(f"fine-tuning needs at least {MIN_DRAWINGS} labelled drawings; got {len(drawings)}")
+
+    t_start = time.perf_counter()
+    report(0.0, "loading TensorFlow and the model")
+    import keras
+
+    from .augment import random_warp_layer
+    from .inference import load_checked_model
+    from .train import layer_table, save_model_atomically, write_card
+
+    keras.utils.set_random_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = load_checked_model(base)  # a fresh copy in memory; the base file is only read
+    labels = [int(d.label) for d in drawings]
+    tune_idx, held_idx = holdout_split(labels) if cfg.holdout else (np.arange(len(drawings)), np.zeros(0, np.int64))
+    if len(tune_idx) == 0:
+        raise TuneError("every drawing was held out; store more drawings")
+
+    report(0.02, "preparing your drawings and the replay sample")
+    from .preprocess import strokes_to_input
+
+    x_user, y_user = _render(drawings, tune_idx, cfg.variants, rng)
+    held = [(strokes_to_input(drawings[i].strokes), labels[i]) for i in held_idx]
+    held = [(x, y) for x, y in held if x is not None]
+    x_held = np.asarray([x for x, _ in held], np.float32).reshape(-1, 28, 28)
+    y_held = np.asarray([y for _, y in held], np.int64)
+    x_rep, y_rep, replay_source = load_replay(cfg.replay, rng, mnist_dir)
+    x_mnist_test = y_mnist_test = None
+    if mnist_dir is not None:
+        from .data import DataError, load_mnist_test
+
+        try:
+            xt, yt = load_mnist_test(mnist_dir)
+            x_mnist_test, y_mnist_test = xt.astype(np.float32) / 255.0, yt.astype(np.int64)
+        except DataError:
+            pass
+
+    report(0.05, "measuring the base model")
+    before_held = _accuracy(model, x_held, y_held)
+    before_mnist = _accuracy(model, x_mnist_test, y_mnist_test) if x_mnist_test is not None else None
+    if stop():
+        raise TuneCancelled()
+
+    x = np.concatenate([x_user, x_rep])[..., None]
+    y = np.concatenate([y_user, y_rep])
+    steps = math.ceil(len(x) / cfg.batch_size)
+    trainer = keras.Sequential([keras.Input(model.input_shape[1:]), random_warp_layer(seed=cfg.seed), model])
+    schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * steps, alpha=0.1)
+    trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy")
+    total_steps = cfg.epochs * steps
+
+    class Watch(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.done = 0
+            self.cancelled = False
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.done += 1
+            report(0.1 + 0.8 * self.done / total_steps, f"tuning: epoch {self.done // steps + 1 if self.done < total_steps else cfg.epochs} of {cfg.epochs}")
+            if stop():
+                self.cancelled = True
+                self.model.stop_training = True
+
+    watch = Watch()
+    t_fit = time.perf_counter()
+    trainer.fit(x, y, batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=True, callbacks=[watch], verbose=0)
+    fit_seconds = time.perf_counter() - t_fit
+    if watch.cancelled or stop():
+        raise TuneCancelled()
+
+    report(0.92, "measuring the tuned model")
+    after_held = _accuracy(model, x_held, y_held)
+    after_mnist = _accuracy(model, x_mnist_test, y_mnist_test) if x_mnist_test is not None else None
+    if stop():
+        raise TuneCancelled()
+
+    base_card = _read_card(base)
+    card = {
+        "name": model.name,
+        "file": out.name,
+        "architecture": (base_card or {}).get("architecture", "cnn"),
+        "contract": (base_card or {}).get("contract", {
+            "input": "(None, 28, 28, 1) float32 in [0, 1], white ink on black (MNIST convention)",
+            "output": "(None, 10) softmax probabilities for digits 0-9",
+        }),
+        "layers": layer_table(model),
+        "total_params": int(model.count_params()),
+        "tuning": {
+            "base_model": str(base),
+            "base_model_name": base.name,
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            "samples": len(drawings),
+            "samples_per_digit": {str(d): labels.count(d) for d in range(10)},
+            "tuned_on": int(len(tune_idx)),
+            "held_out": int(len(held_idx)),
+            "held_out_rule": f"every {HOLDOUT_EVERY}th drawing of each digit, in stored order" if cfg.holdout else "none",
+            "training_images": int(len(x)),
+            "replay": {"source": replay_source, "images": int(len(x_rep))},
+            "config": asdict(cfg),
+            "seconds": round(time.perf_counter() - t_start, 1),
+            "fit_seconds": round(fit_seconds, 1),
+            "command": command,
+        },
+        "before_after": {
+            "held_out_drawings": {"n": int(len(y_held)), "before": _round(before_held), "after": _round(after_held)},
+            "mnist_test": {"n": 10000 if x_mnist_test is None else int(len(y_mnist_test)),
+                           "before": _round(before_mnist), "after": _round(after_mnist)}
+            if x_mnist_test is not None else None,
+        },
+    }
+    if after_mnist is not None:
+        # The About box and `evaluate` readers look here.
+        card["evaluation"] = {"mnist_test": {"n": int(len(y_mnist_test)), "accuracy": _round(after_mnist)}}
+    report(0.96, "saving")
+    if stop():
+        raise TuneCancelled()
+    save_model_atomically(model, out)
+    write_card(out, card)
+    report(1.0, "done")
+    return card
+
+
+def _read_card(model_path: Path) -> dict | None:
+    import json
+
+    try:
+        card = json.loads(model_path.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return card if isinstance(card, dict) else None
+
+
+def describe(card: dict) -> str:
+    """A few lines a person can read: what was tuned, and the before/after figures."""
+    t, ba = card["tuning"], card["before_after"]
+    lines = [f"tuned {t['base_model_name']} on {t['tuned_on']} of your {t['samples']} drawings "
+             f"(+ {t['replay']['images']} MNIST replay digits) in {t['seconds']:.0f} s"]
+
+    def pct(v):
+        return "-" if v is None else f"{v * 100:.1f}%"
+
+    h = ba["held_out_drawings"]
+    if h["n"]:
+        lines.append(f"your {h['n']} held-out drawings: {pct(h['before'])} before -> {pct(h['after'])} after")
+    else:
+        lines.append("no drawings held out (store at least 5 of a digit to hold one out)")
+    if ba.get("mnist_test"):
+        m = ba["mnist_test"]
+        lines.append(f"MNIST test ({m['n']:,}): {pct(m['before'])} before -> {pct(m['after'])} after")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(
+        prog="main.py tune",
+        description="Fine-tune a copy of a model on your own labelled drawings (stroke .json files with a \"label\" key, "
+        "or in folders named 0-9), mixed with a replay sample of MNIST. Every 5th drawing of each digit is held out "
+        "and reported before/after; MNIST test too when the MNIST files are found. The bundled model is never overwritten.",
+    )
+    p.add_argument("--data", required=True, type=Path, help="folder of labelled stroke .json files (any names)")
+    p.add_argument("--out", type=Path, help=f"where to write the tuned .keras model (default: a new file in {models_dir()})")
+    p.add_argument("--model", type=Path, help="the model to start from (default: the bundled one)")
+    p.add_argument("--epochs", type=int, default=TuneConfig.epochs, help="passes over the data (default: %(default)s)")
+    p.add_argument("--mnist", type=Path, help="MNIST IDX folder for replay digits and the MNIST test figure "
+                   f"(default: {SHARED_MNIST} when it exists, else the {REPLAY_FILE.name} shipped with the app)")
+    p.add_argument("--no-holdout", action="store_true", help="tune on every drawing (no held-out before/after figure)")
+    p.add_argument("--seed", type=int, default=TuneConfig.seed)
+    p.add_argument("--force", action="store_true", help="allow --out to replace an existing file (never the bundled model)")
+    args = p.parse_args(argv)
+
+    from .data import DataError
+    from .handwriting import read_labelled_folder
+    from .inference import DEFAULT_MODEL, ModelError
+
+    if args.epochs < 1:
+        p.error(f"--epochs must be at least 1; got {args.epochs}")
+    base = args.model or DEFAULT_MODEL
+    out = args.out or models_dir() / f"personal-{time.strftime('%Y%m%d-%H%M%S')}.keras"
+    if is_bundled(out):
+        p.error(f"--out {out} is the bundled model, which is never overwritten; choose another file")
+    if out.suffix != ".keras":
+        p.error(f"--out must end in .keras; got {out}")
+    if out.exists() and not args.force:
+        p.error(f"--out {out} exists; add --force to replace it")
+    mnist = args.mnist if args.mnist is not None else (SHARED_MNIST if SHARED_MNIST.is_dir() else None)
+    try:
+        drawings, problems = read_labelled_folder(args.data)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    cfg = TuneConfig(epochs=args.epochs, holdout=not args.no_holdout, seed=args.seed)
+    command = "uv run main.py tune " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[2:]))
+    print(f"{len(drawings)} labelled drawings in {args.data}; starting from {base}", flush=True)
+    try:
+        card = tune(base, drawings, out, cfg, mnist_dir=mnist, command=command)
+    except (TuneError, ModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(describe(card))
+    print(f"saved {out} (card: {out.with_suffix('.json')})")
+    return 0
