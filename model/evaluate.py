@@ -1,29 +1,53 @@
-"""Accuracy of a model on MNIST's test set, on pendigits writers, or on a folder of stroke files."""
+"""How well a model reads a labelled set: MNIST's test files, pendigits writers, or a folder.
+
+Every source ends in an :class:`EvalResult` (true and predicted class indices), which gives the
+accuracy, per-class accuracy and the confusion matrix, as text or as one JSON-able dict.
+Inputs are read and classified a batch at a time (``model.preprocess.inputs_from_files``), so a
+folder of any size costs the memory of one batch, and a bad file is reported and skipped.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+BATCH = 256  # inputs read, preprocessed and classified together
+
 
 @dataclass
 class EvalResult:
+    """``labels``: ``(n,)`` true class indices; ``predicted``: ``(n,)``, -1 where there was no answer."""
+
     name: str
     labels: np.ndarray
-    predicted: np.ndarray  # -1 where the input held no digit
+    predicted: np.ndarray
+    class_names: list[str] = field(default_factory=lambda: [str(d) for d in range(10)])
 
     @property
     def accuracy(self) -> float:
         return float((self.labels == self.predicted).mean()) if len(self.labels) else float("nan")
 
-    def per_class(self) -> dict[int, float]:
+    def confusion(self) -> np.ndarray:
+        """``(K, K)`` counts: rows true class, columns answer (inputs with no answer are not counted)."""
+        k = len(self.class_names)
+        answered = self.predicted >= 0
+        return np.bincount(self.labels[answered] * k + self.predicted[answered], minlength=k * k).reshape(k, k)
+
+    def no_answer(self) -> np.ndarray:
+        """``(K,)`` per true class: inputs that held nothing to read (a blank picture, an empty drawing)."""
+        return np.bincount(self.labels[self.predicted < 0], minlength=len(self.class_names))
+
+    def per_class(self) -> dict[str, float]:
+        """Accuracy per class name, for the classes present in ``labels``."""
         return {
-            d: round(float((self.predicted[self.labels == d] == d).mean()), 4)
-            for d in range(10)
-            if (self.labels == d).any()
+            name: round(float((self.predicted[self.labels == i] == i).mean()), 4)
+            for i, name in enumerate(self.class_names)
+            if (self.labels == i).any()
         }
 
     def summary(self) -> dict:
@@ -32,84 +56,209 @@ class EvalResult:
             "accuracy": round(self.accuracy, 5),
             "errors": int((self.labels != self.predicted).sum()),
             "per_class": self.per_class(),
+            "classes": list(self.class_names),
+            "confusion": self.confusion().tolist(),
+            "no_answer": self.no_answer().tolist(),
         }
 
     def report(self) -> str:
-        lines = [f"{self.name}: accuracy {self.accuracy * 100:.2f}% ({int((self.labels == self.predicted).sum())}/{len(self.labels)})"]
-        lines.append("  per digit: " + "  ".join(f"{d}:{acc * 100:.1f}%" for d, acc in self.per_class().items()))
-        confusion = np.zeros((10, 11), int)
-        for t, p in zip(self.labels, self.predicted):
-            confusion[t, p if p >= 0 else 10] += 1
-        lines.append("  confusion (rows: true, cols: predicted 0-9, '-' = no digit):")
-        lines.append("       " + " ".join(f"{c:>5}" for c in list(range(10)) + ["-"]))
-        for t in range(10):
-            lines.append(f"    {t}: " + " ".join(f"{v:>5}" for v in confusion[t]))
+        right = int((self.labels == self.predicted).sum())
+        lines = [f"{self.name}: accuracy {self.accuracy * 100:.2f}% ({right}/{len(self.labels)})"]
+        lines.append("  per class: " + "  ".join(f"{c}:{acc * 100:.1f}%" for c, acc in self.per_class().items()))
+        table = np.concatenate([self.confusion(), self.no_answer()[:, None]], axis=1)
+        width = max(5, max(len(c) for c in self.class_names) + 1, len(str(table.max())) + 1)
+        label_w = max(len(c) for c in self.class_names)
+        lines.append("  confusion (rows: true class, columns: answer, '-' = nothing to read):")
+        lines.append("    " + " " * (label_w + 2) + "".join(f"{c:>{width}}" for c in [*self.class_names, "-"]))
+        for name, row in zip(self.class_names, table):
+            lines.append(f"    {name:>{label_w}}: " + "".join(f"{v:>{width}}" for v in row))
         return "\n".join(lines)
 
 
-def _classify(predictor, images: list[np.ndarray | None]) -> np.ndarray:
-    predicted = np.full(len(images), -1, np.int64)
-    idx = [i for i, x in enumerate(images) if x is not None]
-    if idx:
-        probs = predictor.predict_probabilities(np.stack([images[i] for i in idx]))
-        predicted[idx] = probs.argmax(1)
+def class_index(class_names: Sequence[str], label: object) -> int | None:
+    """The index of ``label`` (a class name, or an int naming a class) in ``class_names``, else None."""
+    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+        label = str(int(label))
+    if not isinstance(label, str):
+        return None
+    try:
+        return list(class_names).index(label)
+    except ValueError:
+        return None
+
+
+def _digit_indices(class_names: Sequence[str], labels: np.ndarray, source: str) -> np.ndarray:
+    from .data import DataError
+
+    lookup = {d: class_index(class_names, d) for d in np.unique(labels).tolist()}
+    missing = sorted(d for d, i in lookup.items() if i is None)
+    if missing:
+        raise DataError(
+            f"{source} is labelled with digits {missing}, which are not among the model's classes "
+            f"({', '.join(class_names[:12])}{', ...' if len(class_names) > 12 else ''})."
+        )
+    return np.array([lookup[d] for d in labels.tolist()], np.int64)
+
+
+def classify(predictor, inputs: Sequence[np.ndarray | None]) -> np.ndarray:
+    """``(28, 28)`` inputs (``None``: nothing to read) -> predicted class indices, -1 for None or a non-finite output."""
+    predicted = np.full(len(inputs), -1, np.int64)
+    idx = [i for i, x in enumerate(inputs) if x is not None]
+    if not idx:
+        return predicted
+    try:
+        probs = predictor.predict_probabilities(np.stack([inputs[i] for i in idx]))
+    except ValueError:  # e.g. a NaN output refused for the whole batch: find which inputs cause it
+        probs = np.full((len(idx), len(predictor.class_names)), np.nan, np.float32)
+        for j, i in enumerate(idx):
+            try:
+                probs[j] = predictor.predict_probabilities(inputs[i][None])[0]
+            except ValueError:
+                pass
+    ok = np.isfinite(probs).all(axis=1)
+    predicted[np.asarray(idx)[ok]] = probs[ok].argmax(1)
     return predicted
 
 
-def evaluate_mnist(predictor, directory: str | os.PathLike) -> EvalResult:
+def _save_misreads(directory: Path | None, result_names: Sequence[str], inputs, labels, predicted, tags) -> None:
+    if directory is None:
+        return
+    from .data import write_png
+
+    for x, t, p, tag in zip(inputs, labels, predicted, tags):
+        if t == p or x is None:
+            continue
+        answer = "none" if p < 0 else _safe(result_names[p])
+        name = f"true-{_safe(result_names[t])}_read-{answer}_{_safe(tag)}.png"
+        write_png(directory / name, np.round(np.clip(x, 0, 1) * 255).astype(np.uint8))
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", str(text))[:80] or "_"
+
+
+def evaluate_mnist(predictor, directory: str | os.PathLike, errors_dir: Path | None = None) -> EvalResult:
     """The official 10,000-image MNIST test set, fed as MNIST prepared it (no re-processing)."""
-    from .data import load_mnist_test
+    from .data import DataError, load_mnist_test
 
     x, y = load_mnist_test(directory)
-    probs = predictor.predict_probabilities(x.astype(np.float32) / 255.0)
-    return EvalResult("MNIST test set", y.astype(np.int64), probs.argmax(1))
+    if x.shape[1:] != (28, 28):
+        raise DataError(f"The IDX images in {directory} are {x.shape[1]}x{x.shape[2]}; MNIST's are 28x28.")
+    labels = _digit_indices(predictor.class_names, y, str(directory))
+    inputs = x.astype(np.float32) / 255.0
+    predicted = classify(predictor, list(inputs))
+    _save_misreads(errors_dir, predictor.class_names, inputs, labels, predicted, [f"test{i:05d}" for i in range(len(x))])
+    return EvalResult("MNIST test set", labels, predicted, list(predictor.class_names))
 
 
-def evaluate_pendigits(predictor, path: str | os.PathLike, writers: list[int] | None = None) -> EvalResult:
+def evaluate_pendigits(predictor, path: str | os.PathLike, writers: Sequence[int] | None = None,
+                       errors_dir: Path | None = None) -> EvalResult:
     """Pen-tablet digits of the given writers, rendered through the canvas's strokes-to-input path."""
     from .data import read_pendigits
     from .preprocess import strokes_to_input
 
-    digits = [d for d in read_pendigits(path) if writers is None or d.writer in writers]
-    images = [strokes_to_input(d.strokes) for d in digits]
-    labels = np.array([d.label for d in digits], np.int64)
-    who = "all writers" if writers is None else f"writers {_span(writers)}"
-    return EvalResult(f"pendigits ({who})", labels, _classify(predictor, images))
+    chosen = None if writers is None else set(writers)
+    digits = [d for d in read_pendigits(path) if chosen is None or d.writer in chosen]
+    inputs = [strokes_to_input(d.strokes) for d in digits]
+    labels = _digit_indices(predictor.class_names, np.array([d.label for d in digits], np.int64), str(path))
+    predicted = classify(predictor, inputs)
+    tags = [f"writer{d.writer}_{i:05d}" for i, d in enumerate(digits)]
+    _save_misreads(errors_dir, predictor.class_names, inputs, labels, predicted, tags)
+    who = "all writers" if writers is None else f"writers {_span(list(writers))}"
+    return EvalResult(f"pendigits ({who})", labels, predicted, list(predictor.class_names))
 
 
 def _span(writers: list[int]) -> str:
     ws = sorted(writers)
+    if not ws:
+        return "none"
     return f"{ws[0]}-{ws[-1]}" if ws == list(range(ws[0], ws[-1] + 1)) else ",".join(map(str, ws))
 
 
-def label_of(path: Path, doc_label: int | None) -> int | None:
-    """A stroke file's label: its ``"label"`` key, else a parent folder named 0-9, else a ``N_`` filename prefix."""
+_DIGITS = tuple(str(d) for d in range(10))
+
+
+def label_of(path: Path, doc_label: object) -> int | None:
+    """A digit file's label 0-9: its ``"label"`` key, else a parent folder named 0-9, else a ``N_`` filename prefix."""
+    label = class_label_of(path, doc_label, [str(d) for d in range(10)])
+    return int(label) if label is not None and label in _DIGITS else None
+
+
+def class_label_of(path: Path, doc_label: object, class_names: Sequence[str]) -> str | None:
+    """An input's class name: a stroke file's ``"label"``, else its parent folder's name if that is
+    a class name (``3/``, ``cat/``), else a ``N_`` or ``N-`` filename prefix naming a class."""
     if doc_label is not None:
-        return int(doc_label)
-    if path.parent.name.isdigit() and len(path.parent.name) == 1:
-        return int(path.parent.name)
-    head = path.stem.split("_", 1)[0].split("-", 1)[0]
-    if head.isdigit() and len(head) == 1:
-        return int(head)
+        return str(doc_label)
+    if path.parent.name in class_names:
+        return path.parent.name
+    head = re.split(r"[_-]", path.stem, maxsplit=1)[0]
+    if head in class_names and head != path.stem:
+        return head
     return None
 
 
-def evaluate_stroke_folder(predictor, directory: str | os.PathLike) -> tuple[EvalResult, list[str]]:
-    """Every ``*.json`` stroke file under ``directory`` with a known label; returns the result and problems."""
-    from .data import DataError, read_strokes
-    from .preprocess import strokes_to_input
+def supported_files(directory: str | os.PathLike) -> list[Path]:
+    """Every image and stroke file under ``directory`` (recursively, symlinked folders not followed), sorted."""
+    from .preprocess import IMAGE_SUFFIXES, STROKE_SUFFIXES
 
-    images, labels, problems = [], [], []
-    for path in sorted(Path(directory).rglob("*.json")):
-        try:
-            strokes, doc_label = read_strokes(path)
-        except DataError as exc:
-            problems.append(str(exc))
-            continue
-        label = label_of(path, doc_label)
-        if label is None:
-            problems.append(f"{path}: no label (add \"label\": N, or put it in a folder named N)")
-            continue
-        images.append(strokes_to_input(strokes))
-        labels.append(label)
-    return EvalResult(f"stroke files in {directory}", np.array(labels, np.int64), _classify(predictor, images)), problems
+    suffixes = set(IMAGE_SUFFIXES) | set(STROKE_SUFFIXES)
+    found = []
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(Path(root, f) for f in files if Path(f).suffix.lower() in suffixes and not f.startswith("."))
+    return sorted(found, key=lambda p: p.parts)
+
+
+def evaluate_folder(predictor, directory: str | os.PathLike, errors_dir: Path | None = None,
+                    on_problem: Callable[[str], None] | None = None) -> EvalResult:
+    """Every labelled image and stroke file under ``directory`` (see :func:`label_of`).
+
+    Files that cannot be read or carry no known label are passed to ``on_problem`` as one line
+    each and left out; the rest are read, classified and counted a batch at a time.
+    """
+    from .preprocess import inputs_from_files
+
+    names = list(predictor.class_names)
+    report = on_problem or (lambda message: None)
+    labels: list[int] = []
+    predicted: list[np.ndarray] = []
+    files = supported_files(directory)
+    for start in range(0, len(files), BATCH):
+        chunk = files[start : start + BATCH]
+        loaded = inputs_from_files(chunk, with_labels=True)
+        inputs, truth, tags = [], [], []
+        for path, item in zip(chunk, loaded):
+            if isinstance(item, BaseException):
+                report(_message(path, item))
+                continue
+            x, doc_label = item
+            label = class_label_of(path, doc_label, names)
+            index = None if label is None else class_index(names, label)
+            if index is None:
+                what = "no label" if label is None else f"label {label!r} is not one of the model's classes"
+                report(f"{path}: {what} (put it in a folder named after its class, e.g. {names[0]}/, "
+                       f"or add \"label\" to a stroke file); skipped")
+                continue
+            inputs.append(x)
+            truth.append(index)
+            tags.append(str(path.relative_to(directory).with_suffix("")))
+        answers = classify(predictor, inputs)
+        _save_misreads(errors_dir, names, inputs, truth, answers, tags)
+        labels.extend(truth)
+        predicted.append(answers)
+    return EvalResult(
+        f"files in {directory}", np.array(labels, np.int64),
+        np.concatenate(predicted) if predicted else np.zeros(0, np.int64), names,
+    )
+
+
+def _message(path: Path | str, exc: BaseException) -> str:
+    from .preprocess import describe_failure
+
+    return describe_failure(str(path), exc)
+
+
+# The folder of labelled stroke files was the first folder format; it is now part of evaluate_folder.
+def evaluate_stroke_folder(predictor, directory: str | os.PathLike) -> tuple[EvalResult, list[str]]:
+    problems: list[str] = []
+    return evaluate_folder(predictor, directory, on_problem=problems.append), problems

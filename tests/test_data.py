@@ -57,5 +57,5 @@ def test_stroke_files_round_trip_and_bad_ones_are_explained(tmp_path):
         (tmp_path / name).write_text(text)
         with pytest.raises(DataError, match=message):
             read_strokes(tmp_path / name)
-    with pytest.raises(DataError, match="Cannot read"):
+    with pytest.raises(DataError, match="cannot read"):
         read_strokes(tmp_path / "missing.json")

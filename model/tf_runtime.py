@@ -1,0 +1,56 @@
+"""Importing TensorFlow without its start-up chatter.
+
+``import tensorflow`` prints "oneDNN custom operations are on", CPU-feature notices and absl's
+"All log messages before absl::InitializeLog()" straight to file descriptor 2 from C++, before
+``TF_CPP_MIN_LOG_LEVEL`` can filter the absl lines. They are noise to a user of the command line,
+so :func:`import_tensorflow` points fd 2 at a temporary file during the import and restores it
+afterwards; if the import fails, what TensorFlow printed is replayed so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+
+_lock = threading.Lock()
+
+
+def import_tensorflow(verbose: bool = False):
+    """Import and return the ``tensorflow`` module; quiet unless ``verbose`` (or already imported)."""
+    if "tensorflow" in sys.modules or verbose:
+        import tensorflow as tf
+
+        return tf
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _lock:
+        if "tensorflow" in sys.modules:
+            import tensorflow as tf
+
+            return tf
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        try:
+            saved = os.dup(2)
+        except OSError:  # no fd 2 at all (some frozen Windows apps): nothing to silence
+            import tensorflow as tf
+
+            return tf
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                import tensorflow as tf
+            except BaseException:
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                chatter = sink.read().decode("utf-8", "replace")
+                if chatter:
+                    sys.stderr.write(chatter)
+                raise
+            os.dup2(saved, 2)
+            os.close(saved)
+        return tf
