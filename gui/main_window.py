@@ -82,6 +82,9 @@ class MainWindow(QMainWindow):
         self.worker.model_failed.connect(self._on_model_failed)
         self.worker.prediction_ready.connect(self._on_result)
         self.teaching = install_teaching(self)
+        from .handwriting import attach  # label-while-drawing, fine-tuning, model switch
+
+        self.handwriting = attach(self, model_path)
         self.worker.start()
         self._started_at = time.perf_counter()
         self._set_model_status("Loading TensorFlow and the model… you can draw already.")

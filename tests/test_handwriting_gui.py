@@ -1,0 +1,126 @@
+"""Teach it your handwriting, through the real window: label by key, the view, Cancel, the model switch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QListWidget, QProgressBar, QPushButton
+
+from gui.automation import draw_with_mouse
+from gui.main_window import MainWindow
+from model.paths import BUNDLED_MODEL
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGIT_RECOGNIZER_DATA", str(tmp_path))
+    yield tmp_path
+    from PySide6.QtCore import QSettings
+
+    from gui.handwriting import SETTINGS, USE_PERSONAL_KEY
+
+    QSettings(*SETTINGS).remove(USE_PERSONAL_KEY)  # other tests start with the bundled model
+
+
+def open_window(qtbot, wait_model=True):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    if wait_model:
+        qtbot.waitUntil(lambda: w.model_info is not None, timeout=90_000)
+    return w
+
+
+def menu_action(w, name):
+    for action in w.findChildren(type(w.menuBar().actions()[0])):
+        if action.objectName() == name:
+            return action
+    raise AssertionError(f"no action {name}")
+
+
+def test_a_digit_key_on_the_canvas_stores_the_drawing_with_that_label(qtbot, data_dir, stroke_fixtures):
+    w = open_window(qtbot, wait_model=False)
+    _, strokes, _ = stroke_fixtures[12]  # a pen-drawn 4
+    draw_with_mouse(w.canvas, strokes)
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_4)
+    files = list((data_dir / "handwriting").glob("*.json"))
+    assert len(files) == 1
+    doc = json.loads(files[0].read_text())
+    assert doc["label"] == 4 and len(doc["strokes"]) == len(strokes)
+    assert "4:1" in w.findChild(QLabel, "handwriting_counts").text()
+    assert w.canvas.is_empty()  # ready for the next digit ...
+    undo = next(b for b in w.findChildren(QPushButton) if b.text() == "Undo")
+    qtbot.mouseClick(undo, Qt.MouseButton.LeftButton)
+    assert not w.canvas.is_empty()  # ... and undo brings the drawing back
+    qtbot.mouseClick(next(b for b in w.findChildren(QPushButton) if b.text() == "Clear"), Qt.MouseButton.LeftButton)
+    qtbot.keyClick(w.canvas, Qt.Key.Key_7)  # nothing drawn: nothing stored
+    assert len(list((data_dir / "handwriting").glob("*.json"))) == 1
+    w.close()
+
+
+def test_my_handwriting_view_groups_relabels_deletes_and_reads(qtbot, data_dir, fixtures):
+    w = open_window(qtbot)
+    w.handwriting.store.import_folder(fixtures / "strokes")
+    menu_action(w, "my_handwriting_action").trigger()
+    view = w.findChild(QListWidget, "digits_3").window()
+    assert view.findChild(QListWidget, "digits_3").count() == 3
+    accuracy = view.findChild(QLabel, "handwriting_accuracy")
+    qtbot.waitUntil(lambda: "of 30" in accuracy.text(), timeout=60_000)
+    threes = view.findChild(QListWidget, "digits_3")
+    threes.item(0).setSelected(True)
+    view.relabel_selected(8)
+    assert view.findChild(QListWidget, "digits_3").count() == 2
+    assert view.findChild(QListWidget, "digits_8").count() == 4
+    view.findChild(QListWidget, "digits_8").item(0).setSelected(True)
+    qtbot.mouseClick(view.findChild(QPushButton, "delete_drawings"), Qt.MouseButton.LeftButton)
+    assert view.findChild(QListWidget, "digits_8").count() == 3
+    assert sum(w.handwriting.store.counts().values()) == 29
+    assert "29" in w.findChild(QLabel, "handwriting_counts").text()
+    w.close()
+
+
+def test_cancel_leaves_nothing_half_written(qtbot, data_dir, fixtures):
+    w = open_window(qtbot)
+    w.handwriting.store.import_folder(fixtures / "writer" / "tune")
+    menu_action(w, "fine_tune_action").trigger()
+    dialog = w.handwriting.tune_dialog
+    progress = dialog.findChild(QProgressBar, "tune_progress")
+    qtbot.mouseClick(dialog.findChild(QPushButton, "start_tuning"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: progress.value() > 100, timeout=90_000)  # training has started
+    qtbot.mouseClick(dialog.findChild(QPushButton, "cancel_tuning"), Qt.MouseButton.LeftButton)
+    stage = dialog.findChild(QLabel, "tune_stage")
+    qtbot.waitUntil(lambda: "Cancelled" in stage.text(), timeout=60_000)
+    models = data_dir / "models"
+    assert not models.exists() or list(models.iterdir()) == []
+    assert not menu_action(w, "use_personal_action").isEnabled()
+    w.close()
+
+
+def test_the_model_choice_is_remembered_across_starts(qtbot, data_dir):
+    (data_dir / "models").mkdir()
+    shutil.copy(BUNDLED_MODEL, data_dir / "models" / "personal.keras")  # stands in for a tuned model
+    w = open_window(qtbot)
+    use = menu_action(w, "use_personal_action")
+    assert use.isEnabled() and not use.isChecked()
+    use.trigger()
+    qtbot.waitUntil(lambda: "personal.keras" in w.windowTitle(), timeout=60_000)
+    w.close()
+
+    w2 = open_window(qtbot)
+    qtbot.waitUntil(lambda: "personal.keras" in w2.windowTitle(), timeout=60_000)
+    assert menu_action(w2, "use_personal_action").isChecked()
+    menu_action(w2, "use_personal_action").trigger()  # back to the bundled model, also remembered
+    qtbot.waitUntil(lambda: BUNDLED_MODEL.name in w2.windowTitle(), timeout=60_000)
+    w2.close()
+
+    w3 = open_window(qtbot)
+    assert not menu_action(w3, "use_personal_action").isChecked()
+    assert BUNDLED_MODEL.name in w3.windowTitle()
+    w3.close()
