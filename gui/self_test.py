@@ -247,6 +247,28 @@ def _check_core(report: Report, state: dict) -> None:
         report.check(f"strokes {path.name}", stroke_check(path))
     for path in state["images"]:
         report.check(f"picture {path.name}", image_check(path))
+    report.check("fine-tune", lambda: _check_tuning(state))
+
+
+def _check_tuning(state: dict) -> str:
+    """``tune`` on the sample drawings (1 epoch, the shipped MNIST replay) gives a model that reads them."""
+    from model.handwriting import read_labelled_folder
+    from model.inference import Predictor
+    from model.preprocess import strokes_to_input
+    from model.tune import TuneConfig, tune
+
+    drawings, problems = read_labelled_folder(state["model_path"].parent / "samples")
+    if problems or len(drawings) < 5:
+        raise CheckFailed(f"{len(drawings)} labelled sample drawings; problems: {problems}")
+    with tempfile.TemporaryDirectory(prefix="digit-recognizer-self-test-tune-") as tmp:
+        out = Path(tmp) / "personal.keras"
+        card = tune(state["model_path"], drawings, out, TuneConfig(epochs=1, variants=2, replay=300))
+        tuned = Predictor(out)
+        wrong = [d.path.name for d in drawings if tuned.predict(strokes_to_input(d.strokes)).digit != d.label]
+        if wrong or not out.with_suffix(".json").is_file():
+            raise CheckFailed(f"the tuned model misreads {wrong}" if wrong else "no card was written")
+    return (f"{len(drawings)} drawings + {card['tuning']['replay']['images']} replay digits, "
+            f"{card['tuning']['fit_seconds']:.1f} s of training; the tuned model reads all {len(drawings)}")
 
 
 # --- the window ---------------------------------------------------------------------------------
