@@ -1,17 +1,23 @@
-"""The playground's convolution, sizes, steps and pooling agree with the textbook definitions."""
+"""The playground's convolution, sizes, steps and pooling agree with the textbook definitions, and its words
+stay true when the student changes the settings (all without Qt)."""
 
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from model.numbers import fmt, fmt_term, parse_number
 from model.playground import (
+    CUSTOM,
+    LESSON,
     LESSON_EXAMPLE,
     PRESETS,
+    Playground,
     conv2d_single,
     output_size,
     output_size_formula,
@@ -64,7 +70,7 @@ def conv_cases(draw):
 def fits(image, kernel, padding):
     """Whether the filter fits in the padded image ("same" always pads enough)."""
     p = {"valid": 0, "same": max(kernel.shape)}.get(padding, padding)
-    return all(size + 2 * p >= k for size, k in zip(image.shape, kernel.shape))
+    return all(size + 2 * p >= k for size, k in zip(image.shape, kernel.shape, strict=True))
 
 
 @settings(max_examples=300, deadline=None)
@@ -173,3 +179,124 @@ def test_vertical_edge_demo_shows_a_band_where_the_edge_is():
     np.testing.assert_array_equal(out, ex.expected)
     np.testing.assert_array_equal(out, [[0, 30, 30, 0]] * 4)
     np.testing.assert_array_equal(conv2d_single(ex.image, PRESETS["vertical edge"]), [[0, 30, -30, 0]] * 4)
+
+
+# --- the playground's state (what the window shows), without Qt -----------------------------------
+
+
+def numbers_in(text: str) -> list[float]:
+    return [float(t.replace("\u2212", "-")) for t in re.findall(r"[−-]?\d+(?:\.\d+)?", text)]
+
+
+def test_the_lesson_steps_cell_by_cell_with_the_lessons_numbers():
+    p = Playground()
+    assert p.preset_label() == LESSON and p.note() == LESSON_EXAMPLE.note
+    np.testing.assert_array_equal(p.output, [[4, 3, 4], [2, 4, 3], [2, 3, 4]])
+    assert "(5 + 2·0 − 3) / 1 + 1 = 3" in p.formula() and p.formula().endswith("a 3×3 output")
+    assert p.step_text().startswith("Press Step")
+    p.step()
+    assert p.step_index == 0 and "1·1 + 1·0 + 1·1" in p.step_text() and p.step_text().endswith("= 4")
+    for _ in range(3):
+        p.step()
+    assert (p.current_step().out_row, p.current_step().out_col) == (1, 0) and p.step_text().endswith("= 2")
+    p.go_to_step(99)
+    assert p.at_last_step() and p.step().out_row == 0  # after the last cell it starts again
+    p.reset()
+    assert p.step_index == -1 and p.current_step() is None
+    max_pooled, avg_pooled = p.pooled()
+    assert max_pooled.tolist() == [[4]] and avg_pooled.tolist() == [[3.25]]
+    assert "dropped" in p.pool_note()  # a 3x3 output loses its last row and column
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", 0, 1, 2])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_the_playground_state_agrees_with_the_loop_for_every_setting(padding, stride):
+    p = Playground()
+    rng = np.random.default_rng(stride)
+    for n in (5, 6, 7):
+        image, kernel = rng.integers(-3, 4, (n, n)).astype(float), rng.normal(size=(3, 3)).round(2)
+        p.set_input(image)
+        p.set_kernel(kernel)
+        p.set_padding(padding)
+        p.set_stride(stride)
+        expected = reference_conv(image, kernel, padding, stride)
+        np.testing.assert_allclose(p.output, expected, atol=1e-9)
+        assert f"a {expected.shape[0]}×{expected.shape[1]} output" in p.formula()
+        assert len(p.steps()) == expected.size
+        padded, mask = p.padded()
+        top, bottom, left, right = p.pads()
+        assert padded.shape == (n + top + bottom, n + left + right) and mask.sum() == padded.size - n * n
+
+
+def test_the_example_note_is_dropped_once_the_settings_change():
+    p = Playground()
+    p.set_padding(1)
+    assert p.note() != LESSON_EXAMPLE.note and "no padding" not in p.note()
+    assert p.preset_label() != LESSON
+    p.load(LESSON)
+    assert p.note() == LESSON_EXAMPLE.note
+    p.edit_input(0, 0, 3.0)
+    assert p.note() != LESSON_EXAMPLE.note and p.output[0, 0] == 6
+    p.load("sobel x")
+    assert p.preset_label() == "sobel x" and "Sobel" in p.note()
+    p.edit_kernel(0, 0, 5.0)
+    assert p.preset_label() == CUSTOM and p.note() == "Your own filter."
+
+
+def test_padding_words_say_what_same_does_with_each_stride():
+    p = Playground()
+    p.set_padding("same")
+    assert p.padding_text() == "p = 1"  # not "p = 0": same pads a 3x3 filter by one on every side
+    assert "keeps the input's size" in p.padding_help() and "the size is kept" in p.formula()
+    p.set_stride(2)
+    # 5 -> ceil(5 / 2) = 3 outputs: same no longer keeps the size, and nothing says it does.
+    assert p.output.shape == (3, 3)
+    assert "keeps" not in p.padding_help() and "kept" not in p.formula()
+    assert "⌈5 / 2⌉ = 3" in p.formula()
+    p.set_input(np.zeros((6, 6)))  # 6 -> 3 outputs needs 1 zero row in all: it goes to the bottom
+    assert p.pads() == (0, 1, 0, 1) and p.padding_text() == "0 on top, 1 at the bottom (same for columns)"
+    p.set_padding("valid")
+    assert p.padding_text() == "p = 0"
+
+
+def test_a_fractional_step_is_written_so_it_adds_up_by_hand():
+    p = Playground()
+    rng = np.random.default_rng(3)
+    p.set_input(rng.random((28, 28)))
+    p.load("blur")
+    assert p.is_large()
+    p.go_to_step(100)
+    lines = p.step_text().splitlines()
+    products, total = numbers_in(lines[-2]), numbers_in(lines[-1])[0]
+    assert len(products) == 9 and sum(products) == pytest.approx(total, abs=1e-9)
+    assert total == pytest.approx(p.output.ravel()[100], abs=1e-3)
+
+
+def test_a_filter_that_does_not_fit_is_explained_not_raised():
+    p = Playground()
+    p.set_input(np.ones((3, 3)))
+    p.set_kernel(np.ones((5, 5)))
+    assert p.output is None and "does not fit" in p.formula() and p.step() is None and p.pooled() is None
+    with pytest.raises(ValueError, match="padding"):
+        p.set_padding("full")
+    with pytest.raises(ValueError, match="stride"):
+        p.set_stride(0)
+    with pytest.raises(ValueError, match="finite"):
+        p.set_input(np.full((3, 3), np.nan))
+
+
+@pytest.mark.parametrize(("text", "value"), [("1", 1.0), ("−0.5", -0.5), ("0,25", 0.25), ("1/9", 1 / 9), (" 2 ", 2.0)])
+def test_typed_numbers_are_read_like_a_student_writes_them(text, value):
+    assert parse_number(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["abc", "1/0", "inf", "nan", ""])
+def test_anything_else_is_refused_with_the_text(text):
+    with pytest.raises(ValueError):
+        parse_number(text)
+
+
+def test_numbers_read_the_same_everywhere():
+    assert fmt(4.0) == "4" and fmt(-0.5) == "\u22120.50" and fmt(-0.0001, 2) == "0.00"
+    assert fmt(0.5, 4, trim=True) == "0.5" and fmt(1.0, 4, trim=True) == "1"
+    assert fmt_term(-2.0) == "(\u22122)" and fmt_term(2.0) == "2"

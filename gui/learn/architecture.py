@@ -1,4 +1,10 @@
-"""Each layer's output shape and parameters, against a fully connected network."""
+"""The loaded network layer by layer, where its parameters sit, and the lesson's MLP next to it.
+
+Shows a ``model.teaching.Architecture``: every layer's output shape and parameter count (the
+convolutions highlighted), how the parameters split between convolutions and dense layers, and the
+lesson's 784-128-10 fully connected network (101,770 parameters) with both models' accuracies as
+measured on their cards ("not measured" where a card has no number).
+"""
 
 from __future__ import annotations
 
@@ -18,107 +24,162 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .widgets import message_label
+from model.teaching import Architecture, LayerRow
+
+from .widgets import fit_to_screen, message_label
+
+CONV_FILL = QColor(255, 246, 218)
+DENSE_FILL = QColor(222, 236, 255)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(map(str, shape))
+
+
+def _accuracy(value: float | None) -> str:
+    return "not measured" if value is None else f"{value * 100:.2f}%"
+
+
+def _share(part: int, total: int) -> str:
+    return f"{part / total * 100:.1f}%" if total else "–"
 
 
 class ArchitectureDialog(QDialog):
-    """Each layer's output shape and parameters, next to a fully connected network of the same width."""
+    """Each layer's output shape and parameters, and the comparison with the lesson's MLP."""
 
-    COLUMNS = ["layer", "type", "output shape", "parameters", "fully connected equivalent", "× more"]
+    COLUMNS = ["layer", "type", "output shape", "parameters", "share"]
+    COMPARISON = ["", "this network", "lesson's MLP 784-128-10"]
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("architecture_dialog")
         self.setWindowTitle("Architecture and parameters")
+        self.architecture: Architecture | None = None
         layout = QVBoxLayout(self)
-        intro = QLabel("A convolution reuses one small filter at every position of the image, so its parameters do "
-                       "not grow with the image. The right-hand column counts what a fully connected (Dense) layer "
-                       "would need to produce the same number of values from the same input.")
+        intro = QLabel(
+            "A convolution reuses one small filter at every position of the image, so its parameters do not "
+            "grow with the image. A fully connected (Dense) layer has one weight per input per output: the "
+            "lesson's 784-128-10 network spends 100,480 of its 101,770 parameters on its first layer alone."
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.strip_area = QScrollArea()
         self.strip_area.setWidgetResizable(True)
-        self.strip_area.setFixedHeight(112)
+        self.strip_area.setFixedHeight(104)
         self.strip_area.setFrameShape(QFrame.Shape.NoFrame)
         layout.addWidget(self.strip_area)
         self.message = message_label()
         layout.addWidget(self.message)
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setObjectName("architecture_table")
-        self.table.setHorizontalHeaderLabels(self.COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(False)
-        layout.addWidget(self.table, 1)
+        tables = QHBoxLayout()
+        self.table = _table("architecture_table", self.COLUMNS)
+        tables.addWidget(self.table, 3)
+        self.comparison = _table("architecture_comparison", self.COMPARISON)
+        tables.addWidget(self.comparison, 2)
+        layout.addLayout(tables, 1)
         self.summary = QLabel(objectName="architecture_summary")
         self.summary.setWordWrap(True)
         font = QFont(self.summary.font())
-        font.setPointSize(font.pointSize() + 2)
+        font.setPointSize(font.pointSize() + 1)
         self.summary.setFont(font)
         self.summary.setStyleSheet("QLabel { background: #fff6da; border: 1px solid #e0c060; padding: 6px; }")
         layout.addWidget(self.summary)
-        self.comparison = None
-        self.resize(900, 700)
+        fit_to_screen(self, 980, 640)
         self.show_message("Counting the parameters…")
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
         self.message.setVisible(bool(text))
 
-    def set_comparison(self, input_shape: tuple[int, ...], comparison) -> None:
-        """``comparison``: ``model.explain.ParameterComparison``."""
-        self.comparison = comparison
+    def set_architecture(self, arch: Architecture) -> None:
+        self.architecture = arch
         self.show_message("")
-        rows = comparison.rows
-        self.table.setRowCount(len(rows) + 2)
-        bold = QFont(self.table.font())
-        bold.setBold(True)
+        total = arch.total
+        rows = [("input", "image", _shape(arch.input_shape), "0", "", None)]
+        rows += [(r.name, r.kind, _shape(r.output_shape), f"{r.params:,}", _share(r.params, total), r.group) for r in arch.rows]
+        rows.append(("total", "", "", f"{total:,}", "100%" if total else "", "total"))
+        _fill(self.table, rows)
 
-        def put(r: int, values: list[str], font: QFont | None = None, conv: bool = False) -> None:
-            for c, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                if c >= 3:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if font is not None:
-                    item.setFont(font)
-                if conv:
-                    item.setBackground(QColor(255, 246, 218))
-                self.table.setItem(r, c, item)
+        conv, dense = arch.params_in("convolution"), arch.params_in("dense")
+        other = total - conv - dense
+        mlp = arch.mlp_total
+        comparison = [
+            ("parameters", f"{total:,}", f"{mlp:,}", "total"),
+            ("in convolutions", f"{conv:,} ({_share(conv, total)})", "0", "convolution"),
+            ("in dense layers", f"{dense:,} ({_share(dense, total)})", f"{mlp:,} (100%)", "dense"),
+        ]
+        if other:
+            comparison.append(("in other layers", f"{other:,} ({_share(other, total)})", "0", None))
+        for label, value in arch.accuracies.items():
+            comparison.append((f"accuracy: {label}", _accuracy(value), _accuracy(arch.mlp_accuracies.get(label)), None))
+        _fill(self.comparison, [(a, b, c, "", "", g) for a, b, c, g in comparison], columns=3)
 
-        shape = "×".join(map(str, input_shape))
-        put(0, ["input", "image", shape, "0", "0", ""])
-        for i, row in enumerate(rows, start=1):
-            ratio = f"{row.dense_params / row.params:,.0f}×" if row.params and row.dense_params != row.params else ""
-            put(i, [row.name, row.kind, "×".join(map(str, row.output_shape)), f"{row.params:,}", f"{row.dense_params:,}", ratio],
-                conv="Conv" in row.kind)
-        put(len(rows) + 1, ["total", "", "", f"{comparison.total_params:,}", f"{comparison.total_dense_params:,}",
-                            f"{comparison.ratio:,.0f}×"], bold)
+        ratio = mlp / total if total else 0.0
+        size = (
+            f"{ratio:.1f}× fewer parameters than the lesson's MLP ({total:,} against {mlp:,})"
+            if ratio > 1
+            else f"{total:,} parameters, {total / mlp:.1f}× the lesson's MLP ({mlp:,})"
+        )
+        key = next(iter(arch.accuracies), None)
+        ours, theirs = arch.accuracies.get(key), arch.mlp_accuracies.get(key)
+        if ours is not None and theirs is not None:
+            errors = f"; on the {key} it makes {(1 - ours) * 100:.2f}% errors against the MLP's {(1 - theirs) * 100:.2f}%"
+        else:
+            errors = "; accuracy: " + ", ".join(f"{name} {_accuracy(v)}" for name, v in (("this network", ours), ("MLP", theirs)))
         self.summary.setText(
-            f"This CNN has {comparison.total_params:,} parameters. A fully connected network of the same width would "
-            f"need {comparison.total_dense_params:,}: {comparison.ratio:,.0f} times as many. The convolutions "
-            f"(highlighted rows) share each small filter across the whole image.")
-        self._build_strip(input_shape, rows)
+            f"This network has {size}{errors}. {_share(conv, total)} of its parameters are in "
+            f"convolutions (highlighted), {_share(dense, total)} in dense layers (blue)."
+        )
+        self._build_strip(arch.input_shape, arch.rows)
 
-    def _build_strip(self, input_shape, rows) -> None:
+    def _build_strip(self, input_shape: tuple[int, ...], rows: list[LayerRow]) -> None:
         strip = QWidget()
         layout = QHBoxLayout(strip)
         layout.setContentsMargins(2, 2, 2, 2)
 
-        def box(title: str, kind: str, shape: str, params: str, highlight: bool) -> QLabel:
+        def box(title: str, kind: str, shape: str, params: str, fill: QColor | None) -> QLabel:
             label = QLabel(f"<b>{title}</b><br>{kind}<br>{shape}<br><span style='color:#555'>{params}</span>")
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setStyleSheet("QLabel { border: 1px solid #999; border-radius: 4px; padding: 3px 6px; background: %s; }"
-                                % ("#fff1c6" if highlight else "#f4f4f4"))
+            colour = fill.name() if fill is not None else "#f4f4f4"
+            label.setStyleSheet(
+                f"QLabel {{ border: 1px solid #999; border-radius: 4px; padding: 3px 6px; background: {colour}; }}"
+            )
             return label
 
-        layout.addWidget(box("input", "image", "×".join(map(str, input_shape)), "", False))
+        layout.addWidget(box("input", "image", _shape(input_shape), "", None))
         for row in rows:
             layout.addWidget(QLabel("→"))
-            layout.addWidget(box(row.name, row.kind, "×".join(map(str, row.output_shape)), f"{row.params:,} params",
-                                 "Conv" in row.kind))
+            layout.addWidget(box(row.name, row.kind, _shape(row.output_shape), f"{row.params:,} params", _fill_for(row.group)))
         layout.addStretch(1)
         self.strip_area.setWidget(strip)
 
 
+def _fill_for(group: str | None) -> QColor | None:
+    return {"convolution": CONV_FILL, "dense": DENSE_FILL}.get(group or "")
+
+
+def _table(name: str, columns: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(columns))
+    table.setObjectName(name)
+    table.setHorizontalHeaderLabels(columns)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[tuple], columns: int | None = None) -> None:
+    """``rows``: tuples of cell texts and, last, the row's group (its colour; "total" is bold)."""
+    table.setRowCount(len(rows))
+    bold = QFont(table.font())
+    bold.setBold(True)
+    for r, (*texts, group) in enumerate(rows):
+        for c, text in enumerate(texts[: columns or len(texts)]):
+            item = QTableWidgetItem(text)
+            if c >= 1 and (columns or c >= 3):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if group == "total":
+                item.setFont(bold)
+            fill = _fill_for(group)
+            if fill is not None:
+                item.setBackground(fill)
+            table.setItem(r, c, item)

@@ -7,31 +7,39 @@
 - a "Learn" menu with the convolution playground, the learned filters, the architecture and
   its parameters, and a saliency view.
 
-Keras never runs here on the GUI thread: every question to the model (a breakdown, the kernels,
-the parameter counts, saliency) is a job from ``model/teaching.py`` for the window's inference
+The views only emit signals; this controller answers them. Keras never runs on the GUI thread:
+every question to the model is a job from ``model/teaching.py`` for the window's inference
 worker, tagged so that a newer question of the same kind replaces an older one still waiting;
-answers come back through ``worker.job_done`` and are shown only if they answer the latest question.
+answers come back through ``worker.job_done`` and are shown only if they answer the latest one.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QWidget
 
+from gui.worker import Job
 from model.explain import ConvBreakdown
-from model.preprocess import INPUT_SIZE
-from model.teaching import ConvKernels, architecture_job, explain_job, kernels_job, saliency_job
+from model.teaching import (
+    Architecture,
+    ConvKernels,
+    Explanation,
+    SaliencyMaps,
+    architecture_job,
+    explain_job,
+    kernels_job,
+    saliency_job,
+)
 
-from ..worker import Job
 from .architecture import ArchitectureDialog
 from .explain import ExplanationPanel
 from .filters import FiltersDialog
 from .playground import PlaygroundWindow
-from .saliency import DRAW_FIRST as SALIENCY_DRAW_FIRST
 from .saliency import SaliencyDialog
 
 EXPLAIN_TAG = "explain"
@@ -40,10 +48,11 @@ ARCHITECTURE_TAG = "architecture"
 SALIENCY_TAG = "saliency"
 HOVER_DELAY_MS = 60
 SALIENCY_DELAY_MS = 150
-DRAW_FIRST = ("Draw a digit first: then click any cell of a feature map to see how the network computed "
-              "its value from your drawing.")
-
-# --- the integration -------------------------------------------------------------------------
+DRAW_FIRST = (
+    "Draw a digit first: then click any cell of a feature map to see how the network computed its value from your drawing."
+)
+DRAW_FIRST_SALIENCY = "Draw a digit first: then this view shows which pixels of your drawing the network relied on."
+LOADING = " The model is still loading; this appears as soon as it is ready."
 
 
 class Teaching(QObject):
@@ -51,7 +60,7 @@ class Teaching(QObject):
 
     Attributes tests use: ``dock``, ``panel`` (``ExplanationPanel``), ``playground``,
     ``filters_dialog``, ``architecture_dialog``, ``saliency_dialog`` (``None`` until opened),
-    ``menu`` and the actions.
+    ``target`` (the cell explained), ``menu`` and the actions.
     """
 
     def __init__(self, window):
@@ -65,27 +74,21 @@ class Teaching(QObject):
         self.filters_dialog: FiltersDialog | None = None
         self.architecture_dialog: ArchitectureDialog | None = None
         self.saliency_dialog: SaliencyDialog | None = None
+        self._saliency_class: int | None = None  # None: the predicted digit
 
         self.panel = ExplanationPanel()
         self.dock = QDockWidget("How is this value computed?", window)
         self.dock.setObjectName("explanation_dock")
         self.dock.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.LeftDockWidgetArea)
         self.dock.setWidget(self.panel)
-        self.dock.setMinimumWidth(480)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
 
-        self._hover_timer = QTimer(self)
-        self._hover_timer.setSingleShot(True)
-        self._hover_timer.setInterval(HOVER_DELAY_MS)
-        self._hover_timer.timeout.connect(self._on_hover_settled)
+        self._hover_timer = _single_shot(self, HOVER_DELAY_MS, self._on_hover_settled)
         self._hovered: tuple[str, int, int, int] | None = None
-        # Saliency costs ~50 ms on the worker (a gradient and a batch of occluded images): while
-        # the user is still drawing, wait for a pause rather than delaying every prediction.
-        self._saliency_timer = QTimer(self)
-        self._saliency_timer.setSingleShot(True)
-        self._saliency_timer.setInterval(SALIENCY_DELAY_MS)
-        self._saliency_timer.timeout.connect(self.request_saliency)
+        # Saliency costs tens of milliseconds on the worker (a path of gradients and a batch of
+        # occluded images): while the user is still drawing, wait for a pause.
+        self._saliency_timer = _single_shot(self, SALIENCY_DELAY_MS, self.request_saliency)
 
         self._build_menu()
         window.feature_maps.map_clicked.connect(self.explain)
@@ -104,21 +107,29 @@ class Teaching(QObject):
             bar.removeAction(self.menu.menuAction())
             bar.insertMenu(help_action, self.menu)
 
-        def action(text: str, slot, tip: str) -> QAction:
+        def action(text: str, slot: Callable[[], object], tip: str) -> QAction:
             a = QAction(text, self.window)
             a.setStatusTip(tip)
             a.triggered.connect(slot)
             self.menu.addAction(a)
             return a
 
-        self.playground_action = action("Convolution &playground…", lambda: self.open_playground(),
-                                        "Slide a filter over a small grid or your drawing, one multiply-sum at a time")
-        self.filters_action = action("First-layer &filters…", self.open_filters,
-                                     "The 3×3 filters the network learned, as small images")
-        self.architecture_action = action("&Architecture && parameters…", self.open_architecture,
-                                          "Each layer's output shape and parameters, against a fully connected network")
-        self.saliency_action = action("&Why this answer (saliency)…", self.open_saliency,
-                                      "Which pixels of your drawing pushed the prediction towards a digit")
+        self.playground_action = action(
+            "Convolution &playground…",
+            self.open_playground,
+            "Slide a filter over a small grid or your drawing, one multiply-sum at a time",
+        )
+        self.filters_action = action("Learned &filters…", self.open_filters, "The filters the network learned, as small images")
+        self.architecture_action = action(
+            "&Architecture && parameters…",
+            self.open_architecture,
+            "Each layer's output shape and parameters, against the lesson's fully connected network",
+        )
+        self.saliency_action = action(
+            "&Why this answer (saliency)…",
+            self.open_saliency,
+            "Which pixels of your drawing pushed the prediction towards a digit",
+        )
         self.menu.addSeparator()
         self.explain_action = self.dock.toggleViewAction()
         self.explain_action.setText("&Explanation panel (click a feature map)")
@@ -126,28 +137,31 @@ class Teaching(QObject):
 
     # --- jobs --------------------------------------------------------------------------------
 
-    def _run(self, tag: str, fn) -> int:
+    def _run(self, tag: str, fn: Callable[[object], object]) -> None:
         job_id = next(self._ids)
         self._latest[tag] = job_id
         self.window.worker.run_job(Job(job_id, fn, tag))
-        return job_id
 
     @Slot(object, object, str)
-    def _on_job_done(self, job_id, result, tag: str) -> None:
+    def _on_job_done(self, job_id: int, result: object, tag: str) -> None:
         if self._latest.get(tag) != job_id:
             return  # another module's job, or an answer to an older question
         del self._latest[tag]
-        if tag == EXPLAIN_TAG:
-            self._show_explanation(result)
-        elif tag == KERNELS_TAG:
-            self._show_kernels(result)
-        elif tag == ARCHITECTURE_TAG:
-            self._show_architecture(result)
-        elif tag == SALIENCY_TAG:
-            self._show_saliency(result)
+        handler = {
+            EXPLAIN_TAG: self._show_explanation,
+            KERNELS_TAG: self._show_kernels,
+            ARCHITECTURE_TAG: self._show_architecture,
+            SALIENCY_TAG: self._show_saliency,
+        }[tag]
+        handler(result)
 
     def _waiting_note(self) -> str:
-        return "" if self.window.model_info is not None else " The model is still loading; this appears as soon as it is ready."
+        return "" if self.window.model_info is not None else LOADING
+
+    def _drawing(self) -> np.ndarray | None:
+        """The current model input as a 2-D ``(h, w)`` float64 image, or ``None`` before any drawing."""
+        result = self.window.last_result
+        return None if result is None or result.input is None else np.squeeze(np.asarray(result.input, np.float64))
 
     # --- explanation -------------------------------------------------------------------------
 
@@ -164,30 +178,28 @@ class Teaching(QObject):
         if self.target is None:
             return
         layer, channel, row, col = self.target
-        result = self.window.last_result
-        if result is None or result.input is None:
+        image = self._drawing()
+        if image is None:
             self._latest.pop(EXPLAIN_TAG, None)
             self.panel.show_message(DRAW_FIRST)
             return
-        activations = dict(result.activations)
-        a = activations.get(layer)
+        a = self.window.last_result.activations.get(layer)
         model_value = None
         if a is not None and row < a.shape[0] and col < a.shape[1] and channel < a.shape[2]:
             model_value = float(a[row, col, channel])
-        self._run(EXPLAIN_TAG, explain_job(layer, channel, row, col, np.array(result.input, np.float32), activations, model_value))
+        self._run(EXPLAIN_TAG, explain_job(layer, channel, row, col, image.astype(np.float32), model_value))
         self.panel.show_status(f"Computing {layer} · channel {channel} · row {row}, col {col}…{self._waiting_note()}")
 
-    def _show_explanation(self, result) -> None:
+    def _show_explanation(self, result: Explanation | Exception) -> None:
         if isinstance(result, Exception):
             self.panel.show_message(f"Cannot explain this value: {result}", title="Not available")
-            return
-        if isinstance(result.breakdown, ConvBreakdown):
-            self.panel.show_conv(result.breakdown, result.image, result.previous, result.model_value)
+        elif isinstance(result.breakdown, ConvBreakdown):
+            self.panel.show_conv(result.breakdown, result.image, result.model_value)
         else:
-            self.panel.show_pool(result.breakdown, result.image, result.previous, result.model_value)
+            self.panel.show_pool(result.breakdown, result.image, result.model_value)
 
     @Slot(object)
-    def _on_map_hovered(self, hit) -> None:
+    def _on_map_hovered(self, hit: tuple[str, int, int, int] | None) -> None:
         if hit is None or not self.dock.isVisible() or not self.panel.follow_mouse.isChecked():
             return
         self._hovered = tuple(hit)
@@ -199,21 +211,22 @@ class Teaching(QObject):
 
     @Slot()
     def _on_strokes_changed(self) -> None:
-        if self.window.last_result is None and self.dock.isVisible():
+        if self.window.last_result is not None:
+            return
+        if self.dock.isVisible():
             self._latest.pop(EXPLAIN_TAG, None)
             self.panel.show_message(DRAW_FIRST)
-        if self.window.last_result is None and self.saliency_dialog is not None and self.saliency_dialog.isVisible():
+        if _shown(self.saliency_dialog):
             self._latest.pop(SALIENCY_TAG, None)
-            self.saliency_dialog.show_message(SALIENCY_DRAW_FIRST)
+            self.saliency_dialog.show_message(DRAW_FIRST_SALIENCY)
 
     @Slot(int)
     def _on_result_shown(self, _request_id: int) -> None:
         if self.dock.isVisible() and self.target is not None:
             self._request_explanation()
-        if self.saliency_dialog is not None and self.saliency_dialog.isVisible():
+        if _shown(self.saliency_dialog):
             self._saliency_timer.start()
-        if self.playground is not None and self.playground.isVisible() and self.playground.is_showing_drawing() \
-                and not self.playground.play_button.isChecked():
+        if _shown(self.playground) and self.playground.is_showing_drawing() and not self.playground.play_button.isChecked():
             image = self._drawing()
             if image is not None:
                 self.playground.set_input(image)
@@ -225,62 +238,72 @@ class Teaching(QObject):
         if self.target is not None and self.target[0] not in names:
             self.target = None
             self.panel.show_message("A new model is loaded. Click any cell of its feature maps to see how it is computed.")
-        if (self.filters_dialog is not None and self.filters_dialog.isVisible()) or \
-                (self.playground is not None and self.playground.isVisible()):
-            self._request_kernels()
-        if self.architecture_dialog is not None and self.architecture_dialog.isVisible():
+        if _shown(self.filters_dialog) or _shown(self.playground):
+            self._run(KERNELS_TAG, kernels_job)
+        if _shown(self.architecture_dialog):
             self._run(ARCHITECTURE_TAG, architecture_job)
 
     # --- playground --------------------------------------------------------------------------
 
-    def _drawing(self) -> np.ndarray | None:
-        result = self.window.last_result
-        return None if result is None or result.input is None else np.array(result.input, np.float64).reshape(INPUT_SIZE, INPUT_SIZE)
-
-    def open_playground(self, kernel: np.ndarray | None = None, name: str = "custom filter") -> PlaygroundWindow:
+    @Slot()
+    def open_playground(self) -> PlaygroundWindow:
         if self.playground is None:
             # Owned by the main window (closed and freed with it) but a window of its own.
-            self.playground = PlaygroundWindow(self._drawing, self.window)
+            self.playground = PlaygroundWindow(self.window)
             self.playground.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+            self.playground.drawing_requested.connect(self._send_drawing)
             if self.kernels is not None:
                 self.playground.set_learned_kernels(self._learned_presets())
         if self.kernels is None:
-            self._request_kernels()
-        if kernel is not None:
-            if name in self.playground.preset_names():
-                self.playground.load_preset(name)
-            else:
-                self.playground.set_kernel(kernel)
-        self.playground.show()
-        self.playground.raise_()
+            self._run(KERNELS_TAG, kernels_job)
+        _present(self.playground)
         return self.playground
 
+    @Slot()
+    def _send_drawing(self) -> None:
+        image = self._drawing()
+        if image is None:
+            self.playground.show_problem(
+                "Draw a digit in the main window first; then “Use my drawing” loads the image the network sees."
+            )
+        else:
+            self.playground.set_input(image)
+
+    @Slot(str, int, int)
+    def _try_filter(self, layer: str, index: int, channel: int) -> None:
+        """Open the playground on filter ``index`` of ``layer`` (its slice for input ``channel``)."""
+        k = next((k for k in self.kernels or [] if k.name == layer), None)
+        if k is None:
+            return
+        playground = self.open_playground()
+        name = f"{layer} filter {index}"
+        if name in playground.preset_names() and k.kernel.shape[2] == 1:
+            playground.load_preset(name)
+        else:
+            playground.set_kernel(k.kernel[:, :, channel, index])
+
     def _learned_presets(self) -> dict[str, np.ndarray]:
-        if not self.kernels:
-            return {}
-        first = self.kernels[0]
-        if first.kernel.shape[2] != 1:
+        first = self.kernels[0] if self.kernels else None
+        if first is None or first.kernel.shape[2] != 1:
             return {}
         return {f"{first.name} filter {i}": first.kernel[:, :, 0, i] for i in range(first.kernel.shape[-1])}
 
     # --- filters -----------------------------------------------------------------------------
 
-    def _request_kernels(self) -> None:
-        self._run(KERNELS_TAG, kernels_job)
-
+    @Slot()
     def open_filters(self) -> FiltersDialog:
         if self.filters_dialog is None:
-            self.filters_dialog = FiltersDialog(self, self.window)
+            self.filters_dialog = FiltersDialog(self.window)
+            self.filters_dialog.try_requested.connect(self._try_filter)
         if self.kernels is None:
             self.filters_dialog.show_message("Reading the filters from the model…" + self._waiting_note())
-            self._request_kernels()
+            self._run(KERNELS_TAG, kernels_job)
         else:
             self.filters_dialog.set_kernels(self.kernels)
-        self.filters_dialog.show()
-        self.filters_dialog.raise_()
+        _present(self.filters_dialog)
         return self.filters_dialog
 
-    def _show_kernels(self, result) -> None:
+    def _show_kernels(self, result: list[ConvKernels] | Exception) -> None:
         if isinstance(result, Exception):
             if self.filters_dialog is not None:
                 self.filters_dialog.show_message(f"Could not read the filters: {result}")
@@ -293,53 +316,78 @@ class Teaching(QObject):
 
     # --- architecture ------------------------------------------------------------------------
 
+    @Slot()
     def open_architecture(self) -> ArchitectureDialog:
         if self.architecture_dialog is None:
             self.architecture_dialog = ArchitectureDialog(self.window)
         self.architecture_dialog.show_message("Counting the parameters…" + self._waiting_note())
         self._run(ARCHITECTURE_TAG, architecture_job)
-        self.architecture_dialog.show()
-        self.architecture_dialog.raise_()
+        _present(self.architecture_dialog)
         return self.architecture_dialog
 
-    def _show_architecture(self, result) -> None:
+    def _show_architecture(self, result: Architecture | Exception) -> None:
         if self.architecture_dialog is None:
             return
         if isinstance(result, Exception):
             self.architecture_dialog.show_message(f"Could not count the parameters: {result}")
-            return
-        self.architecture_dialog.set_comparison(*result)
+        else:
+            self.architecture_dialog.set_architecture(result)
 
     # --- saliency ----------------------------------------------------------------------------
 
+    @Slot()
     def open_saliency(self) -> SaliencyDialog:
         if self.saliency_dialog is None:
-            self.saliency_dialog = SaliencyDialog(self, self.window)
-        self.saliency_dialog.show()
-        self.saliency_dialog.raise_()
+            self.saliency_dialog = SaliencyDialog(self.window)
+            self.saliency_dialog.class_chosen.connect(self._on_saliency_class)
+            self.saliency_dialog.follow_prediction.connect(lambda: self._on_saliency_class(None))
+        _present(self.saliency_dialog)
         self.request_saliency()
         return self.saliency_dialog
 
+    @Slot(int)
+    def _on_saliency_class(self, digit: int | None) -> None:
+        self._saliency_class = digit
+        self.request_saliency()
+
+    @Slot()
     def request_saliency(self) -> None:
         dialog = self.saliency_dialog
         if dialog is None:
             return
-        result = self.window.last_result
-        if result is None or result.input is None:
+        image, result = self._drawing(), self.window.last_result
+        if image is None:
             self._latest.pop(SALIENCY_TAG, None)
-            dialog.show_message(SALIENCY_DRAW_FIRST)
+            dialog.show_message(DRAW_FIRST_SALIENCY)
             return
-        target = dialog.chosen if dialog.chosen is not None else (result.digit if result.digit is not None else 0)
+        target = self._saliency_class if self._saliency_class is not None else (result.digit or 0)
         dialog.show_message(f"Computing which pixels matter for {target}…{self._waiting_note()}")
-        self._run(SALIENCY_TAG, saliency_job(np.array(result.input, np.float32), int(target)))
+        self._run(SALIENCY_TAG, saliency_job(image.astype(np.float32), int(target)))
 
-    def _show_saliency(self, result) -> None:
+    def _show_saliency(self, result: SaliencyMaps | Exception) -> None:
         if self.saliency_dialog is None:
             return
         if isinstance(result, Exception):
             self.saliency_dialog.show_message(f"Could not compute the saliency maps: {result}")
-            return
-        self.saliency_dialog.show_maps(result)
+        else:
+            self.saliency_dialog.show_maps(result)
+
+
+def _single_shot(parent: QObject, ms: int, slot: Callable[[], object]) -> QTimer:
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(ms)
+    timer.timeout.connect(slot)
+    return timer
+
+
+def _shown(widget: QWidget | None) -> bool:
+    return widget is not None and widget.isVisible()
+
+
+def _present(widget: QWidget) -> None:
+    widget.show()
+    widget.raise_()
 
 
 def install_teaching(window) -> Teaching:

@@ -15,18 +15,20 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from gui.panels import colormap
 from model.explain import ConvBreakdown, PoolBreakdown
+from model.numbers import fmt
+from model.teaching import DECIMALS, Arithmetic, conv_arithmetic, pool_arithmetic, tied_cells
 
-from ..panels import colormap
-from .widgets import FIELD_COLOUR, HighlightedMap, Operator, ValueGrid, fmt, fmt_term, plain_axis, span_text
+from .widgets import FIELD_COLOUR, HighlightedMap, Operator, ValueGrid, plain_axis, span_text
 
 
 class ExplanationPanel(QWidget):
     """How one value of a feature map is computed, with the user's own numbers.
 
-    ``show_conv``/``show_pool`` take a breakdown from ``model/explain.py``, the ``(28, 28)`` model
-    input and the previous layer's ``(h, w, c)`` output (for the window highlight), and the value
-    the model computed (to state that the two agree). ``show_message`` shows friendly text
+    ``show_conv``/``show_pool`` take a breakdown from ``model/explain.py`` (its ``input_map`` is
+    the map the window is taken from), the ``(h, w)`` model input, and the value the model
+    computed (to state whether the two agree; the words come from ``model.teaching``). ``show_message`` shows friendly text
     instead (no drawing yet, model loading, a layer without a breakdown).
     """
 
@@ -37,11 +39,10 @@ class ExplanationPanel(QWidget):
         self.setObjectName("explanation")
         self.breakdown: ConvBreakdown | PoolBreakdown | None = None
         self.image: np.ndarray | None = None
-        self.previous: np.ndarray | None = None
         self.model_value: float | None = None
+        self.arithmetic: Arithmetic | None = None
         self.input_channel = 0
         self._summary: list[str] = []
-        self._lines_fixed: list[str] = []
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -76,7 +77,7 @@ class ExplanationPanel(QWidget):
         self.maps_row = QWidget()
         maps = QHBoxLayout(self.maps_row)
         maps.setContentsMargins(0, 0, 0, 0)
-        self.input_map = HighlightedMap("model input 28×28")
+        self.input_map = HighlightedMap("model input")
         self.input_map.set_rect_colour(FIELD_COLOUR)
         self.previous_map = HighlightedMap("previous layer")
         maps.addWidget(self.input_map)
@@ -90,8 +91,9 @@ class ExplanationPanel(QWidget):
         chooser = QHBoxLayout()
         chooser.addWidget(QLabel("Input channel shown:"))
         self.channel_combo = QComboBox(objectName="explanation_channel")
-        self.channel_combo.setToolTip("The input channels, largest contribution first; the window, kernel and "
-                                      "products below are those of this channel.")
+        self.channel_combo.setToolTip(
+            "The input channels, largest contribution first; the window, kernel and products below are those of this channel."
+        )
         self.channel_combo.currentIndexChanged.connect(self._on_channel_combo)
         chooser.addWidget(self.channel_combo, 1)
         channel_layout.addLayout(chooser)
@@ -170,33 +172,32 @@ class ExplanationPanel(QWidget):
         """A small note under the explanation (e.g. "computing…") that leaves the numbers in place."""
         self.status_label.setText(text)
 
-    def show_conv(self, breakdown: ConvBreakdown, image: np.ndarray, previous: np.ndarray | None,
-                  model_value: float | None = None) -> None:
-        """Explain a ``Conv2D`` value. ``previous``: ``(h, w, c_in)`` output of ``breakdown.input_layer_name``."""
-        self._set_common(breakdown, image, previous, model_value)
+    def show_conv(self, breakdown: ConvBreakdown, image: np.ndarray, model_value: float | None = None) -> None:
+        """Explain a convolution's value (``Conv2D``, depthwise, separable, with batch normalisation folded in)."""
+        self._set_common(breakdown, image, model_value)
         b = breakdown
         kh, kw, c_in = b.kernel.shape
         source = self._source_name(b)
         self.title_label.setText(f"{b.layer_name} · filter {b.channel} · row {b.row}, col {b.col}")
         multi = c_in > 1
+        depth = f"×{c_in}" if multi else ""
         stride = "" if b.strides == (1, 1) else f", stride {b.strides[0]}×{b.strides[1]}"
         self.intro_label.setText(
-            f"A {kh}×{kw}{'×' + str(c_in) if multi else ''} window of {source} ({b.padding} padding{stride}) is "
-            f"multiplied, number by number, with filter {b.channel}'s {kh}×{kw}{'×' + str(c_in) if multi else ''} kernel. "
-            f"The {kh * kw * c_in} products are added up, the bias is added and {b.activation} is applied."
-            + (" The window has one slice per input channel: pick one below (largest contribution first)." if multi else ""))
-        sums = b.channel_sums
+            f"A {kh}×{kw}{depth} window of {source} ({b.padding} padding{stride}) is multiplied, number by number, "
+            f"with filter {b.channel}'s {kh}×{kw}{depth} kernel. The {kh * kw * c_in} products are added up, the bias "
+            f"is added and {b.activation} is applied."
+            + (" The window has one slice per input channel: pick one below (largest contribution first)." if multi else "")
+        )
         self.channel_row.setVisible(multi)
-        self.equals_label.show()
-        self.kernel_grid.show()
-        self.products_grid.show()
-        self.times_label.show()
+        for w in (self.times_label, self.kernel_grid, self.equals_label, self.products_grid):
+            w.show()
         if multi:
-            order = np.argsort(-np.abs(sums))
+            sums = b.channel_sums
+            order = np.argsort(-np.abs(sums), kind="stable")
             self.channel_combo.blockSignals(True)
             self.channel_combo.clear()
             for c in order:
-                self.channel_combo.addItem(f"channel {c}: Σ = {fmt(float(sums[c]), 4)}", int(c))
+                self.channel_combo.addItem(f"channel {c}: Σ = {fmt(float(sums[c]), DECIMALS)}", int(c))
             self.channel_combo.setCurrentIndex(0)
             self.channel_combo.blockSignals(False)
             self.input_channel = int(order[0])
@@ -204,14 +205,11 @@ class ExplanationPanel(QWidget):
         else:
             self.input_channel = 0
         self._draw_channel()
-        self._write_conv_text()
-        for w in (self.maps_row, self.grids_row, self.arithmetic_label, self.result_label, self.check_label):
-            w.show()
+        self._show_all()
 
-    def show_pool(self, breakdown: PoolBreakdown, image: np.ndarray, previous: np.ndarray | None,
-                  model_value: float | None = None) -> None:
-        """Explain a max/average pooling value. ``previous``: ``(h, w, c)`` output of the layer before."""
-        self._set_common(breakdown, image, previous, model_value)
+    def show_pool(self, breakdown: PoolBreakdown, image: np.ndarray, model_value: float | None = None) -> None:
+        """Explain a max/average pooling value."""
+        self._set_common(breakdown, image, model_value)
         b = breakdown
         ph, pw = b.window.shape
         source = self._source_name(b)
@@ -221,17 +219,14 @@ class ExplanationPanel(QWidget):
             f"{ph}×{pw} {b.mode} pooling: this value is {what} of the {b.count} values in a {ph}×{pw} window of "
             f"{source}, channel {b.channel}. Pooling has no weights: it only keeps "
             f"{'the strongest answer' if b.mode == 'max' else 'the mean answer'} of each small neighbourhood, "
-            f"so the map gets {b.strides[0]}× smaller.")
+            f"so the map gets {b.strides[0]}× smaller."
+        )
         self.input_channel = b.channel
         self.channel_row.hide()
-        self.times_label.hide()
-        self.equals_label.hide()
-        self.kernel_grid.hide()
-        self.products_grid.hide()
+        for w in (self.times_label, self.kernel_grid, self.equals_label, self.products_grid):
+            w.hide()
         self._draw_channel()
-        self._write_pool_text()
-        for w in (self.maps_row, self.grids_row, self.arithmetic_label, self.result_label, self.check_label):
-            w.show()
+        self._show_all()
 
     def set_input_channel(self, channel: int) -> None:
         """Show the window, kernel slice and products of input ``channel`` (conv layers with c_in > 1)."""
@@ -241,16 +236,20 @@ class ExplanationPanel(QWidget):
 
     # --- drawing -----------------------------------------------------------------------------
 
-    def _set_common(self, breakdown, image, previous, model_value) -> None:
+    def _show_all(self) -> None:
+        for w in (self.maps_row, self.grids_row, self.arithmetic_label, self.result_label, self.check_label):
+            w.show()
+
+    def _set_common(self, breakdown, image, model_value) -> None:
         self.breakdown = breakdown
         self.image = None if image is None else np.asarray(image, np.float32).reshape(np.shape(image)[:2])
-        self.previous = None if previous is None else np.asarray(previous, np.float32)
         self.model_value = None if model_value is None else float(model_value)
         self.status_label.setText("")
         r0, r1, c0, c1 = breakdown.receptive_field
         self.input_map.set_map(self.image, levels=(0.0, 1.0))
         self.input_map.set_window(breakdown.receptive_field)
-        self.input_map.set_title(f"model input 28×28<br>receptive field: rows {span_text(r0, r1)}, cols {span_text(c0, c1)}")
+        h, w = self.image.shape if self.image is not None else (0, 0)
+        self.input_map.set_title(f"model input {h}×{w}<br>receptive field: rows {span_text(r0, r1)}, cols {span_text(c0, c1)}")
 
     @staticmethod
     def _source_name(b) -> str:
@@ -262,108 +261,46 @@ class ExplanationPanel(QWidget):
             return
         c = self.input_channel
         r0, r1, c0, c1 = b.input_window
-        name = "input image" if b.input_layer_name == "input" else f"{b.input_layer_name} ch {c}"
-        if self.previous is not None and self.previous.ndim == 3 and c < self.previous.shape[-1]:
-            prev = self.previous[..., c]
-            cmap = None if b.input_layer_name == "input" else colormap()
-            hi = float(np.abs(self.previous).max()) if b.input_layer_name != "input" else 1.0
-            self.previous_map.set_map(prev, levels=(0.0, hi if hi > 0 else 1.0), cmap=cmap)
+        is_input = b.input_layer_name == "input"
+        name = "input image" if is_input else f"{b.input_layer_name} ch {c}"
+        source = b.input_map
+        if source is not None and source.ndim == 3 and c < source.shape[-1]:
+            hi = 1.0 if is_input else float(np.abs(source).max())
+            self.previous_map.set_map(source[..., c], levels=(0.0, hi if hi > 0 else 1.0), cmap=None if is_input else colormap())
             self.previous_map.set_window(b.input_window)
             self.previous_map.set_title(f"{name}<br>window: rows {span_text(r0, r1)}, cols {span_text(c0, c1)}")
         else:
             self.previous_map.set_map(None)
             self.previous_map.set_title(f"{name}<br>map not available")
-        if hasattr(b, "kernel"):
-            window = b.patch[..., c]
-            kernel = b.kernel[..., c]
-            products = b.products[..., c]
+        if isinstance(b, ConvBreakdown):
             suffix = "" if b.kernel.shape[2] == 1 else f" · ch {c}"
-            self.window_grid.set_values(window, padded=b.padded, title=f"window{suffix}")
-            self.kernel_grid.set_values(kernel, title=f"kernel{suffix}")
-            self.products_grid.set_values(products, padded=b.padded, title="products")
+            self.window_grid.set_values(b.patch[..., c], padded=b.padded, decimals=DECIMALS, title=f"window{suffix}")
+            self.kernel_grid.set_values(b.kernel[..., c], decimals=DECIMALS, title=f"kernel{suffix}")
+            self.products_grid.set_values(b.products[..., c], padded=b.padded, decimals=DECIMALS, title="products")
             sums = b.channel_sums
-            brushes = [pg.mkBrush(255, 196, 0) if i == c else pg.mkBrush(236, 112, 84) if s > 0 else pg.mkBrush(84, 146, 222)
-                       for i, s in enumerate(sums)]
+            brushes = [
+                pg.mkBrush(255, 196, 0) if i == c else pg.mkBrush(236, 112, 84) if v > 0 else pg.mkBrush(84, 146, 222)
+                for i, v in enumerate(sums)
+            ]
             self.bars.setOpts(x=np.arange(len(sums)), height=sums, width=0.8, brushes=brushes)
-            self._write_conv_text()
+            self._write(conv_arithmetic(b, c, self.model_value))
         else:
-            highlight = {tuple(b.argmax)} if b.argmax is not None else set()
-            self.window_grid.set_values(b.window, padded=b.padded, highlight=highlight,
-                                        title=f"window of {'the input' if b.input_layer_name == 'input' else b.input_layer_name} · ch {b.channel}")
+            source_name = "the input" if is_input else b.input_layer_name
+            self.window_grid.set_values(
+                b.window,
+                padded=b.padded,
+                highlight=tied_cells(b),
+                decimals=DECIMALS,
+                title=f"window of {source_name} · ch {b.channel}",
+            )
+            self._write(pool_arithmetic(b, self.model_value))
 
-    def _check_text(self, output: float) -> str:
-        if self.model_value is None:
-            return ""
-        if abs(self.model_value - output) <= 1e-3 * max(1.0, abs(output)):
-            return (f"✓ The model computed {fmt(self.model_value, 4)} for this cell: the same number, "
-                    f"found by the arithmetic above.")
-        return (f"⚠ The model's value is {fmt(self.model_value, 4)}, {fmt(abs(self.model_value - output), 4)} away: "
-                f"the drawing or the model changed since this was computed.")
-
-    def _write_conv_text(self) -> None:
-        b = self.breakdown
-        if b is None or not hasattr(b, "kernel"):
-            return
-        c = self.input_channel
-        c_in = b.kernel.shape[2]
-        window, kernel, products = b.patch[..., c], b.kernel[..., c], b.products[..., c]
-        d = 2
-        terms = " + ".join(f"{fmt_term(w, d)}·{fmt_term(k, d)}" for w, k in zip(window.ravel(), kernel.ravel()))
-        channel_sum = float(products.sum())
-        total = float(b.products.sum())
-        lines_html = []
-        lines = []
-        if c_in == 1:
-            lines.append(f"Σ(window × kernel) = {terms} = {fmt(total, 4)}")
-        else:
-            lines.append(f"Channel {c}: {terms} = {fmt(channel_sum, 4)}")
-            sums = b.channel_sums
-            order = np.argsort(-np.abs(sums))
-            top = order[:4]
-            rest = float(sums[order[4:]].sum()) if c_in > 4 else None
-            parts = " + ".join(f"{fmt_term(float(sums[i]), 4)} (ch {i})" for i in top)
-            if rest is not None:
-                parts += f" + {fmt_term(rest, 4)} (the other {c_in - 4} channels)"
-            lines.append(f"All {c_in} channels: Σ(window × kernel) = {parts} = {fmt(total, 4)}")
-        lines.append(f"+ bias: {fmt(total, 4)} + {fmt_term(b.bias, 4)} = {fmt(b.pre_activation, 4)} (before the activation)")
-        act = b.activation
-        if act == "linear":
-            lines.append(f"Activation: none (linear), so the output is {fmt(b.output, 4)}")
-        elif act == "relu":
-            lines.append(f"ReLU keeps positive numbers and turns negative ones into 0: "
-                         f"relu({fmt(b.pre_activation, 4)}) = {fmt(b.output, 4)}")
-        else:
-            lines.append(f"Activation {act}: {act}({fmt(b.pre_activation, 4)}) = {fmt(b.output, 4)}")
-        for line in lines:
-            lines_html.append(f"<p style='margin:2px 0'>{_html(line)}</p>")
-        self.arithmetic_label.setText("".join(lines_html))
-        result = (f"Σ(window × kernel) + bias = {fmt(total, 4)} + {fmt_term(b.bias, 4)} = {fmt(b.pre_activation, 4)} "
-                  f"→ {act} → {fmt(b.output, 4)}")
-        self.result_label.setText(result)
-        check = self._check_text(b.output)
-        self.check_label.setText(check)
-        self._summary = [self.title_label.text(), self.intro_label.text(), *lines, result, check]
-
-    def _write_pool_text(self) -> None:
-        b = self.breakdown
-        values = [float(v) for v, pad in zip(b.window.ravel(), b.padded.ravel()) if not pad]
-        listed = ", ".join(fmt(v, 4) for v in values)
-        if b.mode == "max":
-            line = f"max({listed}) = {fmt(b.output, 4)}"
-            r, c = b.argmax
-            lines = [line, f"The largest value sits at row {r}, col {c} of the window (framed in gold)."]
-            result = f"max(window) = {fmt(b.output, 4)}"
-        else:
-            line = f"({' + '.join(fmt_term(v, 4) for v in values)}) / {b.count} = {fmt(b.output, 4)}"
-            lines = [line]
-            result = f"mean(window) = {fmt(b.output, 4)}"
-        if b.padded.any():
-            lines.append("Grey cells lie in the zero padding and do not count.")
-        self.arithmetic_label.setText("".join(f"<p style='margin:2px 0'>{_html(line)}</p>" for line in lines))
-        self.result_label.setText(result)
-        check = self._check_text(b.output)
-        self.check_label.setText(check)
-        self._summary = [self.title_label.text(), self.intro_label.text(), *lines, result, check]
+    def _write(self, arithmetic: Arithmetic) -> None:
+        self.arithmetic = arithmetic
+        self.arithmetic_label.setText("".join(f"<p style='margin:2px 0'>{_html(line)}</p>" for line in arithmetic.lines))
+        self.result_label.setText(arithmetic.result)
+        self.check_label.setText(arithmetic.check)
+        self._summary = [self.title_label.text(), self.intro_label.text(), *arithmetic.lines, arithmetic.result, arithmetic.check]
 
     # --- channel selection -------------------------------------------------------------------
 
@@ -378,7 +315,7 @@ class ExplanationPanel(QWidget):
 
     def _on_plot_clicked(self, event) -> None:
         b = self.breakdown
-        if b is None or not hasattr(b, "kernel"):
+        if not isinstance(b, ConvBreakdown):
             return
         point = self.contrib_plot.getPlotItem().vb.mapSceneToView(event.scenePos())
         channel = int(round(point.x()))
@@ -387,4 +324,4 @@ class ExplanationPanel(QWidget):
 
 
 def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")

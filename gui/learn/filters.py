@@ -6,12 +6,13 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
+from model.numbers import fmt
 from model.teaching import ConvKernels
 
-from .widgets import ValueGrid, diverging_colormap, fmt, message_label, plain_axis
+from .widgets import ValueGrid, diverging_colormap, fit_to_screen, message_label, plain_axis
 
 
 class KernelImage(pg.ImageItem):
@@ -32,22 +33,22 @@ class FiltersDialog(QDialog):
 
     The first conv layer's kernels look straight at the drawing. For deeper layers each filter
     has one kernel per input channel; the channel selector shows one of them for every filter.
-    Click a kernel to read its numbers and try it in the playground.
+    Click a kernel to read its numbers; "Try it in the playground" emits
+    ``try_requested(layer, filter, input channel)``.
     """
 
-    def __init__(self, teaching: Teaching, parent=None):
+    try_requested = Signal(str, int, int)
+
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.teaching = teaching
         self.setObjectName("filters_dialog")
         self.setWindowTitle("Learned filters")
         self.kernels: list[ConvKernels] = []
         self.selected = 0
         layout = QVBoxLayout(self)
-        intro = QLabel("Each small square is one filter (kernel) the network learned from MNIST digits: red weights add "
-                       "the pixel under them, blue weights subtract it. A filter answers most where the image looks "
-                       "like its red part and not like its blue part.")
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
+        self.intro = QLabel(objectName="filters_intro")
+        self.intro.setWordWrap(True)
+        layout.addWidget(self.intro)
         row = QHBoxLayout()
         row.addWidget(QLabel("Layer"))
         self.layer_combo = QComboBox(objectName="filters_layer")
@@ -85,7 +86,7 @@ class FiltersDialog(QDialog):
         side.addStretch(1)
         body.addLayout(side)
         layout.addLayout(body, 1)
-        self.resize(900, 700)
+        fit_to_screen(self, 900, 700)
         self.show_message("Reading the filters from the model…")
 
     def show_message(self, text: str) -> None:
@@ -132,7 +133,10 @@ class FiltersDialog(QDialog):
         self.channel_spin.setRange(0, c_in - 1)
         self.channel_spin.blockSignals(False)
         self.channel_spin.setEnabled(c_in > 1)
-        self.channel_caption.setText(f"Input channel (one of the {c_in} maps of the layer before)" if c_in > 1 else "Input channel")
+        self.channel_caption.setText(
+            f"Input channel (one of the {c_in} maps of the layer before)" if c_in > 1 else "Input channel"
+        )
+        self.intro.setText(_intro(k, self.channel_spin.value()))
         shown = self.shown_kernels()
         n = len(shown)
         cols = max(1, math.ceil(math.sqrt(n * 1.6)))
@@ -147,18 +151,25 @@ class FiltersDialog(QDialog):
             cell.addLabel(str(i), row=0, col=0, color="#cccccc", size="8pt")
             view = cell.addViewBox(row=1, col=0, lockAspect=True, enableMouse=False, invertY=True)
             view.setMenuEnabled(False)
-            item = KernelImage(i, self._select)
+            item = KernelImage(i, self.select)
             item.setColorMap(cmap)
             item.setImage(np.ascontiguousarray(kernel, np.float32), levels=(-peak, peak))
             view.addItem(item)
             view.setRange(xRange=(0, kernel.shape[1]), yRange=(0, kernel.shape[0]), padding=0.02)
-        bar = pg.ColorBarItem(values=(-peak, peak), colorMap=cmap, orientation="horizontal", interactive=False,
-                              label="weight (blue −, red +; the strongest 2% saturate)", width=12)
+        bar = pg.ColorBarItem(
+            values=(-peak, peak),
+            colorMap=cmap,
+            orientation="horizontal",
+            interactive=False,
+            label="weight (blue −, red +; the strongest 2% saturate)",
+            width=12,
+        )
         plain_axis(bar.axis)
         self.grid.addItem(bar, row=math.ceil(n / cols), col=0, colspan=cols)
-        self._select(min(self.selected, n - 1))
+        self.select(min(self.selected, n - 1))
 
-    def _select(self, index: int) -> None:
+    def select(self, index: int) -> None:
+        """Show filter ``index``'s numbers (what clicking its image does)."""
         k = self.current()
         shown = self.shown_kernels()
         if k is None or not 0 <= index < len(shown):
@@ -166,19 +177,31 @@ class FiltersDialog(QDialog):
         self.selected = index
         c = self.channel_spin.value()
         channel = f", input channel {c}" if k.kernel.shape[2] > 1 else ""
-        self.detail.set_values(shown[index], title=f"{k.name} filter {index}{channel}")
-        self.detail_label.setText(f"Bias {fmt(float(k.bias[index]), 4)}. Each output of this filter is "
-                                  f"Σ(window × these weights) + bias, then {k.activation}.")
+        self.detail.set_values(shown[index], decimals=3, title=f"{k.name} filter {index}{channel}")
+        self.detail_label.setText(
+            f"Bias {fmt(float(k.bias[index]), 4)}. Each output of this filter is "
+            f"Σ(window × these weights) + bias, then {k.activation}."
+        )
         self.try_button.setEnabled(True)
 
+    @Slot()
     def _try_in_playground(self) -> None:
-        shown = self.shown_kernels()
-        if len(shown):
-            self.teaching.open_playground(kernel=shown[self.selected], name=self._preset_name())
-
-    def _preset_name(self) -> str:
         k = self.current()
-        first = self.kernels and k is self.kernels[0] and k.kernel.shape[2] == 1
-        return f"{k.name} filter {self.selected}" if first else "custom filter"
+        if k is not None:
+            self.try_requested.emit(k.name, self.selected, min(self.channel_spin.value(), k.kernel.shape[2] - 1))
 
 
+def _intro(k: ConvKernels, channel: int) -> str:
+    """What the colours mean for this layer: pixels for a layer on the image, maps for deeper ones."""
+    if k.kernel.shape[2] == 1:
+        return (
+            "Each small square is one filter (kernel) the network learned from MNIST digits, laid over the drawing: "
+            "red weights add the pixel under them, blue weights subtract it. A filter answers most where the image "
+            "looks like its red part and not like its blue part."
+        )
+    return (
+        f"{k.name} reads the {k.kernel.shape[2]} maps of the layer before, not the drawing: each filter has one "
+        f"{k.kernel.shape[0]}×{k.kernel.shape[1]} kernel per map, and the squares show the kernels for map "
+        f"{channel}. Red weights add that map's value under them, blue weights subtract it; the filter adds up all "
+        f"{k.kernel.shape[2]} maps' contributions."
+    )

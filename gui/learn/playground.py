@@ -1,225 +1,76 @@
-"""The convolution playground: one small image, one 3x3 filter, every multiply-sum shown.
+"""The convolution playground window: one small image, one filter, every multiply-sum shown.
 
-A separate window where the lesson is interactive: edit a small grid (5x5 like the lesson's
-example) or load the 28x28 drawing the network sees, choose or edit a filter (the classic
-presets, the lesson's example, or the model's own first-layer kernels), set the padding and
-the stride, and step through (or animate) the sliding window. The output size formula is filled
-in with the numbers, and the output is max- and average-pooled 2x2. All the maths comes from
-``model/playground.py``; this module only shows it.
+Edit a small grid (5x5 like the lesson's example) or load the 28x28 drawing the network sees,
+choose or edit a filter (the classic presets, the lesson's example, or the model's own first-layer
+kernels), set the padding and the stride, and step through (or animate) the sliding window. The
+state, the maths and every sentence come from ``model.playground.Playground``; this window only
+draws them and passes the student's edits on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from model.playground import (
-    LESSON_EXAMPLE,
-    PRESETS,
-    Example,
-    Step,
-    conv2d_single,
-    output_size_formula,
-    pad_amounts,
-    pad_image,
-    pool2d,
-    steps,
-    vertical_edge_demo,
+from model.playground import CUSTOM, EDGE_DEMO, LESSON, MAX_GRID, PRESETS, Padding, Playground
+from model.preprocess import INPUT_SIZE
+
+from .widgets import (
+    GridTable,
+    HighlightedMap,
+    Operator,
+    ValueGrid,
+    bigger,
+    centred,
+    diverging_colormap,
+    fit_to_screen,
+    grey_label,
 )
 
-from .widgets import HIGHLIGHT_COLOUR, MINUS, HighlightedMap, ValueGrid, diverging_colormap, tint
-
-LESSON = "lesson example"
-EDGE_DEMO = "vertical edge demo"
-CUSTOM = "custom filter"
-MAX_GRID = 12  # larger inputs (the 28x28 drawing) are shown as images, not tables
-PRESET_NOTES = {
-    "identity": "Identity: a single 1 in the middle copies the image (without its border).",
-    "vertical edge": "Vertical edge (line) filter: large where a bright vertical line runs through the window, 0 on flat areas.",
-    "horizontal edge": "Horizontal edge (line) filter: large where a bright horizontal line runs through the window.",
-    "blur": "Blur: every output is the average of the 3×3 window.",
-    "sharpen": "Sharpen: 5 × the centre minus its four neighbours, so differences stand out.",
-    "sobel x": "Sobel x: right column minus left column, answers to steps from dark to light going right.",
-    "sobel y": "Sobel y: bottom row minus top row, answers to steps from dark to light going down.",
-}
-SPEEDS = {"slow": 900, "normal": 450, "fast": 120, "very fast": 25}
-
-
-def num(value: float) -> str:
-    """Whole numbers without decimals (the lesson's ``4``), others with 2; a real minus sign."""
-    value = float(value)
-    text = str(int(round(value))) if abs(value - round(value)) < 1e-9 else f"{value:.2f}"
-    if text.startswith("-"):
-        text = text[1:] if float(text) == 0 else MINUS + text[1:]
-    return text
-
-
-def num_term(value: float) -> str:
-    text = num(value)
-    return f"({text})" if text.startswith(MINUS) else text
-
-
-def parse_number(text: str) -> float:
-    """A cell's text -> float; accepts ``−`` and ``,`` as decimal comma. Raises ValueError."""
-    cleaned = text.strip().replace(MINUS, "-").replace(",", ".")
-    if "/" in cleaned:  # "1/9" for a blur weight
-        top, bottom = cleaned.split("/", 1)
-        value = float(top) / float(bottom)
-    else:
-        value = float(cleaned)
-    if not np.isfinite(value):
-        raise ValueError(f"{text!r} is not a finite number")
-    return value
-
-
-class GridTable(QTableWidget):
-    """A grid of numbers, some cells editable; edits come out as ``value_edited(row, col, value)``."""
-
-    value_edited = Signal(int, int, float)
-    edit_rejected = Signal(str)
-
-    def __init__(self, cell: int = 40, parent=None):
-        super().__init__(parent)
-        self.cell = cell
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.horizontalHeader().setMinimumSectionSize(20)
-        self.verticalHeader().setMinimumSectionSize(18)
-        self.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-        self.setVerticalScrollMode(QTableWidget.ScrollMode.ScrollPerPixel)
-        self.setHorizontalScrollMode(QTableWidget.ScrollMode.ScrollPerPixel)
-        font = QFont(self.font())
-        font.setPointSize(font.pointSize() + 1)
-        self.setFont(font)
-        self._values = np.zeros((0, 0))
-        self._filling = False
-        self.itemChanged.connect(self._on_item_changed)
-
-    def show_values(self, values: np.ndarray, *, editable: np.ndarray | None = None, padded: np.ndarray | None = None,
-                    window: tuple[int, int, int, int] | None = None, hidden: np.ndarray | None = None,
-                    current: tuple[int, int] | None = None, tinted: bool = False, labels_from: int = 0) -> None:
-        """Fill the table. ``window``: ``(r0, r1, c0, c1)`` cells framed as the filter's window;
-        ``hidden``: cells not computed yet (blank); ``current``: the cell being computed."""
-        values = np.asarray(values, dtype=np.float64)
-        self._values = values.copy()
-        self._filling = True
-        rows, cols = values.shape
-        self.setRowCount(rows)
-        self.setColumnCount(cols)
-        self.setHorizontalHeaderLabels([str(c + labels_from) for c in range(cols)])
-        self.setVerticalHeaderLabels([str(r + labels_from) for r in range(rows)])
-        for c in range(cols):
-            self.setColumnWidth(c, self.cell)
-        for r in range(rows):
-            self.setRowHeight(r, int(self.cell * 0.8))
-        scale = float(np.abs(values).max()) if values.size else 0.0
-        bold = QFont(self.font())
-        bold.setBold(True)
-        italic = QFont(self.font())
-        italic.setItalic(True)
-        for r in range(rows):
-            for c in range(cols):
-                is_hidden = hidden is not None and bool(hidden[r, c])
-                item = QTableWidgetItem("" if is_hidden else num(values[r, c]))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-                if editable is not None and editable[r, c]:
-                    flags |= Qt.ItemFlag.ItemIsEditable
-                item.setFlags(flags)
-                in_window = window is not None and window[0] <= r < window[1] and window[2] <= c < window[3]
-                if padded is not None and padded[r, c]:
-                    item.setBackground(QBrush(QColor(210, 210, 210)))
-                    item.setForeground(QBrush(QColor(100, 100, 100)))
-                    item.setFont(italic)
-                    item.setToolTip("zero padding")
-                elif tinted and not is_hidden:
-                    item.setBackground(QBrush(tint(values[r, c], scale)))
-                if in_window:
-                    item.setBackground(QBrush(QColor(255, 226, 120) if not (padded is not None and padded[r, c]) else QColor(225, 205, 140)))
-                    item.setFont(bold)
-                if current is not None and (r, c) == tuple(current):
-                    item.setBackground(QBrush(HIGHLIGHT_COLOUR))
-                    item.setFont(bold)
-                self.setItem(r, c, item)
-        self._filling = False
-        self._fit()
-
-    def _fit(self) -> None:
-        # Header sizes are only final once shown, so ask for their size hints instead.
-        frame = 2 * self.frameWidth() + 2
-        w = self.verticalHeader().sizeHint().width() + sum(self.columnWidth(c) for c in range(self.columnCount())) + frame
-        h = self.horizontalHeader().sizeHint().height() + sum(self.rowHeight(r) for r in range(self.rowCount())) + frame
-        self.setMinimumSize(min(w, 320), min(h, 300))
-        self.setMaximumSize(w + 2, h + 2)
-
-    def values(self) -> np.ndarray:
-        return self._values.copy()
-
-    @Slot(QTableWidgetItem)
-    def _on_item_changed(self, item: QTableWidgetItem) -> None:
-        if self._filling:
-            return
-        r, c = item.row(), item.column()
-        try:
-            value = parse_number(item.text())
-        except (ValueError, ZeroDivisionError):
-            self.edit_rejected.emit(f"“{item.text()}” is not a number; type e.g. 1, −0.5 or 1/9.")
-            self._filling = True
-            item.setText(num(self._values[r, c]))
-            self._filling = False
-            return
-        self._values[r, c] = value
-        self.value_edited.emit(r, c, value)
+SPEEDS = {"slow": 900, "normal": 450, "fast": 120, "very fast": 25}  # ms per step
+MAX_PADDING = 5
+MAX_STRIDE = 3
 
 
 class PlaygroundWindow(QWidget):
     """Slide a filter over a small image, one multiply-sum at a time.
 
-    ``drawing_provider`` returns the current ``(28, 28)`` model input or ``None`` (no drawing yet);
-    "Use my drawing" calls it. ``set_learned_kernels`` adds the model's own first-layer filters
-    to the presets. Tests drive it through ``set_input``, ``set_kernel``, ``set_padding``,
-    ``set_stride``, ``load_preset``, ``output`` and ``step``.
+    "Use my drawing" emits ``drawing_requested``; whoever owns the window answers with
+    ``set_input(drawing)`` or ``show_problem(text)``. ``state`` is the ``Playground`` being shown.
+    Tests drive it through its controls or ``set_input``, ``set_kernel``, ``set_padding``,
+    ``set_stride``, ``load_preset``, ``step``, and read ``output``, ``step_text`` and the grids.
     """
 
-    def __init__(self, drawing_provider: Callable[[], np.ndarray | None] | None = None, parent=None):
+    drawing_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("playground")
         self.setWindowTitle("Convolution playground")
         self.setWindowFlag(Qt.WindowType.Window, True)
-        self.drawing_provider = drawing_provider
-        self._image = np.array(LESSON_EXAMPLE.image, dtype=np.float64)
-        self._kernel = np.array(LESSON_EXAMPLE.kernel, dtype=np.float64)
-        self._padding: str | int = "valid"
-        self._stride = 1
-        self._output: np.ndarray | None = None
-        self._error: str | None = None
-        self._steps: list[Step] | None = None
-        self._step_index = -1
-        self._learned: dict[str, np.ndarray] = {}
+        self.state = Playground()
         self._timer = QTimer(self)
+        self._timer.setInterval(SPEEDS["normal"])
         self._timer.timeout.connect(self._on_tick)
-        self._updating = False
         self._build()
-        self.load_preset(LESSON)
-        self.resize(1100, 760)
+        self._fill_presets()
+        self._redraw()
+        fit_to_screen(self, 1200, 800)
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -228,36 +79,38 @@ class PlaygroundWindow(QWidget):
         input_box = QGroupBox("1 · Input image")
         input_layout = QVBoxLayout(input_box)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Grid size"))
+        self.size_label = QLabel("Grid size")
+        row.addWidget(self.size_label)
         self.size_spin = QSpinBox(objectName="grid_size")
         self.size_spin.setRange(3, MAX_GRID)
         self.size_spin.setValue(5)
         self.size_spin.setToolTip("Rows and columns of the editable grid")
         self.size_spin.valueChanged.connect(self._on_size_changed)
         row.addWidget(self.size_spin)
+        self.grid_button = QPushButton("Back to a grid", objectName="back_to_grid")
+        self.grid_button.setToolTip("Replace the drawing by an editable grid of zeros")
+        self.grid_button.clicked.connect(lambda: self._apply(self.state.resize_grid, self.size_spin.value()))
+        row.addWidget(self.grid_button)
         self.drawing_button = QPushButton("Use my drawing", objectName="use_drawing")
-        self.drawing_button.setToolTip("Load the 28×28 image the network sees for your current drawing")
-        self.drawing_button.clicked.connect(self.use_drawing)
+        self.drawing_button.setToolTip(f"Load the {INPUT_SIZE}×{INPUT_SIZE} image the network sees for your current drawing")
+        self.drawing_button.clicked.connect(self._on_drawing_clicked)
         row.addWidget(self.drawing_button)
-        clear = QPushButton("Zeros")
-        clear.setToolTip("Set every cell of the grid to 0")
-        clear.clicked.connect(lambda: self.set_input(np.zeros((self.size_spin.value(),) * 2)))
-        row.addWidget(clear)
+        self.zeros_button = QPushButton("Zeros")
+        self.zeros_button.setToolTip("Set every cell of the grid to 0")
+        self.zeros_button.clicked.connect(lambda: self.set_input(np.zeros(self.state.image.shape)))
+        row.addWidget(self.zeros_button)
         row.addStretch(1)
         input_layout.addLayout(row)
         self.input_stack = QStackedWidget()
         self.input_table = GridTable(44)
         self.input_table.setObjectName("input_grid")
         self.input_table.value_edited.connect(self._on_input_edited)
-        self.input_table.edit_rejected.connect(self._show_problem)
-        self.input_image = HighlightedMap("your drawing (28×28)")
-        self.input_stack.addWidget(self._centred(self.input_table))
+        self.input_table.edit_rejected.connect(self.show_problem)
+        self.input_image = HighlightedMap(f"your drawing ({INPUT_SIZE}×{INPUT_SIZE})")
+        self.input_stack.addWidget(centred(self.input_table))
         self.input_stack.addWidget(self.input_image)
         input_layout.addWidget(self.input_stack, 1)
-        self.input_hint = QLabel()
-        self.input_hint.setWordWrap(True)
-        self.input_hint.setStyleSheet("color: #555;")
-        self.input_hint.setMinimumHeight(self.input_hint.fontMetrics().lineSpacing() * 2 + 4)
+        self.input_hint = grey_label()
         input_layout.addWidget(self.input_hint)
 
         # 2. filter and settings
@@ -266,15 +119,16 @@ class PlaygroundWindow(QWidget):
         preset_row = QHBoxLayout()
         preset_row.addWidget(QLabel("Preset"))
         self.preset_combo = QComboBox(objectName="preset")
-        self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_combo.setMinimumContentsLength(14)
         self.preset_combo.activated.connect(self._on_preset_chosen)
         preset_row.addWidget(self.preset_combo, 1)
         filter_layout.addLayout(preset_row)
         self.kernel_table = GridTable(52)
         self.kernel_table.setObjectName("kernel_grid")
-        self.kernel_table.value_edited.connect(self._on_kernel_edited)
-        self.kernel_table.edit_rejected.connect(self._show_problem)
-        filter_layout.addWidget(self._centred(self.kernel_table))
+        self.kernel_table.value_edited.connect(lambda r, c, v: self._apply(self.state.edit_kernel, r, c, v, later=True))
+        self.kernel_table.edit_rejected.connect(self.show_problem)
+        filter_layout.addWidget(centred(self.kernel_table))
         self.preset_note = QLabel(objectName="preset_note")
         self.preset_note.setWordWrap(True)
         filter_layout.addWidget(self.preset_note)
@@ -282,20 +136,23 @@ class PlaygroundWindow(QWidget):
         pad_row.addWidget(QLabel("Padding"))
         self.padding_combo = QComboBox(objectName="padding")
         self.padding_combo.addItems(["valid", "same", "custom"])
-        self.padding_combo.setToolTip("valid: no padding · same: as many zeros as keep the size (Keras' rule) · "
-                                      "custom: p rows/columns of zeros on every side")
         self.padding_combo.currentTextChanged.connect(self._on_padding_changed)
         pad_row.addWidget(self.padding_combo)
-        pad_row.addWidget(QLabel("p ="))
         self.pad_spin = QSpinBox(objectName="pad_amount")
-        self.pad_spin.setRange(0, 5)
+        self.pad_spin.setRange(0, MAX_PADDING)
+        self.pad_spin.setPrefix("p = ")
+        self.pad_spin.setToolTip("Rows and columns of zeros added on every side")
         self.pad_spin.valueChanged.connect(self._on_padding_changed)
         pad_row.addWidget(self.pad_spin)
+        self.pad_value = QLabel(objectName="pad_value")  # the padding "valid"/"same" actually add
+        pad_row.addWidget(self.pad_value)
         pad_row.addSpacing(12)
-        pad_row.addWidget(QLabel("Stride s ="))
+        pad_row.addWidget(QLabel("Stride"))
         self.stride_spin = QSpinBox(objectName="stride")
-        self.stride_spin.setRange(1, 3)
-        self.stride_spin.valueChanged.connect(self._on_stride_changed)
+        self.stride_spin.setRange(1, MAX_STRIDE)
+        self.stride_spin.setPrefix("s = ")
+        self.stride_spin.setToolTip("How many cells the filter moves between two outputs")
+        self.stride_spin.valueChanged.connect(lambda s: self._apply(self.state.set_stride, s))
         pad_row.addWidget(self.stride_spin)
         pad_row.addStretch(1)
         filter_layout.addLayout(pad_row)
@@ -307,41 +164,30 @@ class PlaygroundWindow(QWidget):
         self.size_formula = QLabel(objectName="size_formula")
         self.size_formula.setWordWrap(True)
         self.size_formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        formula_font = QFont(self.font())
-        formula_font.setPointSize(formula_font.pointSize() + 1)
-        self.size_formula.setFont(formula_font)
+        self.size_formula.setFont(bigger(self.font(), 1))
         output_layout.addWidget(self.size_formula)
         self.output_stack = QStackedWidget()
         self.output_table = GridTable(46)
         self.output_table.setObjectName("output_grid")
         self.output_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.output_image = HighlightedMap("output")
-        self.output_stack.addWidget(self._centred(self.output_table))
+        self.output_stack.addWidget(centred(self.output_table))
         self.output_stack.addWidget(self.output_image)
         output_layout.addWidget(self.output_stack, 3)
-        pools = QHBoxLayout()
-        self.max_pool = ValueGrid("2×2 max pooling")
-        self.avg_pool = ValueGrid("2×2 average pooling")
-        self.max_pool_image = HighlightedMap("2×2 max pooling")
-        self.avg_pool_image = HighlightedMap("2×2 average pooling")
+        self.max_pool, self.avg_pool = ValueGrid("2×2 max pooling"), ValueGrid("2×2 average pooling")
+        self.max_pool_image, self.avg_pool_image = HighlightedMap("2×2 max pooling"), HighlightedMap("2×2 average pooling")
         self.pool_stack = QStackedWidget()
-        small, large = QWidget(), QWidget()
-        small_layout, large_layout = QHBoxLayout(small), QHBoxLayout(large)
-        for w in (self.max_pool, self.avg_pool):
-            small_layout.addWidget(w)
-        for w in (self.max_pool_image, self.avg_pool_image):
-            large_layout.addWidget(w)
-        small_layout.setContentsMargins(0, 0, 0, 0)
-        large_layout.setContentsMargins(0, 0, 0, 0)
-        self.pool_stack.addWidget(small)
-        self.pool_stack.addWidget(large)
+        for pair in ((self.max_pool, self.avg_pool), (self.max_pool_image, self.avg_pool_image)):
+            page = QWidget()
+            page_layout = QHBoxLayout(page)
+            page_layout.setContentsMargins(0, 0, 0, 0)
+            for w in pair:
+                page_layout.addWidget(w)
+            self.pool_stack.addWidget(page)
         self.pool_stack.setMinimumHeight(120)
         self.pool_stack.setMaximumHeight(150)
-        self.pool_note = QLabel(objectName="pool_note")
-        self.pool_note.setWordWrap(True)
-        self.pool_note.setStyleSheet("color: #555;")
-        pools.addWidget(self.pool_stack, 1)
-        output_layout.addLayout(pools, 0)
+        output_layout.addWidget(self.pool_stack)
+        self.pool_note = grey_label("pool_note")
         output_layout.addWidget(self.pool_note)
 
         columns = QHBoxLayout()
@@ -365,68 +211,42 @@ class PlaygroundWindow(QWidget):
         self.speed_combo.addItems(list(SPEEDS))
         self.speed_combo.setCurrentText("normal")
         self.speed_combo.currentTextChanged.connect(lambda name: self._timer.setInterval(SPEEDS[name]))
-        self._timer.setInterval(SPEEDS["normal"])
         for w in (self.step_button, self.play_button, self.reset_button, self.speed_combo):
             buttons.addWidget(w)
         buttons.addStretch(1)
         step_layout.addLayout(buttons)
-        self.step_window = ValueGrid("window")
-        self.step_kernel = ValueGrid("filter")
-        self.step_products = ValueGrid("products")
+        self.step_window, self.step_kernel, self.step_products = ValueGrid("window"), ValueGrid("filter"), ValueGrid("products")
         grids = QHBoxLayout()
-        for w in (self.step_window, self._operator("×"), self.step_kernel, self._operator("="), self.step_products):
+        for w in (self.step_window, Operator("×"), self.step_kernel, Operator("="), self.step_products):
             grids.addWidget(w)
-        grid_box = QWidget()
-        grid_box.setLayout(grids)
-        grid_box.setFixedWidth(470)
-        step_layout.addWidget(grid_box)
+        step_layout.addLayout(grids, 2)
         self.step_text = QLabel(objectName="step_text")
         self.step_text.setWordWrap(True)
         self.step_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.step_text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        step_font = QFont(self.font())
-        step_font.setPointSize(step_font.pointSize() + 2)
-        self.step_text.setFont(step_font)
+        self.step_text.setFont(bigger(self.font(), 1))
         self.step_text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        step_layout.addWidget(self.step_text, 1)
-        step_box.setMaximumHeight(200)
+        step_layout.addWidget(self.step_text, 3)
 
         self.problem_label = QLabel(objectName="playground_problem")
         self.problem_label.setWordWrap(True)
         self.problem_label.setStyleSheet("color: #b00020;")
 
-        layout = QVBoxLayout(self)
+        # Everything scrolls inside the window, so it fits any screen (1024x768 included).
+        body = QWidget()
+        layout = QVBoxLayout(body)
         layout.addLayout(columns, 1)
         layout.addWidget(step_box)
         layout.addWidget(self.problem_label)
-        self._fill_presets()
-
-    @staticmethod
-    def _centred(widget: QWidget) -> QWidget:
-        holder = QWidget()
-        layout = QHBoxLayout(holder)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addStretch(1)
-        inner = QVBoxLayout()
-        inner.addWidget(widget)
-        inner.addStretch(1)
-        layout.addLayout(inner)
-        layout.addStretch(1)
-        return holder
-
-    @staticmethod
-    def _operator(text: str) -> QLabel:
-        label = QLabel(text)
-        font = QFont(label.font())
-        font.setPointSize(font.pointSize() + 8)
-        font.setBold(True)
-        label.setFont(font)
-        label.setFixedWidth(20)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        return label
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     def _fill_presets(self) -> None:
-        current = self.preset_combo.currentText()
         self.preset_combo.blockSignals(True)
         self.preset_combo.clear()
         self.preset_combo.addItem(CUSTOM)
@@ -434,141 +254,72 @@ class PlaygroundWindow(QWidget):
         self.preset_combo.addItems([LESSON, EDGE_DEMO])
         self.preset_combo.insertSeparator(self.preset_combo.count())
         self.preset_combo.addItems(list(PRESETS))
-        if self._learned:
+        if self.state.learned:
             self.preset_combo.insertSeparator(self.preset_combo.count())
-            self.preset_combo.addItems(list(self._learned))
-        index = self.preset_combo.findText(current)
-        self.preset_combo.setCurrentIndex(max(index, 0))
+            self.preset_combo.addItems(list(self.state.learned))
         self.preset_combo.blockSignals(False)
 
     # --- public API --------------------------------------------------------------------------
 
     def preset_names(self) -> list[str]:
-        """Every name ``load_preset`` accepts, in the combo's order."""
-        return [LESSON, EDGE_DEMO, *PRESETS, *self._learned]
+        """Every name ``load_preset`` accepts, in the list's order."""
+        return self.state.preset_names()
 
     def set_learned_kernels(self, kernels: dict[str, np.ndarray]) -> None:
         """Add the model's filters as presets, e.g. ``{"conv1 filter 0": (3, 3) array}``; ``{}`` removes them."""
-        self._learned = {name: np.array(k, dtype=np.float64) for name, k in kernels.items()}
+        self.state.set_learned(kernels)
         self._fill_presets()
+        self._redraw()
 
     def set_input(self, image: np.ndarray) -> None:
-        """Use ``image`` (``(n, m)``, any numbers) as the input; up to 12x12 it is an editable grid."""
-        image = np.asarray(image, dtype=np.float64)
-        if image.ndim == 3 and image.shape[-1] == 1:
-            image = image[..., 0]
-        if image.ndim != 2 or image.size == 0 or not np.isfinite(image).all():
-            raise ValueError(f"Expected a 2-D array of finite numbers; got shape {image.shape}.")
-        self._image = image.copy()
-        if max(image.shape) <= MAX_GRID and image.shape[0] == image.shape[1]:
-            self.size_spin.blockSignals(True)
-            self.size_spin.setValue(max(3, image.shape[0]))
-            self.size_spin.blockSignals(False)
-        self._recompute()
+        """Use ``image`` (``(n, m)``, any finite numbers) as the input; up to 12x12 it is an editable grid."""
+        self._apply(self.state.set_input, image)
 
     def input(self) -> np.ndarray:
-        return self._image.copy()
+        return self.state.image.copy()
 
     def set_kernel(self, kernel: np.ndarray, preset: str = CUSTOM) -> None:
-        """Use ``kernel`` (``(f, f2)``) as the filter; ``preset`` names it in the combo."""
-        kernel = np.asarray(kernel, dtype=np.float64)
-        if kernel.ndim != 2 or kernel.size == 0 or max(kernel.shape) > 7 or not np.isfinite(kernel).all():
-            raise ValueError(f"Expected a small 2-D filter (up to 7x7) of finite numbers; got shape {kernel.shape}.")
-        self._kernel = kernel.copy()
-        index = self.preset_combo.findText(preset)
-        self.preset_combo.setCurrentIndex(index if index >= 0 else 0)
-        self.preset_note.setText(PRESET_NOTES.get(preset, self._learned_note(preset)))
-        self._recompute()
+        """Use ``kernel`` (``(f, f2)``) as the filter; ``preset`` names it."""
+        self._apply(self.state.set_kernel, kernel, preset)
 
     def kernel(self) -> np.ndarray:
-        return self._kernel.copy()
+        return self.state.kernel.copy()
 
-    def set_padding(self, padding: str | int) -> None:
-        """``"valid"``, ``"same"``, or a whole number of zero rows/columns on every side."""
-        if isinstance(padding, str) and padding in {"valid", "same"}:
-            self._padding = padding
-        elif isinstance(padding, (int, np.integer)) and not isinstance(padding, bool) and 0 <= padding <= self.pad_spin.maximum():
-            self._padding = int(padding)
-        else:
-            raise ValueError(f"padding must be 'valid', 'same' or a whole number 0..{self.pad_spin.maximum()}; got {padding!r}.")
-        self._updating = True
-        self.padding_combo.setCurrentText(padding if isinstance(padding, str) else "custom")
-        if not isinstance(padding, str):
-            self.pad_spin.setValue(int(padding))
-        self._updating = False
-        self._recompute()
+    def set_padding(self, padding: Padding) -> None:
+        """``"valid"``, ``"same"``, or a whole number of zero rows/columns on every side (up to 5)."""
+        if not isinstance(padding, str) and not (isinstance(padding, (int, np.integer)) and 0 <= padding <= MAX_PADDING):
+            raise ValueError(f"padding must be 'valid', 'same' or a whole number 0..{MAX_PADDING}; got {padding!r}.")
+        self._apply(self.state.set_padding, padding)
 
     def set_stride(self, stride: int) -> None:
-        if not 1 <= int(stride) <= self.stride_spin.maximum():
-            raise ValueError(f"stride must be 1..{self.stride_spin.maximum()}; got {stride!r}.")
-        self._stride = int(stride)
-        self._updating = True
-        self.stride_spin.setValue(self._stride)
-        self._updating = False
-        self._recompute()
+        if not 1 <= int(stride) <= MAX_STRIDE:
+            raise ValueError(f"stride must be 1..{MAX_STRIDE}; got {stride!r}.")
+        self._apply(self.state.set_stride, stride)
 
     def load_preset(self, name: str) -> None:
         """A filter from ``PRESETS`` or the model, or a whole example ("lesson example", "vertical edge demo")."""
-        if name in (LESSON, EDGE_DEMO):
-            example: Example = LESSON_EXAMPLE if name == LESSON else vertical_edge_demo()
-            self.stop()
-            self._image = np.array(example.image, dtype=np.float64)
-            self._kernel = np.array(example.kernel, dtype=np.float64)
-            self._padding, self._stride = example.padding, example.stride
-            self._updating = True
-            self.padding_combo.setCurrentText(example.padding if isinstance(example.padding, str) else "custom")
-            self.stride_spin.setValue(example.stride)
-            self.size_spin.setValue(example.image.shape[0])
-            self._updating = False
-            self.preset_combo.setCurrentIndex(self.preset_combo.findText(name))
-            self.preset_note.setText(example.note)
-            self._recompute()
-            return
-        if name in PRESETS:
-            self.set_kernel(PRESETS[name], name)
-            return
-        if name in self._learned:
-            self.set_kernel(self._learned[name], name)
-            return
-        raise ValueError(f"Unknown preset {name!r}; choose one of {self.preset_names()}.")
+        self._apply(self.state.load, name)
 
     def output(self) -> np.ndarray:
         """The full output of the current convolution (``(0, 0)`` if the settings do not fit)."""
-        return np.zeros((0, 0)) if self._output is None else self._output.copy()
-
-    def formula_text(self) -> str:
-        return self.size_formula.text()
+        return np.zeros((0, 0)) if self.state.output is None else self.state.output.copy()
 
     @Slot()
     def step(self) -> None:
         """Move the window to the next output cell (after the last one, start again)."""
-        if self._output is None:
-            return
-        if self._steps is None:
-            self._steps = list(steps(self._image, self._kernel, self._padding, self._stride))
-        if not self._steps:
-            return
-        self._step_index = (self._step_index + 1) % len(self._steps)
-        self._show_step()
+        if self.state.step() is not None:
+            self._redraw()
 
     def go_to_step(self, index: int) -> None:
         """Jump to output cell number ``index`` (row by row, from 0)."""
-        if self._output is None:
-            return
-        if self._steps is None:
-            self._steps = list(steps(self._image, self._kernel, self._padding, self._stride))
-        self._step_index = int(np.clip(index, 0, len(self._steps) - 1))
-        self._show_step()
-
-    def step_index(self) -> int:
-        """The output cell being shown (``-1``: not stepping, the whole output is shown)."""
-        return self._step_index
+        if self.state.go_to_step(index) is not None:
+            self._redraw()
 
     @Slot()
     def reset(self) -> None:
         """Stop, forget the current step, and show the whole output again."""
         self.stop()
-        self._step_index = -1
+        self.state.reset()
         self._redraw()
 
     def stop(self) -> None:
@@ -579,215 +330,159 @@ class PlaygroundWindow(QWidget):
             self.play_button.setText("Play ▶")
             self.play_button.blockSignals(False)
 
-    @Slot()
-    def use_drawing(self) -> None:
-        image = self.drawing_provider() if self.drawing_provider is not None else None
-        if image is None:
-            self._show_problem("Draw a digit in the main window first; then “Use my drawing” loads the 28×28 image the network sees.")
-            return
-        self.stop()
-        self.set_input(image)
-
     def is_showing_drawing(self) -> bool:
-        return max(self._image.shape) > MAX_GRID
+        return self.state.is_large()
 
-    # --- computing and showing ---------------------------------------------------------------
+    @Slot(str)
+    def show_problem(self, text: str) -> None:
+        self.problem_label.setText(text)
 
-    def _recompute(self) -> None:
+    # --- drawing the state -------------------------------------------------------------------
+
+    def _apply(self, change, *args, later: bool = False) -> None:
+        """Stop the animation, apply ``change(*args)`` to the state, redraw (after the current event if ``later``)."""
         self.stop()
-        self.pad_spin.setEnabled(self.padding_combo.currentText() == "custom")
-        self._steps = None
-        self._step_index = -1
         self.problem_label.setText("")
-        try:
-            self._output = conv2d_single(self._image, self._kernel, self._padding, self._stride)
-            self._error = None
-        except ValueError as exc:
-            self._output, self._error = None, str(exc)
-        self._redraw()
-
-    def _pads(self) -> tuple[int, int, int, int]:
-        top, bottom = pad_amounts(self._image.shape[0], self._kernel.shape[0], self._padding, self._stride)
-        left, right = pad_amounts(self._image.shape[1], self._kernel.shape[1], self._padding, self._stride)
-        return top, bottom, left, right
-
-    def _formula(self) -> str:
-        (n, m), (f, f2), s = self._image.shape, self._kernel.shape, self._stride
-        top, bottom, left, right = self._pads()
-
-        def one(n_: int, f_: int, before: int, after: int) -> str:
-            if before == after:
-                return output_size_formula(n_, f_, before, s)
-            out = (n_ + before + after - f_) // s + 1
-            exact = (n_ + before + after - f_) % s == 0
-            fraction = f"({n_} + {before} + {after} − {f_}) / {s}"
-            return f"{fraction if exact else '⌊' + fraction + '⌋'} + 1 = {out}"
-
-        rows = one(n, f, top, bottom)
-        if (n, f, top, bottom) == (m, f2, left, right):
-            text = f"Output size = (n + 2p − f) / s + 1\n= {rows}"
+        change(*args)
+        if later:  # not inside the table's own itemChanged
+            QTimer.singleShot(0, self._redraw)
         else:
-            text = f"Output rows = {rows}\ncolumns = {one(m, f2, left, right)}"
-        out_h, out_w = self._output.shape
-        pad_note = ""
-        if self._padding == "same":
-            pad_note = (f" ('same' adds {top} zero row{'s' if top != 1 else ''} on top" +
-                        (f" and {bottom} at the bottom" if bottom != top else " and bottom") + ")")
-        return f"{text}  →  a {out_h}×{out_w} output{pad_note}"
+            self._redraw()
+
+    def _sync_controls(self) -> None:
+        s = self.state
+        for w in (self.preset_combo, self.padding_combo, self.pad_spin, self.stride_spin, self.size_spin):
+            w.blockSignals(True)
+        self.preset_combo.setCurrentIndex(max(self.preset_combo.findText(s.preset_label()), 0))
+        custom = not isinstance(s.padding, str)
+        self.padding_combo.setCurrentText("custom" if custom else s.padding)
+        if custom:
+            self.pad_spin.setValue(s.padding)
+        self.pad_spin.setVisible(custom)
+        self.pad_value.setVisible(not custom)
+        self.pad_value.setText(s.padding_text() if s.output is not None or s.padding == "valid" else "")
+        self.padding_combo.setToolTip(s.padding_help())
+        self.stride_spin.setValue(s.stride)
+        large = s.is_large()
+        if not large:
+            self.size_spin.setValue(s.image.shape[0])
+        self.size_label.setText(f"Input: your drawing, {s.image.shape[0]}×{s.image.shape[1]}" if large else "Grid size")
+        self.size_spin.setVisible(not large)
+        self.zeros_button.setVisible(not large)
+        self.grid_button.setVisible(large)
+        for w in (self.preset_combo, self.padding_combo, self.pad_spin, self.stride_spin, self.size_spin):
+            w.blockSignals(False)
+        self.preset_note.setText(s.note())
 
     def _redraw(self) -> None:
-        top, bottom, left, right = self._pads()
-        try:
-            padded_image, _ = pad_image(self._image, self._kernel.shape, self._padding, self._stride)
-        except ValueError:
-            padded_image = np.pad(self._image, ((top, bottom), (left, right)))
-        pad_mask = np.ones(padded_image.shape, bool)
-        pad_mask[top : top + self._image.shape[0], left : left + self._image.shape[1]] = False
-        step = self._steps[self._step_index] if self._steps is not None and self._step_index >= 0 else None
+        s = self.state
+        self._sync_controls()
+        padded_image, pad_mask = s.padded()
+        top, bottom, left, right = s.pads()
+        step = s.current_step()
         window = (*step.rows, *step.cols) if step is not None else None
-        large = self.is_showing_drawing()
+        large = s.is_large()
 
-        # input
         if large:
             self.input_stack.setCurrentIndex(1)
-            self.input_image.set_map(padded_image, levels=(min(0.0, float(padded_image.min())), max(1.0, float(padded_image.max()))),
-                                     edge=(top, top + self._image.shape[0], left, left + self._image.shape[1]))
+            levels = (min(0.0, float(padded_image.min())), max(1.0, float(padded_image.max())))
+            self.input_image.set_map(
+                padded_image, levels=levels, edge=(top, top + s.image.shape[0], left, left + s.image.shape[1])
+            )
             self.input_image.set_window(window)
-            self.input_image.set_title(f"your drawing, {self._image.shape[0]}×{self._image.shape[1]}"
-                                       + (f" + {top} px of zero padding" if top or left or bottom or right else ""))
-            self.input_hint.setText("This is the 28×28 image the network sees. Change the grid size to go back to an editable grid.")
+            self.input_image.set_title(
+                f"your drawing, {s.image.shape[0]}×{s.image.shape[1]}" + (" + zero padding" if pad_mask.any() else "")
+            )
+            self.input_hint.setText(
+                f"This is the {INPUT_SIZE}×{INPUT_SIZE} image the network sees. “Back to a grid” gives an editable grid again."
+            )
         else:
             self.input_stack.setCurrentIndex(0)
             self.input_table.show_values(padded_image, editable=~pad_mask, padded=pad_mask, window=window, labels_from=-top)
-            self.input_hint.setText("Click a cell and type a number to change it. Grey cells are the zero padding."
-                                    if pad_mask.any() else "Click a cell and type a number to change it.")
-
-        # kernel
-        self.kernel_table.show_values(self._kernel, editable=np.ones(self._kernel.shape, bool), tinted=True)
-
-        # output, formula, pooling
-        if self._output is None:
-            self.size_formula.setText(f"The filter does not fit: {self._error}")
+            self.input_hint.setText(
+                "Click a cell and type a number to change it." + (" Grey cells are the zero padding." if pad_mask.any() else "")
+            )
+        self.kernel_table.show_values(s.kernel, editable=np.ones(s.kernel.shape, bool), tinted=True)
+        self.size_formula.setText(s.formula())
+        self.step_text.setText(s.step_text() if s.output is not None else "")
+        self.step_kernel.set_values(s.kernel, title="filter")
+        self.step_window.set_values(None if step is None else step.window, title="window")
+        self.step_products.set_values(None if step is None else step.products, title="products")
+        self.pool_note.setText(s.pool_note())
+        if s.output is None:
             self.output_table.show_values(np.zeros((0, 0)))
             self.output_image.set_map(None)
             self.max_pool.set_values(None)
             self.avg_pool.set_values(None)
-            self.pool_note.setText("")
-            self.step_text.setText("")
             return
-        self.size_formula.setText(self._formula())
-        out = self._output
-        hidden = None
-        current = None
+        out = s.output
+        hidden = current = None
         if step is not None:
-            order = np.arange(out.size).reshape(out.shape)
-            hidden = order > self._step_index
+            hidden = np.arange(out.size).reshape(out.shape) > s.step_index
             current = (step.out_row, step.out_col)
+        peak = float(np.abs(out).max()) or 1.0
         if large:
             self.output_stack.setCurrentIndex(1)
             shown = out.copy()
             if hidden is not None:
                 shown[hidden] = np.nan
-            peak = float(np.abs(out).max()) or 1.0
             self.output_image.set_map(shown, levels=(-peak, peak), cmap=diverging_colormap())
             self.output_image.set_window(None if current is None else (current[0], current[0] + 1, current[1], current[1] + 1))
             self.output_image.set_title(f"output {out.shape[0]}×{out.shape[1]} (red +, blue −)")
         else:
             self.output_stack.setCurrentIndex(0)
             self.output_table.show_values(out, hidden=hidden, current=current, tinted=True)
-
-        if min(out.shape) >= 2:
-            pooled_max, pooled_avg = pool2d(out, 2, 2, "max"), pool2d(out, 2, 2, "average")
-            if large:
-                self.pool_stack.setCurrentIndex(1)
-                peak = float(np.abs(out).max()) or 1.0
-                for view, pooled, label in ((self.max_pool_image, pooled_max, "max"), (self.avg_pool_image, pooled_avg, "average")):
-                    view.set_map(pooled, levels=(-peak, peak), cmap=diverging_colormap())
-                    view.set_title(f"{label} 2×2 → {pooled.shape[0]}×{pooled.shape[1]}")
-            else:
-                self.pool_stack.setCurrentIndex(0)
-                self.max_pool.set_values(pooled_max, title=f"max pool 2×2 → {pooled_max.shape[0]}×{pooled_max.shape[1]}")
-                self.avg_pool.set_values(pooled_avg, title=f"average pool 2×2 → {pooled_avg.shape[0]}×{pooled_avg.shape[1]}")
-            dropped = "" if out.shape[0] % 2 == 0 and out.shape[1] % 2 == 0 else \
-                " (an odd last row/column has no 2×2 window and is dropped)"
-            self.pool_note.setText("Pooling the output with 2×2 windows, stride 2: max keeps the strongest answer "
-                                   f"of each window, average their mean{dropped}.")
-        else:
-            self.pool_stack.setCurrentIndex(0)
+        pooled = s.pooled()
+        self.pool_stack.setCurrentIndex(1 if large and pooled is not None else 0)
+        if pooled is None:
             self.max_pool.set_values(None, title="2×2 max pooling")
             self.avg_pool.set_values(None, title="2×2 average pooling")
-            self.pool_note.setText(f"The {out.shape[0]}×{out.shape[1]} output is too small for 2×2 pooling.")
-
-        if step is None:
-            self.step_window.set_values(None)
-            self.step_kernel.set_values(self._kernel, title="filter")
-            self.step_products.set_values(None)
-            self.step_text.setText("Press Step to put the filter on the first window: each output cell is the sum of "
-                                   "the window's numbers multiplied by the filter's, position by position.")
-
-    def _show_step(self) -> None:
-        self._redraw()
-        step = self._steps[self._step_index]
-        top, _, left, _ = self._pads()
-        self.step_window.set_values(step.window, title="window")
-        self.step_kernel.set_values(self._kernel, title="filter")
-        self.step_products.set_values(step.products, title="products")
-        terms = " + ".join(f"{num_term(a)}·{num_term(w)}" for a, w in zip(step.window.ravel(), self._kernel.ravel()))
-        r0, r1 = step.rows[0] - top, step.rows[1] - top - 1
-        c0, c1 = step.cols[0] - left, step.cols[1] - left - 1
-        where = f"image rows {num(r0)}…{num(r1)}, columns {num(c0)}…{num(c1)}"
-        n_steps = len(self._steps)
-        self.step_text.setText(
-            f"Output cell (row {step.out_row}, col {step.out_col}) — step {self._step_index + 1} of {n_steps}, window over {where}:\n"
-            f"{terms} = {num(step.total)}")
+        elif large:
+            for view, values, label in ((self.max_pool_image, pooled[0], "max"), (self.avg_pool_image, pooled[1], "average")):
+                view.set_map(values, levels=(-peak, peak), cmap=diverging_colormap())
+                view.set_title(f"{label} 2×2 → {values.shape[0]}×{values.shape[1]}")
+        else:
+            for grid, values, label in ((self.max_pool, pooled[0], "max"), (self.avg_pool, pooled[1], "average")):
+                grid.set_values(values, title=f"{label} pool 2×2 → {values.shape[0]}×{values.shape[1]}")
 
     # --- slots -------------------------------------------------------------------------------
 
     def _on_tick(self) -> None:
-        if self._steps is not None and self._step_index >= len(self._steps) - 1:
+        if self.state.at_last_step():
             self.stop()
             return
         self.step()
 
     @Slot(bool)
     def _on_play_toggled(self, playing: bool) -> None:
-        if playing:
-            if self._output is None:
-                self.stop()
-                return
-            if self._steps is not None and self._step_index >= len(self._steps) - 1:
-                self._step_index = -1
-            self.play_button.setText("Pause ❚❚")
-            self._timer.start()
-            self._on_tick()
-        else:
+        if not playing:
             self._timer.stop()
             self.play_button.setText("Play ▶")
+            return
+        if self.state.output is None:
+            self.stop()
+            return
+        if self.state.at_last_step():
+            self.state.reset()
+        self.play_button.setText("Pause ❚❚")
+        self._timer.start()
+        self._on_tick()
+
+    @Slot()
+    def _on_drawing_clicked(self) -> None:
+        self.stop()
+        self.drawing_requested.emit()
 
     @Slot(int)
     def _on_size_changed(self, n: int) -> None:
-        if self._updating:
-            return
-        image = np.zeros((n, n))
-        if not self.is_showing_drawing():
-            k = min(n, self._image.shape[0]), min(n, self._image.shape[1])
-            image[: k[0], : k[1]] = self._image[: k[0], : k[1]]
-        self.set_input(image)
+        self._apply(self.state.resize_grid, n)
 
     @Slot(int, int, float)
     def _on_input_edited(self, r: int, c: int, value: float) -> None:
-        top, _, left, _ = self._pads()
+        top, _, left, _ = self.state.pads()
         i, j = r - top, c - left
-        if 0 <= i < self._image.shape[0] and 0 <= j < self._image.shape[1]:
-            self._image[i, j] = value
-            QTimer.singleShot(0, self._recompute)  # not inside the table's own itemChanged
-
-    @Slot(int, int, float)
-    def _on_kernel_edited(self, r: int, c: int, value: float) -> None:
-        self._kernel[r, c] = value
-        self.preset_combo.setCurrentIndex(0)
-        self.preset_note.setText("Your own filter.")
-        QTimer.singleShot(0, self._recompute)
+        if 0 <= i < self.state.image.shape[0] and 0 <= j < self.state.image.shape[1]:
+            self._apply(self.state.edit_input, i, j, value, later=True)
 
     @Slot(int)
     def _on_preset_chosen(self, index: int) -> None:
@@ -797,28 +492,8 @@ class PlaygroundWindow(QWidget):
 
     @Slot()
     def _on_padding_changed(self, *_) -> None:
-        if self._updating:
-            return
         mode = self.padding_combo.currentText()
-        self.pad_spin.setEnabled(mode == "custom")
-        self._padding = self.pad_spin.value() if mode == "custom" else mode
-        self._recompute()
-
-    @Slot(int)
-    def _on_stride_changed(self, stride: int) -> None:
-        if self._updating:
-            return
-        self._stride = stride
-        self._recompute()
-
-    def _show_problem(self, text: str) -> None:
-        self.problem_label.setText(text)
-
-    def _learned_note(self, name: str) -> str:
-        if name in self._learned:
-            return (f"{name}: a 3×3 filter the network learned from MNIST digits. Try it on your drawing to see "
-                    f"what it responds to.")
-        return "Your own filter."
+        self._apply(self.state.set_padding, self.pad_spin.value() if mode == "custom" else mode)
 
     def closeEvent(self, event):
         self.stop()

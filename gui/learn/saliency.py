@@ -1,51 +1,57 @@
-"""Why this answer: which pixels of the drawing pushed the network towards a digit."""
+"""Why this answer: which pixels of the drawing pushed the network towards a digit.
+
+Two views of the question, both computed on the worker (``model.teaching.saliency_job``):
+integrated gradients of the digit's pre-softmax score (the main map; its attributions add up to
+the score change from a blank input, and the view says by how much they do), and occlusion (how
+the digit's probability changes when a 4x4 patch is blanked). A map whose values are below float32
+rounding noise is not drawn: the view says so instead.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QButtonGroup, QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from model.numbers import fmt
 from model.teaching import SaliencyMaps
 
-from .widgets import HighlightedMap, diverging_colormap, message_label
+from .widgets import HighlightedMap, diverging_colormap, fit_to_screen, message_label
 
-DRAW_FIRST = "Draw a digit first: then open this view to see which pixels of your drawing the network relied on."
+NOISE = "below numerical noise:<br>nothing to draw"
 
 
 class SaliencyDialog(QDialog):
-    """Which pixels of the drawing pushed the prediction towards a chosen digit.
+    """The drawing, its integrated-gradients map and its occlusion map for one digit.
 
-    Two views of the same question: gradient × input (how much a little more ink on each inked
-    pixel would raise the probability) and occlusion (how much the probability drops when a 4×4
-    patch is blanked). Red pushes towards the digit, blue away from it.
+    Choosing a digit emits ``class_chosen(digit)``; "Predicted digit" emits ``follow_prediction``.
+    ``show_maps`` shows a ``model.teaching.SaliencyMaps``. Red pushes towards the digit, blue away.
     """
 
-    def __init__(self, teaching: Teaching, parent=None):
+    class_chosen = Signal(int)
+    follow_prediction = Signal()
+
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.teaching = teaching
         self.setObjectName("saliency_dialog")
         self.setWindowTitle("Why this answer?")
-        self.chosen: int | None = None  # None: follow the predicted digit
-        self.target: int | None = None
-        self.saliency_map: np.ndarray | None = None
-        self.occlusion_map: np.ndarray | None = None
+        self.maps: SaliencyMaps | None = None
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         row.addWidget(QLabel("Explain the digit"))
         self.class_buttons = QButtonGroup(self)
         self.class_buttons.setExclusive(True)
         for digit in range(10):
-            button = QPushButton(str(digit))
+            button = QPushButton(str(digit), objectName=f"saliency_class_{digit}")
             button.setCheckable(True)
-            button.setFixedWidth(36)
-            button.setObjectName(f"saliency_class_{digit}")
+            button.setFixedWidth(32)
             self.class_buttons.addButton(button, digit)
             row.addWidget(button)
-        self.class_buttons.idClicked.connect(self.set_class)
+        self.class_buttons.idClicked.connect(self.class_chosen)
         self.follow_button = QPushButton("Predicted digit", objectName="saliency_follow")
         self.follow_button.setToolTip("Always explain the digit the network predicts")
-        self.follow_button.clicked.connect(lambda: self.set_class(None))
+        self.follow_button.clicked.connect(self.follow_prediction)
         row.addWidget(self.follow_button)
         row.addStretch(1)
         layout.addLayout(row)
@@ -56,68 +62,98 @@ class SaliencyDialog(QDialog):
         font.setPointSize(font.pointSize() + 2)
         font.setBold(True)
         self.probability.setFont(font)
+        self.probability.setWordWrap(True)
         layout.addWidget(self.probability)
         maps = QHBoxLayout()
-        self.input_view = HighlightedMap("your drawing (28×28 model input)")
-        self.saliency_view = HighlightedMap("gradient × input")
+        self.input_view = HighlightedMap("your drawing (the model input)")
+        self.integrated_view = HighlightedMap("integrated gradients")
         self.occlusion_view = HighlightedMap("occlusion")
-        for view in (self.input_view, self.saliency_view, self.occlusion_view):
-            view.setMinimumSize(250, 280)
+        for view in (self.input_view, self.integrated_view, self.occlusion_view):
+            view.setMinimumSize(200, 220)
             maps.addWidget(view)
         layout.addLayout(maps, 1)
-        legend = QLabel("Red: these pixels pushed the network towards the digit; blue: they pushed it away; white: no "
-                        "effect. Gradient × input is zero wherever there is no ink. Colours are scaled to each map's "
-                        "largest value.")
+        self.completeness = QLabel(objectName="saliency_completeness")
+        self.completeness.setWordWrap(True)
+        layout.addWidget(self.completeness)
+        legend = QLabel(
+            "Integrated gradients: how much each pixel's ink adds to (red) or takes from (blue) the digit's "
+            "score, the network's number for that digit before softmax turns the scores into probabilities. "
+            "Occlusion: red where blanking a 4×4 patch makes the digit less likely (the ink there supports "
+            "it), blue where it makes it more likely. Each map's colours are scaled to its largest value."
+        )
         legend.setWordWrap(True)
+        legend.setStyleSheet("color: #444;")
         layout.addWidget(legend)
-        self.resize(900, 560)
-        self.show_message(DRAW_FIRST)
+        fit_to_screen(self, 900, 600)
+        self.show_message("Draw a digit first: then this view shows which pixels of your drawing the network relied on.")
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
         self.message.setVisible(bool(text))
 
-    def set_class(self, digit: int | None) -> None:
-        """Explain ``digit`` (0-9); ``None`` follows the predicted digit."""
-        self.chosen = digit
-        self.teaching.request_saliency()
-
+    @Slot(object)
     def show_maps(self, maps: SaliencyMaps) -> None:
-        self.target = maps.target
-        self.saliency_map, self.occlusion_map = maps.saliency, maps.occlusion
-        button = self.class_buttons.button(maps.target)
+        self.maps = maps
+        t, p, ig = maps.target, maps.probabilities, maps.integrated
+        button = self.class_buttons.button(t)
         if button is not None:
             button.setChecked(True)
         cmap = diverging_colormap()
         self.input_view.set_map(maps.image, levels=(0.0, 1.0))
-        self.input_view.set_title("your drawing<br>(the 28×28 model input)<br>&nbsp;")
-        for view, values in ((self.saliency_view, maps.saliency), (self.occlusion_view, maps.occlusion)):
-            peak = float(np.abs(values).max()) or 1.0
-            view.set_map(values, levels=(-peak, peak), cmap=cmap)
-        p = maps.probabilities
+        self.input_view.set_title("your drawing<br>(the model input)<br>&nbsp;")
         predicted = int(np.argmax(p))
-        which = "the predicted digit" if maps.target == predicted else f"the network predicts {predicted} ({p[predicted] * 100:.1f}%)"
-        self.probability.setText(f"Explaining {maps.target}: probability {p[maps.target] * 100:.1f}% — {which}")
-        self.saliency_view.set_title(f"gradient × input for {maps.target}<br>each inked pixel's push on p({maps.target})<br>"
-                                     f"largest: {_points(float(np.abs(maps.saliency).max()))} points")
-        t = maps.target
-        change = float(np.abs(maps.occlusion).max())
-        self.occlusion_view.set_title(f"occlusion for {t}<br>drop of p({t}) when a 4×4 patch is blanked<br>"
-                                      f"largest: {_points(change)} points")
+        which = "the predicted digit" if t == predicted else f"the network predicts {predicted} ({p[predicted] * 100:.1f}%)"
+        self.probability.setText(f"Explaining {t}: probability {_percent(float(p[t]))} — {which}")
+
+        if ig.below_noise:
+            self.integrated_view.set_map(None)
+            self.integrated_view.set_title(f"integrated gradients for {t}<br>{NOISE}")
+        else:
+            peak = float(np.abs(ig.attributions).max()) or 1.0
+            self.integrated_view.set_map(ig.attributions, levels=(-peak, peak), cmap=cmap)
+            self.integrated_view.set_title(
+                f"integrated gradients for {t}<br>each pixel's share of the score<br>largest: {fmt(peak, 3)}"
+            )
+        self.completeness.setText(
+            f"The attributions add up to the score change: {fmt(ig.attribution_sum, 3)} "
+            f"(score of your drawing {fmt(ig.score, 3)} − score of a blank input {fmt(ig.baseline_score, 3)} = "
+            f"{fmt(ig.score_change, 3)}; off by {ig.completeness_gap * 100:.2g}%, {ig.steps} steps)."
+        )
+
+        change = maps.occlusion
+        if maps.occlusion_below_noise:
+            self.occlusion_view.set_map(None)
+            self.occlusion_view.set_title(f"occlusion for {t}<br>{NOISE}")
+        else:
+            peak = float(np.abs(change).max()) or 1.0
+            self.occlusion_view.set_map(change, levels=(-peak, peak), cmap=cmap)
+            self.occlusion_view.set_title(
+                f"occlusion for {t}: change of p({t})<br>when a 4×4 patch is blanked<br>"
+                f"largest drop {_points(max(float(change.max()), 0.0))}, "
+                f"largest rise {_points(max(-float(change.min()), 0.0))}"
+            )
         note = ""
-        if p[t] > 0.99 and change < 0.01:
-            note = (f"The network is so sure of this {t} that blanking any 4×4 patch changes p({t}) by "
-                    f"{_points(change)} points at most: no single small part of the drawing decides it.")
+        if maps.occlusion_below_noise:
+            note = (
+                f"The network is so sure of this {t} (p = {_percent(float(p[t]))}) that blanking any 4×4 patch changes "
+                f"p({t}) by less than float32 rounding: no single small part of the drawing decides it. "
+                f"Integrated gradients work on the score before softmax, which is not saturated, so they still show "
+                f"where the evidence is."
+            )
         elif p[t] < 0.01:
-            note = (f"p({t}) is {'' if p[t] < 1e-4 else 'only '}{_points(float(p[t]))}%: the network does not see a {t} here. Each map is scaled to its "
-                    f"largest value, so it still shows which pixels argue for (red) and against (blue) a {t}, "
-                    f"but the effects are tiny.")
+            note = (
+                f"p({t}) is {_percent(float(p[t]))}: the network does not see a {t} here. The maps show which pixels "
+                f"argue for (red) and against (blue) a {t} anyway."
+            )
         self.show_message(note)
 
 
-def _points(probability: float) -> str:
-    """A probability (or a change of one) in percentage points, readable when tiny: ``"below 0.01"``."""
-    value = abs(probability) * 100
-    return "below 0.01" if value < 0.01 else f"{value:.2g}" if value < 10 else f"{value:.0f}"
+def _percent(probability: float) -> str:
+    value = probability * 100
+    return "below 0.01%" if value < 0.01 else f"{value:.2g}%" if value < 10 else f"{value:.1f}%"
 
 
+def _points(change: float) -> str:
+    """A change of probability in percentage points, readable when tiny."""
+    value = abs(change) * 100
+    return "0 points" if value == 0 else "below 0.01 points" if value < 0.01 else f"{value:.2g} points"

@@ -8,31 +8,28 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSizePolicy, QWidget
+from PySide6.QtCore import QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPainter, QPen
+from PySide6.QtWidgets import (
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-MINUS = "\u2212"
+from model.numbers import fmt, parse_number
+
 WINDOW_COLOUR = "#00e5ff"  # cyan: visible on inferno and on grey
 FIELD_COLOUR = "#7CFC00"
 HIGHLIGHT_COLOUR = QColor(255, 196, 0)
 POSITIVE = QColor(236, 112, 84)
 NEGATIVE = QColor(84, 146, 222)
 PADDING_FILL = QColor(215, 215, 215)
-
-
-def fmt(value: float, decimals: int = 2) -> str:
-    """``-0.5`` -> ``"−0.50"``: fixed decimals and a real minus sign."""
-    text = f"{value:.{decimals}f}"
-    if text.startswith("-"):
-        text = MINUS + text[1:] if float(text) != 0 else text[1:]
-    return text
-
-
-def fmt_term(value: float, decimals: int = 2) -> str:
-    """A number inside a sum or product: negative ones get brackets, ``(−0.50)``."""
-    text = fmt(value, decimals)
-    return f"({text})" if text.startswith(MINUS) else text
 
 
 def span_text(a: int, b: int) -> str:
@@ -94,9 +91,16 @@ class ValueGrid(QWidget):
         self.scale = 1.0
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
-    def set_values(self, values: np.ndarray | None, *, padded: np.ndarray | None = None,
-                   highlight: set[tuple[int, int]] | None = None, decimals: int | None = None,
-                   scale: float | None = None, title: str | None = None) -> None:
+    def set_values(
+        self,
+        values: np.ndarray | None,
+        *,
+        padded: np.ndarray | None = None,
+        highlight: set[tuple[int, int]] | None = None,
+        decimals: int | None = None,
+        scale: float | None = None,
+        title: str | None = None,
+    ) -> None:
         if title is not None:
             self.title = title
         self.values = None if values is None else np.asarray(values, dtype=np.float64)
@@ -120,7 +124,7 @@ class ValueGrid(QWidget):
 
     def sizeHint(self) -> QSize:
         rows, cols = self._shape()
-        return QSize(cols * 54 + 4, rows * 36 + 26)
+        return QSize(cols * (54 + 6 * max(self.decimals - 2, 0)) + 4, rows * 36 + 26)
 
     def minimumSizeHint(self) -> QSize:
         rows, cols = self._shape()
@@ -143,7 +147,9 @@ class ValueGrid(QWidget):
         x0 = (self.width() - cell_w * cols) / 2
         y0 = title_h + 1
         font = QFont(self.font())
-        font.setPixelSize(int(np.clip(min(cell_h * 0.42, cell_w * 0.26), 8, 16)))
+        # As large as the longest number allows: a digit is about 0.6 of the pixel size wide.
+        longest = max((len(fmt(v, self.decimals)) for v in self.values.ravel() if np.isfinite(v)), default=1)
+        font.setPixelSize(int(np.clip(min(cell_h * 0.42, (cell_w - 4) / (0.6 * longest)), 7, 16)))
         painter.setFont(font)
         grid_pen = QPen(QColor(150, 150, 150), 1)
         for r in range(rows):
@@ -162,7 +168,9 @@ class ValueGrid(QWidget):
                 painter.drawRect(rect)
                 if np.isfinite(value):
                     painter.setPen(QColor(90, 90, 90) if is_pad else QColor(0, 0, 0))
-                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "pad 0" if is_pad and cell_w > 44 else fmt(value, self.decimals))
+                    painter.drawText(
+                        rect, Qt.AlignmentFlag.AlignCenter, "pad 0" if is_pad and cell_w > 44 else fmt(value, self.decimals)
+                    )
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(HIGHLIGHT_COLOUR, 3))
         for r, c in self.highlight:
@@ -208,8 +216,13 @@ class HighlightedMap(pg.GraphicsLayoutWidget):
     def set_title(self, text: str) -> None:
         self.title.setText(text, color="#dddddd", size="9pt")
 
-    def set_map(self, array: np.ndarray | None, levels: tuple[float, float] | None = None,
-                cmap: pg.ColorMap | None = None, edge: tuple[int, int, int, int] | None = None) -> None:
+    def set_map(
+        self,
+        array: np.ndarray | None,
+        levels: tuple[float, float] | None = None,
+        cmap: pg.ColorMap | None = None,
+        edge: tuple[int, int, int, int] | None = None,
+    ) -> None:
         """``array``: ``(h, w)`` float; ``levels`` default to ``(min(0, lo), hi)``; ``cmap`` default grey.
 
         ``edge``: ``(row0, row1, col0, col1)`` of the real image inside ``array`` when ``array``
@@ -270,11 +283,169 @@ class Operator(QLabel):
         self.setFixedWidth(22)
 
 
-
-
 def message_label() -> QLabel:
     """A grey, word-wrapped line for "loading…", "draw first" and error messages."""
     label = QLabel()
     label.setWordWrap(True)
     label.setStyleSheet("color: #444; padding: 4px;")
     return label
+
+
+def fit_to_screen(window: QWidget, width: int, height: int) -> None:
+    """Resize a top-level ``window`` to ``width x height`` or its screen's available area, whichever is smaller.
+
+    The area is in logical pixels (a 2560x1600 screen at 2x scale offers 1280x800 minus panels),
+    so the window never opens larger than the screen it is on; its contents scroll instead.
+    """
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        window.resize(width, height)
+        return
+    area = screen.availableGeometry()
+    # Leave room for the window frame and title bar the window manager adds.
+    w, h = min(width, area.width() - 16), min(height, area.height() - 48)
+    window.resize(max(w, 320), max(h, 240))
+    x = area.x() + max((area.width() - window.width()) // 2, 0)
+    y = area.y() + max((area.height() - window.height() - 32) // 2, 0)
+    window.move(x, y)
+
+
+class GridTable(QTableWidget):
+    """A grid of numbers, some cells editable; edits come out as ``value_edited(row, col, value)``."""
+
+    value_edited = Signal(int, int, float)
+    edit_rejected = Signal(str)
+
+    def __init__(self, cell: int = 40, parent=None):
+        super().__init__(parent)
+        self.cell = cell
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.horizontalHeader().setMinimumSectionSize(20)
+        self.verticalHeader().setMinimumSectionSize(18)
+        self.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.setVerticalScrollMode(QTableWidget.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollMode(QTableWidget.ScrollMode.ScrollPerPixel)
+        font = QFont(self.font())
+        font.setPointSize(font.pointSize() + 1)
+        self.setFont(font)
+        self._values = np.zeros((0, 0))
+        self._filling = False
+        self.itemChanged.connect(self._on_item_changed)
+
+    def show_values(
+        self,
+        values: np.ndarray,
+        *,
+        editable: np.ndarray | None = None,
+        padded: np.ndarray | None = None,
+        window: tuple[int, int, int, int] | None = None,
+        hidden: np.ndarray | None = None,
+        current: tuple[int, int] | None = None,
+        tinted: bool = False,
+        labels_from: int = 0,
+    ) -> None:
+        """Fill the table. ``window``: ``(r0, r1, c0, c1)`` cells framed as the filter's window;
+        ``hidden``: cells not computed yet (blank); ``current``: the cell being computed."""
+        values = np.asarray(values, dtype=np.float64)
+        self._values = values.copy()
+        self._filling = True
+        rows, cols = values.shape
+        self.setRowCount(rows)
+        self.setColumnCount(cols)
+        self.setHorizontalHeaderLabels([str(c + labels_from) for c in range(cols)])
+        self.setVerticalHeaderLabels([str(r + labels_from) for r in range(rows)])
+        for c in range(cols):
+            self.setColumnWidth(c, self.cell)
+        for r in range(rows):
+            self.setRowHeight(r, int(self.cell * 0.8))
+        scale = float(np.abs(values).max()) if values.size else 0.0
+        bold = QFont(self.font())
+        bold.setBold(True)
+        italic = QFont(self.font())
+        italic.setItalic(True)
+        for r in range(rows):
+            for c in range(cols):
+                is_hidden = hidden is not None and bool(hidden[r, c])
+                item = QTableWidgetItem("" if is_hidden else fmt(values[r, c]))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                if editable is not None and editable[r, c]:
+                    flags |= Qt.ItemFlag.ItemIsEditable
+                item.setFlags(flags)
+                in_window = window is not None and window[0] <= r < window[1] and window[2] <= c < window[3]
+                if padded is not None and padded[r, c]:
+                    item.setBackground(QBrush(QColor(210, 210, 210)))
+                    item.setForeground(QBrush(QColor(100, 100, 100)))
+                    item.setFont(italic)
+                    item.setToolTip("zero padding")
+                elif tinted and not is_hidden:
+                    item.setBackground(QBrush(tint(values[r, c], scale)))
+                if in_window:
+                    item.setBackground(
+                        QBrush(QColor(255, 226, 120) if not (padded is not None and padded[r, c]) else QColor(225, 205, 140))
+                    )
+                    item.setFont(bold)
+                if current is not None and (r, c) == tuple(current):
+                    item.setBackground(QBrush(HIGHLIGHT_COLOUR))
+                    item.setFont(bold)
+                self.setItem(r, c, item)
+        self._filling = False
+        self._fit()
+
+    def _fit(self) -> None:
+        # Header sizes are only final once shown, so ask for their size hints instead.
+        frame = 2 * self.frameWidth() + 2
+        w = self.verticalHeader().sizeHint().width() + sum(self.columnWidth(c) for c in range(self.columnCount())) + frame
+        h = self.horizontalHeader().sizeHint().height() + sum(self.rowHeight(r) for r in range(self.rowCount())) + frame
+        self.setMinimumSize(min(w, 320), min(h, 300))
+        self.setMaximumSize(w + 2, h + 2)
+
+    def values(self) -> np.ndarray:
+        return self._values.copy()
+
+    @Slot(QTableWidgetItem)
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        if self._filling:
+            return
+        r, c = item.row(), item.column()
+        try:
+            value = parse_number(item.text())
+        except ValueError:
+            self.edit_rejected.emit(f"“{item.text()}” is not a number; type e.g. 1, −0.5 or 1/9.")
+            self._filling = True
+            item.setText(fmt(self._values[r, c]))
+            self._filling = False
+            return
+        self._values[r, c] = value
+        self.value_edited.emit(r, c, value)
+
+
+def centred(widget: QWidget) -> QWidget:
+    """``widget`` in the middle of a holder that takes the spare room."""
+    holder = QWidget()
+    layout = QHBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addStretch(1)
+    inner = QVBoxLayout()
+    inner.addWidget(widget)
+    inner.addStretch(1)
+    layout.addLayout(inner)
+    layout.addStretch(1)
+    return holder
+
+
+def grey_label(name: str = "") -> QLabel:
+    """A grey, word-wrapped hint with room for two lines."""
+    label = QLabel(objectName=name) if name else QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #555;")
+    label.setMinimumHeight(label.fontMetrics().lineSpacing() * 2 + 4)
+    return label
+
+
+def bigger(font: QFont, points: int) -> QFont:
+    """A copy of ``font``, ``points`` larger."""
+    bigger = QFont(font)
+    bigger.setPointSize(bigger.pointSize() + points)
+    return bigger
