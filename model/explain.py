@@ -1,50 +1,112 @@
-"""The arithmetic behind one activation, and where in the drawing a prediction comes from.
+"""The arithmetic behind one activation: the window, the kernel, the sum, the model's own number.
 
 Everything here works on any functional (or built Sequential) Keras model with a single image
 input in ``channels_last`` layout, not just the bundled one; layers are found by their real
-names. Geometry follows Keras/TensorFlow exactly: with ``padding="same"`` the output has
-``ceil(n / stride)`` rows and the zero padding is ``pad_total = max((out - 1) * stride +
-(k - 1) * dilation + 1 - n, 0)`` rows, ``pad_total // 2`` on top and the rest at the bottom
-(likewise for columns).
+names, also inside nested sub-models (``model.graph.flat_model``). Window geometry and
+receptive fields are in ``model.geometry`` and follow Keras/TensorFlow exactly.
 
 - ``conv_breakdown``: the input window, kernel, products, bias and activation that make one
-  value of a ``Conv2D`` feature map.
+  value of a ``Conv2D``, ``DepthwiseConv2D`` or ``SeparableConv2D`` map, or of a
+  ``BatchNormalization`` (and its activation layer) right after a convolution; every step is in
+  ``stages``.
 - ``pool_breakdown``: the window a ``MaxPooling2D``/``AveragePooling2D`` value is taken from.
-- ``receptive_field``: the rectangle of the input image one feature-map position can see.
-- ``saliency`` and ``occlusion``: which pixels the predicted probability of a class depends on.
-- ``parameter_comparison``: the CNN's parameter count against a fully connected network.
+- ``breakdown``: whichever of the two fits the layer.
+- ``receptive_field`` (from ``model.geometry``): the rectangle of the input one position sees.
+- ``saliency``, ``occlusion``, ``integrated_gradients``, ``parameter_comparison``: see
+  ``model.saliency`` (re-exported here).
 
-Keras and TensorFlow are imported inside the functions, so importing this module is cheap.
+``model_input`` is what the model receives: ``Predictor.prepare(image)`` (``(1, h, w[, 1])``), or
+a ``(28, 28)`` drawing for a 28x28 model. Keras is imported inside the functions.
 """
 
 from __future__ import annotations
 
-import math
 import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
-Window = tuple[int, int, int, int]  # (row0, row1, col0, col1), end exclusive
+from .geometry import Window, check_index, layer_axes, receptive_field, window_at
+from .graph import activation_name, as_model_batch, flat_model, input_layer_name, source
+from .saliency import (
+    IntegratedGradients,
+    LayerParameters,
+    ParameterComparison,
+    integrated_gradients,
+    integrated_gradients_result,
+    occlusion,
+    parameter_comparison,
+    saliency,
+    signal_below_noise,
+)
+
+__all__ = [
+    "ConvBreakdown",
+    "ConvStage",
+    "IntegratedGradients",
+    "LayerParameters",
+    "ParameterComparison",
+    "PoolBreakdown",
+    "Window",
+    "breakdown",
+    "conv_breakdown",
+    "integrated_gradients",
+    "integrated_gradients_result",
+    "occlusion",
+    "parameter_comparison",
+    "pool_breakdown",
+    "receptive_field",
+    "saliency",
+    "signal_below_noise",
+]
+
+CONV_KINDS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
+POOL_KINDS = ("MaxPooling2D", "AveragePooling2D")
+_AFTER_CONV = ("BatchNormalization", "Activation", "ReLU", "LeakyReLU")
+
+
+@dataclass(frozen=True)
+class ConvStage:
+    """One multiply-and-add step on the way to a value: ``values = products.sum((0, 1)) (+ bias)``.
+
+    ``kind``: "convolution", "depthwise" (one kernel per input channel: ``values`` are the
+    intermediate channels, ``(c * depth_multiplier,)``), "pointwise" (a 1x1 convolution of those)
+    or "batch_norm" (``z x scale + shift``). ``patch``, ``kernel`` and ``products`` have one shape;
+    ``bias`` is added to the sum (0 for depthwise); ``note`` says the step in words.
+    """
+
+    kind: str
+    layer_name: str
+    patch: np.ndarray
+    kernel: np.ndarray
+    products: np.ndarray
+    bias: float
+    values: np.ndarray
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class ConvBreakdown:
-    """How one value of a ``Conv2D`` feature map is computed.
+    """How one value of a convolution's map is computed.
 
-    ``patch``, ``kernel`` and ``products`` are ``(kh, kw, c_in)`` float32, ``products = patch *
+    ``patch``, ``kernel`` and ``products`` are ``(kh, kw, c)`` float32, ``products = patch *
     kernel``; ``patch`` is zero where the window reaches into "same" padding (``padded``,
-    ``(kh, kw)`` bool). ``pre_activation = products.sum() + bias`` and ``output`` is the layer's
-    activation applied to it, equal to the model's own value at ``(row, col, channel)``.
+    ``(kh, kw)`` bool). ``pre_activation = products.sum() + bias`` and ``output`` is
+    ``activation`` applied to it, equal to the model's own value at ``(row, col, channel)`` of
+    ``layer_name``. For a single-step ``Conv2D`` these are the layer's own numbers; for
+    ``DepthwiseConv2D`` the one input channel the output channel reads; for ``SeparableConv2D``
+    (and a convolution followed by ``BatchNormalization``) the equivalent single kernel and bias
+    with the steps folded in, while ``stages`` holds the real steps in order.
     ``input_rows``/``input_cols`` (``(kh,)``/``(kw,)`` int) are the layer-input row/column each
     kernel tap reads (they step by the dilation rate; negative or past the end means padding).
     ``input_window`` spans them in layer-input coordinates and may extend past the borders;
-    ``receptive_field`` is the rectangle of the model input image this value depends on, clipped
-    to the image. Windows are ``(row0, row1, col0, col1)`` with exclusive ends.
+    ``receptive_field`` is the rectangle of the model input this value depends on, clipped to
+    the input. ``input_map`` is the whole ``(h, w, c_in)`` map the window is taken from.
+    Windows are ``(row0, row1, col0, col1)`` with exclusive ends.
     """
 
     layer_name: str
-    input_layer_name: str  # the layer whose output feeds this one, or "input"
+    input_layer_name: str  # the layer whose output feeds the convolution, or "input"
     row: int
     col: int
     channel: int
@@ -59,15 +121,18 @@ class ConvBreakdown:
     padded: np.ndarray
     input_rows: np.ndarray
     input_cols: np.ndarray
-    input_size: tuple[int, int]  # (h, w) of the layer's input
+    input_size: tuple[int, int]  # (h, w) of the convolution's input
     receptive_field: Window
     strides: tuple[int, int]
     dilation_rate: tuple[int, int]
     padding: str  # "valid" or "same"
+    kind: str = "Conv2D"  # the Keras class of layer_name
+    stages: tuple[ConvStage, ...] = ()
+    input_map: np.ndarray | None = None
 
     @property
     def channel_sums(self) -> np.ndarray:
-        """``(c_in,)`` float32: how much each input channel contributes to ``pre_activation``."""
+        """``(c,)`` float32: how much each input channel contributes to ``pre_activation``."""
         return self.products.sum(axis=(0, 1))
 
 
@@ -100,273 +165,304 @@ class PoolBreakdown:
     receptive_field: Window
     strides: tuple[int, int]
     padding: str
-
-
-@dataclass(frozen=True)
-class LayerParameters:
-    """One layer in ``parameter_comparison``: its own parameters and those of its dense stand-in."""
-
-    name: str
-    kind: str  # Keras class name, e.g. "Conv2D"
-    output_shape: tuple[int, ...]  # without the batch axis
-    params: int
-    dense_params: int
-
-
-@dataclass(frozen=True)
-class ParameterComparison:
-    rows: list[LayerParameters]
-    total_params: int
-    total_dense_params: int
-
-    @property
-    def ratio(self) -> float:
-        """How many times more parameters the fully connected network needs."""
-        return self.total_dense_params / self.total_params if self.total_params else math.inf
-
-
-# --- geometry -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Axis:
-    """Sliding-window geometry of a conv/pool layer along one spatial axis."""
-
-    size: int  # kernel or pool size
-    stride: int
-    dilation: int
-    pad_before: int
-    n_in: int
-    n_out: int
-
-    def taps(self, i: int) -> np.ndarray:
-        """Input indices read for output index ``i`` (may be < 0 or >= n_in: padding)."""
-        return i * self.stride - self.pad_before + np.arange(self.size) * self.dilation
-
-    def span(self, i0: int, i1: int) -> tuple[int, int]:
-        """Input span ``[a, b)`` read by outputs ``[i0, i1)``, unclipped (padding included)."""
-        return i0 * self.stride - self.pad_before, (i1 - 1) * self.stride - self.pad_before + (self.size - 1) * self.dilation + 1
-
-    def real_span(self, i0: int, i1: int) -> tuple[int, int] | None:
-        """Span ``[a, b)`` of the real (non-padding) inputs read by outputs ``[i0, i1)``; ``None`` if none."""
-        taps = (np.arange(i0, i1)[:, None] * self.stride - self.pad_before + np.arange(self.size)[None, :] * self.dilation).ravel()
-        taps = taps[(taps >= 0) & (taps < self.n_in)]
-        return (int(taps.min()), int(taps.max()) + 1) if taps.size else None
-
-
-def _pad_before(n_in: int, size: int, stride: int, dilation: int, padding: str) -> int:
-    if padding == "valid":
-        return 0
-    n_out = -(-n_in // stride)
-    pad_total = max((n_out - 1) * stride + (size - 1) * dilation + 1 - n_in, 0)
-    return pad_total // 2
-
-
-def _axes(layer) -> tuple[_Axis, _Axis]:
-    """Row and column geometry of a 2-D conv or pooling layer."""
-    size = getattr(layer, "kernel_size", None) or layer.pool_size
-    strides = tuple(layer.strides)
-    dilation = tuple(getattr(layer, "dilation_rate", (1, 1)))
-    padding = layer.padding.lower()
-    if padding not in {"valid", "same"}:
-        raise ValueError(f"Layer {layer.name!r} uses padding={layer.padding!r}; only 'valid' and 'same' are supported.")
-    in_shape = tuple(layer.input.shape[1:3])
-    out_shape = tuple(layer.output.shape[1:3])
-    return tuple(
-        _Axis(size[a], strides[a], dilation[a], _pad_before(in_shape[a], size[a], strides[a], dilation[a], padding), in_shape[a], out_shape[a])
-        for a in range(2)
-    )  # type: ignore[return-value]
+    input_map: np.ndarray | None = None
 
 
 # --- finding layers and their inputs --------------------------------------------------------
 
 
-def _conv_layers(model) -> list:
-    import keras
-
-    return [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+def _kind(layer) -> str:
+    return type(layer).__name__
 
 
-def _pool_layers(model) -> list:
-    import keras
-
-    kinds = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
-    return [layer for layer in model.layers if isinstance(layer, kinds)]
+def _layers_of(flat, kinds: tuple[str, ...]) -> list:
+    return [layer for layer in flat.layers if _kind(layer) in kinds]
 
 
-def _get_layer(model, layer_name: str, candidates: list, what: str):
-    names = [layer.name for layer in candidates]
+def _conv_chain(flat, layer) -> list | None:
+    """``[conv, batch_norm?, activation?]`` ending at ``layer``, or ``None`` if ``layer`` is not such a step."""
+    chain = [layer]
+    while _kind(chain[0]) not in CONV_KINDS:
+        if _kind(chain[0]) not in _AFTER_CONV or len(chain) > 2:
+            return None
+        operation, _ = source(chain[0].input)
+        if _kind(chain[0]) != "BatchNormalization" and _kind(operation) not in ("BatchNormalization",):
+            return None  # an activation explains only as the end of conv -> batch norm -> activation
+        chain.insert(0, operation)
+    return chain
+
+
+def _get_layer(flat, layer_name: str, wanted: str):
+    """The layer ``layer_name`` of the flat model, checked to be a convolution step or a pooling layer."""
+    if wanted == "conv":
+        candidates = [layer.name for layer in flat.layers if _conv_chain(flat, layer)]
+        what = "convolution"
+    else:
+        candidates = [layer.name for layer in _layers_of(flat, POOL_KINDS)]
+        what = "pooling"
     try:
-        layer = model.get_layer(layer_name)
+        layer = flat.get_layer(layer_name)
     except ValueError:
-        raise ValueError(f"Model {model.name!r} has no layer named {layer_name!r}; its {what} layers are {names}.") from None
-    if layer not in candidates:
-        raise ValueError(f"Layer {layer_name!r} is a {type(layer).__name__}, not a {what} layer; choose one of {names}.")
+        raise ValueError(f"Model {flat.name!r} has no layer named {layer_name!r}; its {what} layers are {candidates}.") from None
+    if layer.name not in candidates:
+        raise ValueError(f"Layer {layer_name!r} is a {_kind(layer)}, not a {what} layer; choose one of {candidates}.")
     if getattr(layer, "data_format", "channels_last") != "channels_last":
         raise ValueError(f"Layer {layer_name!r} uses data_format={layer.data_format!r}; only 'channels_last' is supported.")
-    try:
-        layer.input, layer.output
-    except (AttributeError, ValueError) as exc:
-        raise ValueError(f"Layer {layer_name!r} is used more than once in the model, so it has no single input: {exc}") from exc
     return layer
 
 
-def _check_index(name: str, value: int, size: int, layer_name: str) -> int:
-    if not 0 <= int(value) < size:
-        raise ValueError(f"{name}={value} is out of range for layer {layer_name!r}: expected 0 <= {name} < {size}.")
-    return int(value)
-
-
-def _source(tensor):
-    """The operation that produced a symbolic tensor and the tensors it was called on."""
-    history = tensor._keras_history
-    node = history.operation._inbound_nodes[history.node_index]
-    return history.operation, list(node.input_tensors)
-
-
-def _input_layer_name(layer) -> str:
-    import keras
-
-    operation, _ = _source(layer.input)
-    return "input" if isinstance(operation, keras.layers.InputLayer) else operation.name
-
-
-def _as_batch(model, image: np.ndarray) -> np.ndarray:
-    """A ``(h, w)`` image (or anything with the input's size) -> ``(1, *input_shape)`` float32."""
-    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    x = np.asarray(image, dtype=np.float32)
-    if x.size != math.prod(shape) or x.shape[:2] != shape[:2]:
-        raise ValueError(f"Expected a {shape[:2]} image for model {model.name!r} (input {('None',) + shape}); got shape {x.shape}.")
-    return np.ascontiguousarray(x.reshape((1, *shape)))
-
-
-# A sub-model from the model input to each layer's input, per model; keyed weakly so a model
-# that the app has replaced can be freed together with its sub-models.
 _INPUT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _layer_input(model, layer, x: np.ndarray) -> np.ndarray:
+def _layer_input(flat, layer, x: np.ndarray) -> np.ndarray:
     """The activations that ``layer`` receives for the batch ``x``: ``(h, w, c)`` float32."""
     import keras
 
-    if layer.input is model.inputs[0]:
+    if layer.input is flat.inputs[0]:
         return x[0]
-    per_model = _INPUT_MODELS.setdefault(model, {})
+    per_model = _INPUT_MODELS.setdefault(flat, {})
     sub = per_model.get(layer.name)
     if sub is None:
-        sub = per_model[layer.name] = keras.Model(model.inputs[0], layer.input)
+        sub = per_model[layer.name] = keras.Model(flat.inputs[0], layer.input)
     return keras.ops.convert_to_numpy(sub(x, training=False))[0]
 
 
-# --- public API -----------------------------------------------------------------------------
+def _numpy(tensor) -> np.ndarray:
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(tensor), np.float64)
 
 
-def conv_breakdown(keras_model, image: np.ndarray, layer_name: str, row: int, col: int, channel: int) -> ConvBreakdown:
-    """Break down the value at ``(row, col, channel)`` of the ``Conv2D`` layer ``layer_name``.
+# --- convolutions ---------------------------------------------------------------------------
 
-    ``image``: ``(28, 28)`` float32 in [0, 1], the model input. Raises ``ValueError`` for an
-    unknown or non-``Conv2D`` layer or an index outside the layer's ``(h, w, filters)`` output.
+
+def _conv_stages(conv, window: np.ndarray, channel: int) -> tuple[np.ndarray, list[ConvStage], np.ndarray, float, np.ndarray]:
+    """At this position: every output channel's pre-activation (float64), ``channel``'s stages, and the
+    single kernel, bias and window that give ``channel``'s pre-activation in one sum."""
+    kind = _kind(conv)
+    bias = _numpy(conv.bias) if getattr(conv, "use_bias", False) else None
+    w64 = window.astype(np.float64)
+    if kind == "Conv2D":
+        kernel = _numpy(conv.kernel)  # (kh, kw, c_in / groups, filters)
+        filters, group_in = kernel.shape[3], kernel.shape[2]
+        per_group = filters // int(getattr(conv, "groups", 1))
+        pre = np.concatenate(
+            [
+                np.einsum(
+                    "ijc,ijcf->f", w64[..., g * group_in : (g + 1) * group_in], kernel[..., g * per_group : (g + 1) * per_group]
+                )
+                for g in range(filters // per_group)
+            ]
+        )
+        group = channel // per_group  # grouped convolutions: output channel f sees only its group's inputs
+        patch = window[..., group * group_in : (group + 1) * group_in]
+        folded = kernel[..., channel]
+        b = 0.0 if bias is None else float(bias[channel])
+        stage = ConvStage(
+            "convolution",
+            conv.name,
+            patch,
+            folded.astype(np.float32),
+            patch * folded.astype(np.float32),
+            b,
+            np.array([pre[channel] + b]),
+            "window x kernel, summed, plus bias",
+        )
+        stages = [stage]
+    else:
+        # (kh, kw, c_in, multiplier); DepthwiseConv2D calls it ``kernel``
+        depthwise = _numpy(conv.depthwise_kernel if hasattr(conv, "depthwise_kernel") else conv.kernel)
+        kh, kw, c_in, mult = depthwise.shape
+        intermediate = np.einsum("ijc,ijcm->cm", w64, depthwise).reshape(-1)  # channel c * mult + m, as TensorFlow orders it
+        if kind == "DepthwiseConv2D":
+            pre = intermediate
+            c, m = divmod(channel, mult)
+            patch, folded = window[..., c : c + 1], depthwise[:, :, c : c + 1, m]
+            b = 0.0 if bias is None else float(bias[channel])
+            stages = [
+                ConvStage(
+                    "depthwise",
+                    conv.name,
+                    patch,
+                    folded.astype(np.float32),
+                    patch * folded.astype(np.float32),
+                    b,
+                    np.array([pre[channel] + b]),
+                    f"input channel {c} only: window x its own kernel, summed, plus bias",
+                )
+            ]
+        else:  # SeparableConv2D: depthwise, then a 1x1 convolution over the intermediate channels
+            pointwise = _numpy(conv.pointwise_kernel)[0, 0]  # (c_in * mult, filters)
+            pre = intermediate @ pointwise
+            spread = np.repeat(window, mult, axis=-1)
+            dk = depthwise.reshape(kh, kw, c_in * mult).astype(np.float32)
+            b = 0.0 if bias is None else float(bias[channel])
+            pk = pointwise[:, channel]
+            stages = [
+                ConvStage(
+                    "depthwise",
+                    conv.name,
+                    spread,
+                    dk,
+                    spread * dk,
+                    0.0,
+                    intermediate,
+                    "step 1: each input channel times its own kernel, summed per channel (no bias)",
+                ),
+                ConvStage(
+                    "pointwise",
+                    conv.name,
+                    intermediate.astype(np.float32).reshape(1, 1, -1),
+                    pk.astype(np.float32).reshape(1, 1, -1),
+                    (intermediate * pk).astype(np.float32).reshape(1, 1, -1),
+                    b,
+                    np.array([pre[channel] + b]),
+                    "step 2: the step-1 channels times this filter's 1x1 weights, summed, plus bias",
+                ),
+            ]
+            patch = window
+            folded = np.einsum("ijcm,cm->ijc", depthwise, pk.reshape(c_in, mult))  # both steps as one kernel
+    if bias is not None:
+        pre = pre + bias
+    return pre, stages, folded, (0.0 if bias is None else float(bias[channel])), patch
+
+
+def _batch_norm(layer, channels: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``scale``, ``shift`` (``(channels,)``) so that the layer computes ``z * scale + shift``, and the formula per channel."""
+    if int(layer.axis if isinstance(layer.axis, int) else layer.axis[0]) not in (-1, 3):
+        raise ValueError(f"Layer {layer.name!r} normalises axis {layer.axis}; only the channel axis (-1) is supported.")
+    gamma = _numpy(layer.gamma) if layer.scale else np.ones(channels)
+    beta = _numpy(layer.beta) if layer.center else np.zeros(channels)
+    mean, var = _numpy(layer.moving_mean), _numpy(layer.moving_variance)
+    scale = gamma / np.sqrt(var + layer.epsilon)
+    shift = beta - mean * scale
+    notes = [
+        f"batch normalisation: (z - mean {mean[i]:.6g}) / sqrt(variance {var[i]:.6g} + {layer.epsilon:g}) x gamma "
+        f"{gamma[i]:.6g} + beta {beta[i]:.6g} = z x {scale[i]:.6g} + {shift[i]:.6g}"
+        for i in range(channels)
+    ]
+    return scale, shift, notes
+
+
+def conv_breakdown(keras_model, model_input: np.ndarray, layer_name: str, row: int, col: int, channel: int) -> ConvBreakdown:
+    """Break down the value at ``(row, col, channel)`` of the convolution step ``layer_name``.
+
+    ``layer_name``: a ``Conv2D``, ``DepthwiseConv2D`` or ``SeparableConv2D``, or a
+    ``BatchNormalization`` right after one (optionally followed by an ``Activation``/``ReLU``
+    layer, which may be named instead). ``model_input``: the batch the model receives
+    (``Predictor.prepare(image)``) or one image of the input's size. Raises ``ValueError`` for an
+    unknown layer, one of another kind, or an index outside the layer's ``(h, w, c)`` output.
     """
     import keras
 
-    layer = _get_layer(keras_model, layer_name, _conv_layers(keras_model), "Conv2D")
-    rows_axis, cols_axis = _axes(layer)
-    filters = int(layer.filters)
-    row = _check_index("row", row, rows_axis.n_out, layer_name)
-    col = _check_index("col", col, cols_axis.n_out, layer_name)
-    channel = _check_index("channel", channel, filters, layer_name)
+    flat = flat_model(keras_model)
+    target = _get_layer(flat, layer_name, "conv")
+    chain = _conv_chain(flat, target)
+    conv = chain[0]
+    rows_axis, cols_axis = layer_axes(conv)
+    channels = int(target.output.shape[-1])
+    row = check_index("row", row, rows_axis.n_out, layer_name)
+    col = check_index("col", col, cols_axis.n_out, layer_name)
+    channel = check_index("channel", channel, channels, layer_name)
 
-    inputs = _layer_input(keras_model, layer, _as_batch(keras_model, image))
-    in_rows, in_cols = rows_axis.taps(row), cols_axis.taps(col)
-    inside_r = (in_rows >= 0) & (in_rows < rows_axis.n_in)
-    inside_c = (in_cols >= 0) & (in_cols < cols_axis.n_in)
-    padded = ~(inside_r[:, None] & inside_c[None, :])
-
-    # Grouped convolutions: output channel f sees only the input channels of its group.
-    kernel_all = keras.ops.convert_to_numpy(layer.kernel).astype(np.float32)  # (kh, kw, c_in/groups, filters)
-    group_in = kernel_all.shape[2]
-    per_group_out = filters // int(getattr(layer, "groups", 1))
-    full_patch = np.zeros((len(in_rows), len(in_cols), inputs.shape[-1]), np.float32)
-    full_patch[np.ix_(inside_r, inside_c)] = inputs[np.ix_(in_rows[inside_r], in_cols[inside_c])]
-
-    bias_all = keras.ops.convert_to_numpy(layer.bias).astype(np.float64) if layer.use_bias else np.zeros(filters)
-    # Every filter's pre-activation at this position, so activations that mix channels
+    inputs = _layer_input(flat, conv, as_model_batch(flat, model_input))
+    window, padded, in_rows, in_cols = window_at(inputs, rows_axis, cols_axis, row, col)
+    pre, stages, kernel, bias, patch = _conv_stages(conv, window, channel)
+    activation = conv.activation
+    act_name = activation_name(conv)
+    for step in chain[1:]:
+        if act_name != "linear":
+            raise ValueError(
+                f"{conv.name!r} applies {act_name!r} before {step.name!r}; only a linear convolution followed by "
+                f"batch normalisation can be shown as one sum. Click {conv.name!r} itself."
+            )
+        if _kind(step) == "BatchNormalization":
+            scale, shift, notes = _batch_norm(step, len(pre))
+            z = pre[channel]
+            pre = pre * scale + shift
+            stages.append(
+                ConvStage(
+                    "batch_norm",
+                    step.name,
+                    np.full((1, 1, 1), z, np.float32),
+                    np.full((1, 1, 1), scale[channel], np.float32),
+                    np.full((1, 1, 1), z * scale[channel], np.float32),
+                    float(shift[channel]),
+                    np.array([pre[channel]]),
+                    notes[channel],
+                )
+            )
+            kernel, bias = kernel * scale[channel], bias * scale[channel] + float(shift[channel])
+        else:
+            activation, act_name = step, activation_name(step) or _kind(step).lower()
+    # Every channel's pre-activation goes through the activation, so ones that mix channels
     # (softmax) come out exactly as the layer computes them.
-    pre_all = np.empty(filters, np.float64)
-    for g in range(filters // per_group_out):
-        sl = slice(g * per_group_out, (g + 1) * per_group_out)
-        group_patch = full_patch[..., g * group_in : (g + 1) * group_in].astype(np.float64)
-        pre_all[sl] = np.einsum("ijc,ijcf->f", group_patch, kernel_all[..., sl].astype(np.float64)) + bias_all[sl]
-    activated = keras.ops.convert_to_numpy(layer.activation(keras.ops.convert_to_tensor(pre_all[None].astype(np.float32))))
-
-    group = channel // per_group_out
-    patch = np.ascontiguousarray(full_patch[..., group * group_in : (group + 1) * group_in])
-    kernel = np.ascontiguousarray(kernel_all[..., channel])
+    activated = _numpy(activation(keras.ops.convert_to_tensor(pre[None].astype(np.float32)))).reshape(-1)
+    kernel = np.ascontiguousarray(kernel, np.float32)
+    patch = np.ascontiguousarray(patch)
     return ConvBreakdown(
-        layer_name=layer.name,
-        input_layer_name=_input_layer_name(layer),
+        layer_name=target.name,
+        input_layer_name=input_layer_name(conv),
         row=row,
         col=col,
         channel=channel,
         patch=patch,
         kernel=kernel,
         products=patch * kernel,
-        bias=float(bias_all[channel]),
-        pre_activation=float(pre_all[channel]),
-        activation=getattr(layer.activation, "__name__", type(layer.activation).__name__),
-        output=float(np.asarray(activated).reshape(-1)[channel]),
+        bias=float(bias),
+        pre_activation=float(pre[channel]),
+        activation=act_name,
+        output=float(activated[channel]),
         input_window=(*rows_axis.span(row, row + 1), *cols_axis.span(col, col + 1)),
         padded=padded,
         input_rows=in_rows,
         input_cols=in_cols,
         input_size=(rows_axis.n_in, cols_axis.n_in),
-        receptive_field=receptive_field(keras_model, layer_name, row, col),
+        receptive_field=receptive_field(flat, target.name, row, col),
         strides=(rows_axis.stride, cols_axis.stride),
         dilation_rate=(rows_axis.dilation, cols_axis.dilation),
-        padding=layer.padding.lower(),
+        padding=conv.padding.lower(),
+        kind=_kind(target),
+        stages=tuple(stages),
+        input_map=inputs,
     )
 
 
-def pool_breakdown(keras_model, image: np.ndarray, layer_name: str, row: int, col: int, channel: int) -> PoolBreakdown:
+def pool_breakdown(keras_model, model_input: np.ndarray, layer_name: str, row: int, col: int, channel: int) -> PoolBreakdown:
     """Break down the value at ``(row, col, channel)`` of a max- or average-pooling layer.
 
-    ``image``: ``(28, 28)`` float32 in [0, 1], the model input. Raises ``ValueError`` for an
-    unknown or non-pooling layer or an index outside the layer's output.
+    ``model_input`` as for :func:`conv_breakdown`. Raises ``ValueError`` for an unknown or
+    non-pooling layer or an index outside the layer's output.
     """
-    import keras
-
-    layer = _get_layer(keras_model, layer_name, _pool_layers(keras_model), "MaxPooling2D/AveragePooling2D")
-    rows_axis, cols_axis = _axes(layer)
+    flat = flat_model(keras_model)
+    layer = _get_layer(flat, layer_name, "pool")
+    rows_axis, cols_axis = layer_axes(layer)
     channels = int(layer.output.shape[-1])
-    row = _check_index("row", row, rows_axis.n_out, layer_name)
-    col = _check_index("col", col, cols_axis.n_out, layer_name)
-    channel = _check_index("channel", channel, channels, layer_name)
+    row = check_index("row", row, rows_axis.n_out, layer_name)
+    col = check_index("col", col, cols_axis.n_out, layer_name)
+    channel = check_index("channel", channel, channels, layer_name)
 
-    inputs = _layer_input(keras_model, layer, _as_batch(keras_model, image))[..., channel]
-    in_rows, in_cols = rows_axis.taps(row), cols_axis.taps(col)
-    inside_r = (in_rows >= 0) & (in_rows < rows_axis.n_in)
-    inside_c = (in_cols >= 0) & (in_cols < cols_axis.n_in)
-    valid = inside_r[:, None] & inside_c[None, :]
-    window = np.zeros(valid.shape, np.float32)
-    window[np.ix_(inside_r, inside_c)] = inputs[np.ix_(in_rows[inside_r], in_cols[inside_c])]
-
-    is_max = isinstance(layer, keras.layers.MaxPooling2D)
+    inputs = _layer_input(flat, layer, as_model_batch(flat, model_input))
+    patch, padded, in_rows, in_cols = window_at(inputs[..., channel : channel + 1], rows_axis, cols_axis, row, col)
+    window = patch[..., 0]
+    valid = ~padded
+    is_max = _kind(layer) == "MaxPooling2D"
     if is_max:
-        flat = int(np.argmax(np.where(valid, window, -np.inf)))
-        argmax: tuple[int, int] | None = (flat // window.shape[1], flat % window.shape[1])
+        flat_index = int(np.argmax(np.where(valid, window, -np.inf)))
+        argmax: tuple[int, int] | None = (flat_index // window.shape[1], flat_index % window.shape[1])
         output = float(window[argmax])
     else:
         argmax = None
         output = float(window[valid].astype(np.float64).mean())
     return PoolBreakdown(
         layer_name=layer.name,
-        input_layer_name=_input_layer_name(layer),
+        input_layer_name=input_layer_name(layer),
         row=row,
         col=col,
         channel=channel,
         mode="max" if is_max else "average",
         window=window,
-        padded=~valid,
+        padded=padded,
         argmax=argmax,
         count=int(valid.sum()),
         output=output,
@@ -374,159 +470,30 @@ def pool_breakdown(keras_model, image: np.ndarray, layer_name: str, row: int, co
         input_rows=in_rows,
         input_cols=in_cols,
         input_size=(rows_axis.n_in, cols_axis.n_in),
-        receptive_field=receptive_field(keras_model, layer_name, row, col),
+        receptive_field=receptive_field(flat, layer.name, row, col),
         strides=(rows_axis.stride, cols_axis.stride),
         padding=layer.padding.lower(),
+        input_map=inputs,
     )
 
 
-def _trace_back(tensor, window: Window) -> Window | None:
-    """Map a window of ``tensor`` back to the model input; ``None`` if it reads only padding.
+def breakdown(
+    keras_model, model_input: np.ndarray, layer_name: str, row: int, col: int, channel: int
+) -> ConvBreakdown | PoolBreakdown:
+    """:func:`conv_breakdown` or :func:`pool_breakdown`, whichever explains ``layer_name``.
 
-    Padding is dropped at every layer, so the result is exact even where dilation or explicit
-    padding meet the border. Branches that merge (``Add``, ``Concatenate``) give the union.
+    Raises ``ValueError`` saying which layers can be explained when ``layer_name`` is neither.
     """
-    import keras
-
-    operation, inputs = _source(tensor)
-    if isinstance(operation, keras.layers.InputLayer):
-        return window
-    r0, r1, c0, c1 = window
-    in_h, in_w = (int(d) for d in inputs[0].shape[1:3]) if inputs and len(inputs[0].shape) == 4 else (0, 0)
-    if hasattr(operation, "kernel_size") or hasattr(operation, "pool_size"):
-        if len(getattr(operation, "kernel_size", None) or operation.pool_size) != 2 or type(operation).__name__.endswith("Transpose"):
-            raise ValueError(f"Cannot trace a receptive field through {operation.name!r} ({type(operation).__name__}).")
-        rows_axis, cols_axis = _axes(operation)
-        rows, cols = rows_axis.real_span(r0, r1), cols_axis.real_span(c0, c1)
-        if rows is None or cols is None:
-            return None
-        (r0, r1), (c0, c1) = rows, cols
-    elif isinstance(operation, (keras.layers.ZeroPadding2D, keras.layers.Cropping2D)):
-        (top, _), (left, _) = getattr(operation, "padding", None) or operation.cropping
-        sign = 1 if isinstance(operation, keras.layers.ZeroPadding2D) else -1
-        r0, r1 = max(r0 - sign * top, 0), min(r1 - sign * top, in_h)
-        c0, c1 = max(c0 - sign * left, 0), min(c1 - sign * left, in_w)
-        if r0 >= r1 or c0 >= c1:
-            return None
-    else:
-        # Element-wise layers (activations, normalisation, dropout, Add, Concatenate, ...) keep
-        # the spatial grid; anything that changes it without a known rule is refused.
-        spatial = tuple(tensor.shape[1:3])
-        if not inputs or any(len(t.shape) != 4 or tuple(t.shape[1:3]) != spatial for t in inputs):
-            raise ValueError(f"Cannot trace a receptive field through {operation.name!r} ({type(operation).__name__}).")
-    spans = [s for s in (_trace_back(t, (r0, r1, c0, c1)) for t in inputs) if s is not None]
-    if not spans:
-        return None
-    return (min(s[0] for s in spans), max(s[1] for s in spans), min(s[2] for s in spans), max(s[3] for s in spans))
-
-
-def receptive_field(keras_model, layer_name: str, row: int, col: int) -> Window:
-    """The rectangle of the input image that position ``(row, col)`` of ``layer_name`` sees.
-
-    Returns ``(row0, row1, col0, col1)`` on the model input (``28 x 28``), end exclusive,
-    inside the image; found by walking back through every conv and pooling layer (kernel size,
-    stride, dilation and "same" padding offset), dropping padding on the way. With dilation the
-    field has holes; this is its bounding box. ``(0, 0, 0, 0)`` if the position sees only
-    padding (possible only with explicit ``ZeroPadding2D`` layers).
-    """
+    flat = flat_model(keras_model)
     try:
-        layer = keras_model.get_layer(layer_name)
+        layer = flat.get_layer(layer_name)
     except ValueError:
-        names = [layer.name for layer in keras_model.layers if len(getattr(layer.output, "shape", ())) == 4]
-        raise ValueError(f"Model {keras_model.name!r} has no layer named {layer_name!r}; its feature-map layers are {names}.") from None
-    shape = tuple(layer.output.shape)
-    if len(shape) != 4:
-        raise ValueError(f"Layer {layer_name!r} has output shape {shape}, not a feature map (batch, h, w, c).")
-    row = _check_index("row", row, int(shape[1]), layer_name)
-    col = _check_index("col", col, int(shape[2]), layer_name)
-    field = _trace_back(layer.output, (row, row + 1, col, col + 1))
-    return (0, 0, 0, 0) if field is None else field
-
-
-def _check_class(keras_model, target_class: int) -> int:
-    classes = int(keras_model.outputs[0].shape[-1])
-    if not 0 <= int(target_class) < classes:
-        raise ValueError(f"target_class={target_class} is out of range: the model has {classes} classes (0..{classes - 1}).")
-    return int(target_class)
-
-
-def saliency(keras_model, image: np.ndarray, target_class: int) -> np.ndarray:
-    """Gradient x input of the probability of ``target_class``: ``(28, 28)`` float32.
-
-    Positive where more ink would raise the probability (and there is ink), negative where it
-    would lower it; zero on blank pixels. Values are small and unnormalised: scale them for display.
-    """
-    import tensorflow as tf
-
-    target_class = _check_class(keras_model, target_class)
-    x = tf.convert_to_tensor(_as_batch(keras_model, image))
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        probability = keras_model(x, training=False)[:, target_class]
-    gradient = tape.gradient(probability, x)
-    result = (gradient * x).numpy()[0]
-    if result.ndim == 3:
-        result = result.sum(axis=-1)
-    return result.astype(np.float32)
-
-
-def occlusion(keras_model, image: np.ndarray, target_class: int, patch: int = 4, stride: int = 2) -> np.ndarray:
-    """How much the probability of ``target_class`` drops when the pixels are blanked.
-
-    A ``patch x patch`` square of zeros (no ink) slides over the image in steps of ``stride``
-    (the last step is moved in to reach the far edge); each pixel gets the mean drop
-    ``p(original) - p(occluded)`` over the squares that cover it. ``(28, 28)`` float32,
-    positive where the ink matters for the class. All occluded images run in one batch.
-    """
-    import keras
-
-    target_class = _check_class(keras_model, target_class)
-    x = _as_batch(keras_model, image)
-    height, width = x.shape[1:3]
-    if not 1 <= patch <= min(height, width) or stride < 1:
-        raise ValueError(f"Expected 1 <= patch <= {min(height, width)} and stride >= 1; got patch={patch}, stride={stride}.")
-
-    def starts(n: int) -> list[int]:
-        s = list(range(0, n - patch + 1, stride))
-        return s if s[-1] == n - patch else s + [n - patch]
-
-    corners = [(r, c) for r in starts(height) for c in starts(width)]
-    batch = np.repeat(x, len(corners) + 1, axis=0)
-    for i, (r, c) in enumerate(corners, start=1):
-        batch[i, r : r + patch, c : c + patch] = 0.0
-    probabilities = keras.ops.convert_to_numpy(keras_model(batch, training=False))[:, target_class].astype(np.float64)
-    drop_sum = np.zeros((height, width))
-    count = np.zeros((height, width))
-    for (r, c), p in zip(corners, probabilities[1:]):
-        drop_sum[r : r + patch, c : c + patch] += probabilities[0] - p
-        count[r : r + patch, c : c + patch] += 1
-    return (drop_sum / np.maximum(count, 1)).astype(np.float32)
-
-
-def parameter_comparison(keras_model) -> ParameterComparison:
-    """Parameters per layer of the CNN and of a fully connected network of the same width.
-
-    The comparison network is the same network with every convolution replaced by a ``Dense``
-    layer that produces as many numbers (``h * w * c`` of the conv's output) from all of the
-    previous layer's flattened output: ``dense_params = (in_units + 1) * out_units``, the ``+ 1``
-    being the biases. Every other layer is kept as it is (pooling: 0 parameters in both), so the
-    layers after the convolutions see inputs of the same size and keep their parameter counts.
-    """
-    import keras
-
-    rows = []
-    for layer in keras_model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        output_shape = tuple(int(d) for d in layer.output.shape[1:])
-        params = int(layer.count_params())
-        name = type(layer).__name__
-        if "Conv" in name:
-            in_units = math.prod(int(d) for d in layer.input.shape[1:])
-            dense_params = (in_units + 1) * math.prod(output_shape)
-        elif "Pooling" in name:
-            dense_params = 0
-        else:
-            dense_params = params
-        rows.append(LayerParameters(layer.name, name, output_shape, params, dense_params))
-    return ParameterComparison(rows, sum(r.params for r in rows), sum(r.dense_params for r in rows))
+        raise ValueError(f"The model has no layer named {layer_name!r}; click a map of the current model.") from None
+    if _kind(layer) in POOL_KINDS:
+        return pool_breakdown(flat, model_input, layer_name, row, col, channel)
+    if _conv_chain(flat, layer):
+        return conv_breakdown(flat, model_input, layer_name, row, col, channel)
+    raise ValueError(
+        f"{layer_name} is a {_kind(layer)} layer: the step-by-step arithmetic is shown for convolutions "
+        f"({', '.join(CONV_KINDS)}, batch normalisation after one) and pooling layers. Click a map of one of those."
+    )

@@ -1,17 +1,34 @@
-"""Inference: one traced call returns the probabilities and every feature map of the model.
+"""Inference: any grey-image Keras classifier, fed the way it was trained, in one fast call.
 
-``Predictor`` loads a ``.keras`` file in Keras' safe mode, checks that it honours the app's
-contract, and builds one multi-output model (the keras-io feature-extraction recipe)::
+``Predictor`` loads a ``.keras`` file (or a legacy ``.h5``) after checking its config for code
+(Lambda layers, custom classes), reads what the model needs from the model itself and its card
+(``model.card``), and builds one multi-output model (the keras-io feature-extraction recipe)::
 
-    keras.Model(model.input, [layer.output for layer in feature_layers] + [model.output])
+    keras.Model(model.input, [layer.output for layer in feature_layers] + dense_layers + [model.output])
 
 wrapped in a ``tf.function`` with a fixed input signature, so a call costs a millisecond or two
-instead of the ~80 ms of ``model.predict``. Which layers are "feature layers" is read off the
-model: every layer with a 4-D output (convolutions, pooling, ...), in order, under its own name.
+instead of the ~80 ms of ``model.predict``. Nested sub-models are inlined first
+(``model.graph.flat_model``), so their layers count as the model's own, under their own names.
+
+How a ``(28, 28)`` drawing (float32 in [0, 1], white ink on black, from ``model.preprocess``)
+becomes the model's input (:meth:`Predictor.prepare`):
+
+* **size**: ``(h, w)`` or ``(h, w, 1)`` inputs with ``h, w >= 8``. 28x28 as is; 32x32 the drawing
+  padded by 2 black pixels on each side (how LeNet was fed MNIST); any other size the 28x28 field
+  resampled bilinearly (``tf.image.resize``'s default, as ``keras.layers.Resizing`` does).
+  Unknown (``None``) sizes get 28.
+* **values**: raw 0-255 pixels if the graph starts with a ``Rescaling`` that divides them down
+  or a ``Normalization`` adapted on raw pixels (nested ones too), else [0, 1]. The card's
+  ``input_range`` and ``invert`` (dark ink on light) override this.
+
+Outputs: one per class, at least 2. A final softmax gives probabilities; logits (a linear last
+layer, or outputs that are negative or do not sum to 1) get a softmax, sigmoids are divided by
+their sum; ``output_note`` says which. Class names come from the card, else ``"0"``..``"N-1"``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import zipfile
@@ -20,30 +37,44 @@ from pathlib import Path
 
 import numpy as np
 
-from .architecture import INPUT_SHAPE, NUM_CLASSES
+from .card import ModelCard, read_card
+from .graph import expects_raw_pixels, first_computing_layer, flat_model, output_head
+from .paths import BUNDLED_MODEL
+from .preprocess import INPUT_SIZE
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-DEFAULT_MODEL = RESOURCES / "mnist_cnn.keras"
+DEFAULT_MODEL = BUNDLED_MODEL
+MIN_SIDE = 8  # smaller inputs cannot hold a recognisable digit
+LENET_SIZE = 32  # LeNet-5 read MNIST's 28x28 digits padded to 32x32
+UNSAFE_CLASSES = {"Lambda", "TFOpLambda"}  # they carry Python code in the file
+KERAS_PACKAGES = {"keras", "keras_hub", "keras_cv", "keras_nlp"}
+_PASS_THROUGH_MAPS = {"InputLayer", "Reshape"}  # 4-D outputs that only repeat the input
 
 
 class ModelError(ValueError):
-    """A model the app cannot use; the message says what was expected and what was found."""
+    """A model the app cannot use; the message says what was found and what to do."""
 
 
 @dataclass
 class Prediction:
     """The network's answer for one input.
 
-    ``probabilities``: ``(10,)`` float32 summing to 1. ``activations``: layer name -> ``(h, w, c)``
-    float32, in model order. ``digit`` is ``None`` when the input held no digit.
+    ``probabilities``: ``(classes,)`` float32 summing to 1. ``activations``: layer name ->
+    ``(h, w, c)`` float32 for every layer with a 4-D output (convolutions, pooling, ...), in model
+    order, nested layers included. ``dense_activations``: layer name -> ``(units,)`` float32 for
+    every ``Dense`` layer. ``digit``/``class_index`` is ``None`` when the input held no digit.
     """
 
     probabilities: np.ndarray | None
     activations: dict[str, np.ndarray] = field(default_factory=dict)
+    dense_activations: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def class_index(self) -> int | None:
+        return None if self.probabilities is None else int(np.argmax(self.probabilities))
 
     @property
     def digit(self) -> int | None:
-        return None if self.probabilities is None else int(np.argmax(self.probabilities))
+        return self.class_index
 
     @property
     def confidence(self) -> float:
@@ -54,82 +85,141 @@ class Prediction:
 class LayerInfo:
     name: str
     kind: str  # the Keras class name, e.g. "Conv2D"
-    shape: tuple[int, int, int]  # (h, w, channels)
+    shape: tuple[int, ...]  # output without the batch axis: (h, w, channels), or (units,) for Dense
     params: int
 
 
-def _check_archive(path: Path) -> None:
-    if not path.exists():
-        raise ModelError(f"Model file not found: {path}")
-    if path.is_dir():
-        raise ModelError(f"{path} is a folder; expected a .keras model file.")
-    if path.suffix.lower() != ".keras":
-        raise ModelError(f"{path} is not a .keras file (Keras 3 format); got suffix {path.suffix!r}.")
+# --- checking and loading ---------------------------------------------------------------------
+
+
+def _unsafe_entry(config) -> str | None:
+    """The first Lambda layer or non-Keras class in a model config (decoded JSON), described; else ``None``."""
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            name = item.get("class_name")
+            if name in UNSAFE_CLASSES:
+                inner = item.get("config")
+                layer = inner.get("name") if isinstance(inner, dict) else None
+                return f"a {name} layer ({layer!r}), which runs Python code stored in the file"
+            module, registered = item.get("module"), item.get("registered_name")
+            if isinstance(module, str) and module and module.split(".")[0] not in KERAS_PACKAGES | {"builtins"}:
+                return f"a custom class {name!r} from module {module!r}, whose code is not part of Keras"
+            if isinstance(registered, str) and ">" in registered and not registered.startswith("keras"):
+                return f"a custom class {registered!r}, whose code is not part of Keras"
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def _reject_unsafe(config, path: Path) -> None:
+    """Refuse code in the model before Keras deserialises anything (the legacy .h5 loader would run it)."""
+    found = _unsafe_entry(config)
+    if found:
+        raise ModelError(
+            f"{path} contains {found}; refused, as such a file can run arbitrary code. "
+            f"Rebuild the model from built-in Keras layers and save it with model.save('name.keras')."
+        )
+
+
+def _keras_config(path: Path) -> dict:
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path} is corrupt or not a Keras model: a .keras file is a zip archive, this is not.")
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             bad = zf.testzip()
-    except (zipfile.BadZipFile, OSError) as exc:
+            if bad is not None:
+                raise ModelError(f"{path} is corrupt: member {bad!r} fails its checksum.")
+            if "config.json" not in names:
+                raise ModelError(f"{path} is not a Keras model: it has no config.json (found {sorted(names)[:5]}).")
+            return json.loads(zf.read("config.json"))
+    except (zipfile.BadZipFile, OSError, ValueError, RecursionError) as exc:
+        if isinstance(exc, ModelError):
+            raise
         raise ModelError(f"{path} is corrupt: {exc}") from exc
-    if bad is not None:
-        raise ModelError(f"{path} is corrupt: member {bad!r} fails its checksum.")
-    if "config.json" not in names:
-        raise ModelError(f"{path} is not a Keras model: it has no config.json (found {sorted(names)[:5]}).")
 
 
-def _reject_unsafe(model, path: Path) -> None:
-    """Lambda layers run arbitrary code; safe mode refuses to deserialise them and so do we."""
-    for layer in _walk_layers(model):
-        if type(layer).__name__ in {"Lambda", "TFOpLambda"}:
-            raise ModelError(f"{path} contains a Lambda layer ({layer.name!r}), which can run arbitrary code; refused.")
+def _h5_config(path: Path) -> dict:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            text = f.attrs.get("model_config")
+    except OSError as exc:
+        raise ModelError(f"{path} is corrupt or not an HDF5 file: {exc}") from exc
+    if text is None:
+        raise ModelError(f"{path} holds only weights, no model. Save the whole model with model.save('name.keras').")
+    try:
+        return json.loads(text.decode() if isinstance(text, bytes) else text)
+    except (ValueError, RecursionError) as exc:
+        raise ModelError(f"{path} has an unreadable model config: {exc}") from exc
 
 
-def _walk_layers(model):
-    for layer in getattr(model, "layers", []):
-        yield layer
-        if hasattr(layer, "layers"):
-            yield from _walk_layers(layer)
+def _check_path(path: Path) -> str:
+    """``"keras"`` or ``"h5"``; raises ``ModelError`` for anything else, saying what to do."""
+    if not path.exists():
+        raise ModelError(f"Model file not found: {path}")
+    if path.is_dir():
+        if (path / "saved_model.pb").exists() or (path / "saved_model.pbtxt").exists():
+            raise ModelError(
+                f"{path} is a TensorFlow SavedModel folder; Keras 3 loads it only as an inference layer "
+                f"(keras.layers.TFSMLayer), which the app cannot look inside. Convert it: load it with the Keras/TensorFlow "
+                f"version that made it and run model.save('{path.name}.keras'), then open that file."
+            )
+        raise ModelError(f"{path} is a folder; expected a .keras (or legacy .h5) model file.")
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        return "keras"
+    if suffix in {".h5", ".hdf5"}:
+        return "h5"
+    raise ModelError(f"{path} is not a .keras (Keras 3) or .h5 (legacy Keras) model file; got suffix {path.suffix!r}.")
 
 
 def load_checked_model(path: str | os.PathLike):
-    """Load a ``.keras`` file safely and check the app's contract; raise ``ModelError`` otherwise."""
+    """Load a ``.keras`` or legacy ``.h5`` model safely and check it can be fed grey images.
+
+    The config is checked for code before Keras deserialises it; then one input of shape
+    ``(h, w)`` or ``(h, w, 1)`` with ``h, w >= 8`` (or unknown), and one output of ``(classes,)``
+    with at least 2 classes. Raises ``ModelError`` naming what was found and what to do.
+    """
     path = Path(path)
-    _check_archive(path)
+    fmt = _check_path(path)
+    _reject_unsafe(_keras_config(path) if fmt == "keras" else _h5_config(path), path)
     import keras
 
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except ValueError as exc:
-        text = str(exc)
-        if "Lambda" in text or "safe_mode" in text or "unsafe" in text.lower():
-            raise ModelError(f"{path} holds code that Keras' safe mode refuses to load (e.g. a Lambda layer); refused.") from exc
-        raise ModelError(f"{path} cannot be loaded as a Keras model: {text.splitlines()[0] if text else exc!r}") from exc
     except Exception as exc:  # corrupt weights, unknown layer classes, ...
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(f"{path} cannot be loaded as a Keras model: {text}") from exc
-    _reject_unsafe(model, path)
     if not isinstance(model, keras.Model) or not model.inputs:
         raise ModelError(f"{path} holds a {type(model).__name__}, not a built Keras model with a defined input.")
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ModelError(f"{path} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; expected one of each.")
-    in_shape = tuple(model.inputs[0].shape[1:])
-    if in_shape != INPUT_SHAPE:
-        raise ModelError(f"{path} expects input {('None',) + in_shape}; this app feeds (None, 28, 28, 1) images.")
+    shape = tuple(model.inputs[0].shape[1:])
+    grey = len(shape) == 2 or (len(shape) == 3 and shape[2] == 1)
+    if not grey or any(d is not None and d < MIN_SIDE for d in shape[:2]):
+        raise ModelError(
+            f"{path} expects input {('None',) + shape}; this app feeds one grey image: (None, h, w) or "
+            f"(None, h, w, 1) with h, w >= {MIN_SIDE}, e.g. (None, 28, 28, 1)."
+        )
     out_shape = tuple(model.outputs[0].shape[1:])
-    if out_shape != (NUM_CLASSES,):
-        raise ModelError(f"{path} outputs {('None',) + out_shape}; expected (None, 10) probabilities for the digits 0-9.")
+    if len(out_shape) != 1 or out_shape[0] is None or out_shape[0] < 2:
+        raise ModelError(
+            f"{path} outputs {('None',) + out_shape}; expected one score per class, (None, classes) with at "
+            f"least 2 classes, e.g. (None, 10) for the digits."
+        )
     return model
 
 
-def feature_layers(model) -> list:
-    """The model's layers with a 4-D output ``(batch, h, w, c)``, in order (convolutions, pooling, ...)."""
-    import keras
-
+def feature_layers(flat) -> list:
+    """The layers of a flat model with a 4-D output ``(batch, h, w, c)``, in order (convolutions, pooling, ...)."""
     out = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
+    for layer in flat.layers:
+        if type(layer).__name__ in _PASS_THROUGH_MAPS:
             continue
         try:
             shape = layer.output.shape
@@ -140,12 +230,27 @@ def feature_layers(model) -> list:
     return out
 
 
-class Predictor:
-    """Probabilities and all feature maps of a ``.keras`` model in one fast call.
+def _dense_layers(flat) -> list:
+    return [layer for layer in flat.layers if type(layer).__name__ == "Dense" and len(layer.output.shape) == 2]
 
-    ``Predictor()`` loads the bundled model; ``Predictor(path)`` any model with input
-    ``(None, 28, 28, 1)`` and output ``(None, 10)``. Raises ``ModelError`` naming what is wrong.
-    Thread-safe: calls are serialised (the app uses one worker thread anyway).
+
+def _info(layer) -> LayerInfo:
+    return LayerInfo(layer.name, type(layer).__name__, tuple(int(d) for d in layer.output.shape[1:]), int(layer.count_params()))
+
+
+# --- the predictor ----------------------------------------------------------------------------
+
+
+class Predictor:
+    """Probabilities, every feature map and every Dense layer's output of a model in one fast call.
+
+    ``Predictor()`` loads the bundled model; ``Predictor(path)`` any grey-image classifier (see the
+    module docstring for what is accepted and how it is fed). Raises ``ModelError`` naming what is
+    wrong; building one changes nothing outside it. Thread-safe: calls are serialised.
+
+    What a window shows about the model: ``name``, ``class_names``, ``input_note``,
+    ``output_note``, ``card_problems``, ``has_conv_layers``, ``layers`` (4-D maps) and
+    ``dense_layers``.
     """
 
     def __init__(self, path: str | os.PathLike | None = None):
@@ -154,77 +259,167 @@ class Predictor:
 
         self.path = Path(path) if path is not None else DEFAULT_MODEL
         self.model = load_checked_model(self.path)
-        self._features = feature_layers(self.model)
-        self.layers = [
-            LayerInfo(layer.name, type(layer).__name__, tuple(int(d) for d in layer.output.shape[1:]), int(layer.count_params()))
-            for layer in self._features
-        ]
-        multi = keras.Model(self.model.inputs, [layer.output for layer in self._features] + list(self.model.outputs))
-        self._multi = multi
-        self._fn = tf.function(
-            lambda x: multi(x, training=False),
-            input_signature=[tf.TensorSpec([None, *INPUT_SHAPE], tf.float32)],
-            reduce_retracing=True,
-        )
-        self._probs_fn = tf.function(
-            lambda x: self.model(x, training=False),
-            input_signature=[tf.TensorSpec([None, *INPUT_SHAPE], tf.float32)],
-        )
+        self.model_card: ModelCard = read_card(self.path)
+        self.card: dict | None = self.model_card.raw or None
+        self.card_problems: list[str] = list(self.model_card.problems)
+        flat = flat_model(self.model)
+        self._flat = flat
+
+        shape = tuple(flat.inputs[0].shape[1:])
+        self.input_size: tuple[int, int] = tuple(INPUT_SIZE if d is None else int(d) for d in shape[:2])  # type: ignore[assignment]
+        self._channel_axis = len(shape) == 3
+        raw, why = expects_raw_pixels(first_computing_layer(flat))
+        detected = (0.0, 255.0) if raw else (0.0, 1.0)
+        self.input_range: tuple[float, float] = self.model_card.input_range or detected
+        self.invert: bool = bool(self.model_card.invert)
+        self.input_note = self._describe_input(detected, why)
+
+        self._features = feature_layers(flat)
+        self._dense = _dense_layers(flat)
+        self.layers = [_info(layer) for layer in self._features]
+        self.dense_layers = [_info(layer) for layer in self._dense]
+        self.has_conv_layers = any("Conv" in info.kind for info in self.layers)
+
+        multi = keras.Model(flat.inputs[0], [layer.output for layer in self._features + self._dense] + list(flat.outputs))
+        signature = [tf.TensorSpec([None, *self.input_size, *([1] if self._channel_axis else [])], tf.float32)]
+        self._fn = tf.function(lambda x: multi(x, training=False), input_signature=signature, reduce_retracing=True)
+        self._probs_fn = tf.function(lambda x: flat(x, training=False), input_signature=signature)
         self._lock = threading.Lock()
-        self.card = self._read_card()
-        # Trace now, so the first drawing does not pay for it.
-        self.predict(np.zeros((28, 28), np.float32))
 
-    def _read_card(self) -> dict | None:
-        card = self.path.with_suffix(".json")
-        if card.exists():
-            import json
+        self.num_classes = int(flat.outputs[0].shape[-1])
+        self.class_names = self._names()
+        self.output_kind = output_head(flat).kind
+        if self.output_kind == "unknown":
+            self.output_kind = self._probe_output()
+        self.output_note = {
+            "softmax": "The model ends in softmax: its outputs are the probabilities shown.",
+            "probabilities": "The model's outputs are non-negative and sum to 1, so they are shown as probabilities.",
+            "logits": "The model outputs raw scores (logits, no softmax); the app applies softmax to show probabilities.",
+            "sigmoid": "The model ends in independent sigmoids; the app divides them by their sum to show probabilities.",
+        }[self.output_kind]
+        # Trace now, so the first drawing does not pay for it (and a model that outputs NaN fails here).
+        self.predict(np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32))
 
-            try:
-                return json.loads(card.read_text())
-            except (OSError, ValueError):
-                return None
-        return None
+    # --- what was detected ---------------------------------------------------------------------
+
+    def _describe_input(self, detected: tuple[float, float], why: str) -> str:
+        h, w = self.input_size
+        if (h, w) == (INPUT_SIZE, INPUT_SIZE):
+            size = f"{h}x{w} pixels: the drawing as is"
+        elif (h, w) == (LENET_SIZE, LENET_SIZE):
+            size = f"{h}x{w} pixels: the 28x28 drawing padded by 2 black pixels on each side (as LeNet was fed MNIST)"
+        else:
+            size = f"{h}x{w} pixels: the 28x28 drawing resampled (bilinear)"
+        low, high = self.input_range
+        values = f"values {low:g} (black) to {high:g} (white)"
+        if self.model_card.input_range is not None:
+            values += " (from the model's card)"
+        elif why:
+            values += f" ({why})"
+        ink = "; dark ink on white (the card says invert)" if self.invert else ""
+        return f"Input {size}; {values}{ink}."
+
+    def _names(self) -> list[str]:
+        names = self.model_card.class_names
+        if names is not None and len(names) != self.num_classes:
+            self.card_problems.append(
+                f"the card names {len(names)} classes but the model has {self.num_classes} outputs; "
+                f"using 0..{self.num_classes - 1}"
+            )
+            names = None
+        return list(names) if names is not None else [str(i) for i in range(self.num_classes)]
+
+    def _probe_output(self) -> str:
+        """Probabilities or logits, for a model whose last layer does not say: look at its outputs."""
+        rng = np.random.default_rng(0)
+        images = np.concatenate(
+            [np.zeros((1, INPUT_SIZE, INPUT_SIZE), np.float32), rng.random((7, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)]
+        )
+        with self._lock:
+            raw = self._probs_fn(self.prepare(images)).numpy().astype(np.float64)
+        if np.isfinite(raw).all() and (raw >= -1e-6).all() and np.allclose(raw.sum(axis=1), 1.0, atol=1e-3):
+            return "probabilities"
+        return "logits"
 
     @property
     def name(self) -> str:
         return self.path.name
 
-    @property
-    def class_names(self) -> list[str]:
-        """What each output means, in output order (``"0"``..``"9"`` for digit models)."""
-        return [str(i) for i in range(NUM_CLASSES)]
+    # --- feeding and running -------------------------------------------------------------------
 
-    @staticmethod
-    def _as_batch(images: np.ndarray) -> np.ndarray:
-        x = np.asarray(images, dtype=np.float32)
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """``(28, 28)`` drawing (or ``(n, 28, 28)``) -> the exact float32 batch the model receives.
+
+        ``(1, h, w[, 1])`` (or ``(n, ...)``): rendered at the model's size, inverted if the card
+        says so, scaled to the model's value range.
+        """
+        x = np.asarray(image, np.float32)
         if x.ndim == 2:
             x = x[None]
-        if x.ndim == 3:
+        elif x.ndim == 4 and x.shape[-1] == 1:
+            x = x[..., 0]
+        if x.ndim != 3 or x.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
+            raise ValueError(
+                f"Expected a ({INPUT_SIZE}, {INPUT_SIZE}) drawing image or (n, {INPUT_SIZE}, {INPUT_SIZE}) images; "
+                f"got shape {np.shape(image)}."
+            )
+        h, w = self.input_size
+        if (h, w) == (LENET_SIZE, LENET_SIZE):
+            pad = (LENET_SIZE - INPUT_SIZE) // 2
+            x = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
+        elif (h, w) != (INPUT_SIZE, INPUT_SIZE):
+            import tensorflow as tf
+
+            x = tf.image.resize(x[..., None], (h, w), method="bilinear").numpy()[..., 0]
+        if self.invert:
+            x = 1.0 - x
+        low, high = self.input_range
+        if (low, high) != (0.0, 1.0):
+            x = low + (high - low) * x
+        if self._channel_axis:
             x = x[..., None]
-        if x.shape[1:] != INPUT_SHAPE:
-            raise ValueError(f"Expected (28, 28) or (n, 28, 28[, 1]) images; got shape {np.shape(images)}.")
-        return np.ascontiguousarray(x)
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def _to_probabilities(self, raw: np.ndarray) -> np.ndarray:
+        """``(n, classes)`` model outputs -> probabilities, one row summing to 1 per input."""
+        raw = np.asarray(raw, np.float64)
+        if not np.isfinite(raw).all():
+            bad = int((~np.isfinite(raw)).sum())
+            raise ModelError(
+                f"{self.name} produced {bad} NaN or infinite outputs out of {raw.size} for this input; the "
+                f"model's weights or its input range are probably wrong ({self.input_note})"
+            )
+        if self.output_kind == "logits":
+            p = np.exp(raw - raw.max(axis=1, keepdims=True))
+        else:
+            p = np.clip(raw, 0.0, None)
+            empty = p.sum(axis=1) <= 0
+            p[empty] = 1.0  # all sigmoids at 0: nothing preferred
+        return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
     def predict(self, image: np.ndarray | None) -> Prediction:
-        """One ``(28, 28)`` float32 image in [0, 1] -> probabilities and every feature map.
+        """One ``(28, 28)`` float32 drawing in [0, 1] -> probabilities, every feature map and Dense output.
 
-        ``None`` (no digit) gives an empty ``Prediction`` without running the model.
+        ``None`` (no digit) gives an empty ``Prediction`` without running the model. Raises
+        ``ModelError`` if the model's outputs are NaN or infinite.
         """
         if image is None:
             return Prediction(None, {})
-        x = self._as_batch(image)
+        x = self.prepare(image)
         with self._lock:
-            outputs = self._fn(x)
-        outputs = [o.numpy() for o in outputs]
-        activations = {layer.name: out[0] for layer, out in zip(self._features, outputs[:-1])}
-        return Prediction(outputs[-1][0], activations)
+            outputs = [o.numpy() for o in self._fn(x)]
+        n_maps = len(self._features)
+        activations = {layer.name: out[0] for layer, out in zip(self._features, outputs[:n_maps], strict=True)}
+        dense = {layer.name: out[0] for layer, out in zip(self._dense, outputs[n_maps:-1], strict=True)}
+        return Prediction(self._to_probabilities(outputs[-1])[0], activations, dense)
 
     def predict_probabilities(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-        """``(n, 28, 28)`` images -> ``(n, 10)`` probabilities, in batches, without the feature maps."""
-        x = self._as_batch(images)
-        out = np.empty((len(x), NUM_CLASSES), np.float32)
-        with self._lock:
-            for i in range(0, len(x), batch_size):
-                out[i : i + batch_size] = self._probs_fn(x[i : i + batch_size]).numpy()
+        """``(n, 28, 28)`` drawings -> ``(n, classes)`` probabilities, in batches, without the feature maps."""
+        images = np.asarray(images, np.float32)
+        out = np.empty((len(images), self.num_classes), np.float32)
+        for i in range(0, len(images), batch_size):
+            x = self.prepare(images[i : i + batch_size])
+            with self._lock:
+                raw = self._probs_fn(x).numpy()
+            out[i : i + batch_size] = self._to_probabilities(raw)
         return out

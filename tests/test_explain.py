@@ -75,12 +75,16 @@ class Case:
     def __init__(self, model, seed: int):
         self.model = model
         self.image = np.random.default_rng(seed).random((28, 28)).astype(np.float32)
-        maps = [layer for layer in model.layers if len(layer.output.shape) == 4 and not isinstance(layer, keras.layers.InputLayer)]
+        maps = [
+            layer for layer in model.layers if len(layer.output.shape) == 4 and not isinstance(layer, keras.layers.InputLayer)
+        ]
         multi = keras.Model(model.inputs[0], [layer.output for layer in maps])
         outputs = multi(self.image[None, ..., None], training=False)
-        self.activations = {layer.name: keras.ops.convert_to_numpy(out)[0] for layer, out in zip(maps, outputs)}
+        self.activations = {layer.name: keras.ops.convert_to_numpy(out)[0] for layer, out in zip(maps, outputs, strict=True)}
         self.convs = [layer.name for layer in maps if isinstance(layer, keras.layers.Conv2D)]
-        self.pools = [layer.name for layer in maps if isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D))]
+        self.pools = [
+            layer.name for layer in maps if isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D))
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +100,17 @@ def cases() -> dict[str, Case]:
 def positions(h: int, w: int, channels: int, seed: int, n_random: int = 6):
     """All four corners, the middle of every border, the centre and some random cells, with channels."""
     rng = np.random.default_rng(seed)
-    cells = {(0, 0), (0, w - 1), (h - 1, 0), (h - 1, w - 1), (0, w // 2), (h - 1, w // 2), (h // 2, 0), (h // 2, w - 1), (h // 2, w // 2)}
+    cells = {
+        (0, 0),
+        (0, w - 1),
+        (h - 1, 0),
+        (h - 1, w - 1),
+        (0, w // 2),
+        (h - 1, w // 2),
+        (h // 2, 0),
+        (h // 2, w - 1),
+        (h // 2, w // 2),
+    }
     cells |= {(int(rng.integers(h)), int(rng.integers(w))) for _ in range(n_random)}
     return [(r, c, int(rng.integers(channels))) for r, c in sorted(cells)]
 
@@ -264,7 +278,7 @@ def test_receptive_field_matches_where_the_gradient_is_non_zero():
     names = [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     multi = keras.Model(model.inputs[0], [model.get_layer(n).output for n in names])
     x = tf.convert_to_tensor(np.random.default_rng(7).random((1, 28, 28, 1)).astype(np.float32))
-    for name, index in zip(names, range(len(names))):
+    for index, name in enumerate(names):
         h, w = (int(d) for d in model.get_layer(name).output.shape[1:3])
         for row, col, _ in positions(h, w, 1, seed=index, n_random=2):
             with tf.GradientTape() as tape:
@@ -326,7 +340,10 @@ def test_parameter_comparison_totals_match_keras(cases):
     assert result.total_dense_params > 10 * result.total_params
 
 
-@pytest.mark.parametrize("module", ["model.explain", "model.playground"])
+@pytest.mark.parametrize("module", ["model.explain", "model.playground", "model.inference", "model.card"])
 def test_module_imports_neither_qt_nor_tensorflow(module):
-    code = f"import sys, {module}; bad = [m for m in ('PySide6', 'pyqtgraph', 'keras', 'tensorflow') if m in sys.modules]; sys.exit(str(bad) if bad else 0)"
+    code = (
+        f"import sys, {module}; bad = [m for m in ('PySide6', 'pyqtgraph', 'keras', 'tensorflow') if m in sys.modules]; "
+        "sys.exit(str(bad) if bad else 0)"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

@@ -32,6 +32,15 @@ def test_one_call_returns_probabilities_and_all_4d_layers(predictor, stroke_fixt
     np.testing.assert_allclose(result.probabilities, reference, atol=1e-5)
 
 
+def test_bundled_model_is_fed_as_it_was_trained(predictor):
+    x = np.random.default_rng(1).random((28, 28), dtype=np.float32)
+    np.testing.assert_array_equal(predictor.prepare(x), x[None, ..., None])
+    assert predictor.input_range == (0.0, 1.0) and not predictor.invert
+    assert predictor.output_kind == "softmax" and predictor.class_names == [str(i) for i in range(10)]
+    assert predictor.has_conv_layers and predictor.card_problems == []
+    assert "28x28" in predictor.input_note and "softmax" in predictor.output_note
+
+
 def test_no_digit_gives_no_prediction(predictor):
     result = predictor.predict(None)
     assert result.digit is None and result.probabilities is None and result.activations == {}
@@ -76,8 +85,12 @@ def test_missing_and_corrupt_files_are_refused(tmp_path):
         Predictor(junk)
     h5 = tmp_path / "model.h5"
     h5.write_bytes(b"x")
-    with pytest.raises(ModelError, match=r"\.keras"):
+    with pytest.raises(ModelError, match="not an HDF5 file"):
         Predictor(h5)
+    other = tmp_path / "model.onnx"
+    other.write_bytes(b"x")
+    with pytest.raises(ModelError, match=r"not a \.keras .* or \.h5 .*'\.onnx'"):
+        Predictor(other)
 
 
 def test_truncated_model_file_is_refused(tmp_path, predictor):
@@ -95,10 +108,16 @@ def test_wrong_shapes_are_refused_naming_what_was_expected(tmp_path):
     out = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inp))
     with pytest.raises(ModelError, match=r"expects input .*32, 32, 3.*28, 28, 1"):
         Predictor(_save(keras.Model(inp, out), tmp_path / "cifar.keras"))
+
+
+def test_any_number_of_classes_is_served(tmp_path):
+    import keras
+
     inp = keras.Input((28, 28, 1))
     out = keras.layers.Dense(26, activation="softmax")(keras.layers.Flatten()(inp))
-    with pytest.raises(ModelError, match=r"outputs .*26.*expected \(None, 10\)"):
-        Predictor(_save(keras.Model(inp, out), tmp_path / "letters.keras"))
+    p = Predictor(_save(keras.Model(inp, out), tmp_path / "letters.keras"))
+    assert p.class_names == [str(i) for i in range(26)]
+    assert p.predict(np.zeros((28, 28), np.float32)).probabilities.shape == (26,)
 
 
 def test_lambda_layers_are_refused(tmp_path):
