@@ -205,7 +205,7 @@ def test_learn_menu_opens_filters_architecture_saliency_and_playground(window, q
     assert playground.is_showing_drawing()
     np.testing.assert_allclose(playground.input(), w.last_result.input.reshape(28, 28), atol=1e-6)
     assert playground.output().shape == (26, 26)
-    assert not playground.size_spin.isVisible() and "your drawing, 28×28" in playground.size_label.text()
+    assert not playground.size_spin.isVisible() and "Your drawing, 28×28" in playground.size_label.text()
     playground.go_to_step(26 * 10 + 12)
     assert "= " in playground.step_text.text()
     save_shot(playground, "playground_drawing.png")
@@ -364,7 +364,7 @@ def test_padding_controls_say_what_the_padding_is_for_every_stride(playground, q
 def test_the_drawing_replaces_the_grid_size_with_its_own_size(playground, qtbot):
     p = playground
     p.set_input(np.random.default_rng(0).random((28, 28)))
-    assert not p.size_spin.isVisible() and p.size_label.text() == "Input: your drawing, 28×28"
+    assert not p.size_spin.isVisible() and p.size_label.text() == "Your drawing, 28×28"
     assert p.input_stack.currentWidget() is p.input_image and p.grid_button.isVisible()
     qtbot.mouseClick(p.grid_button, Qt.MouseButton.LeftButton)
     assert p.size_spin.isVisible() and p.input().shape == (5, 5) and p.size_label.text() == "Grid size"

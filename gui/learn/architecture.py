@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QDialog,
     QFrame,
     QHBoxLayout,
@@ -48,7 +49,7 @@ class ArchitectureDialog(QDialog):
     """Each layer's output shape and parameters, and the comparison with the lesson's MLP."""
 
     COLUMNS = ["layer", "type", "output shape", "parameters", "share"]
-    COMPARISON = ["", "this network", "lesson's MLP 784-128-10"]
+    COMPARISON = ["", "this network", "lesson's MLP"]
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -72,9 +73,11 @@ class ArchitectureDialog(QDialog):
         layout.addWidget(self.message)
         tables = QHBoxLayout()
         self.table = _table("architecture_table", self.COLUMNS)
-        tables.addWidget(self.table, 3)
+        self.table.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        tables.addWidget(self.table, 0)
         self.comparison = _table("architecture_comparison", self.COMPARISON)
-        tables.addWidget(self.comparison, 2)
+        self.comparison.setToolTip("The lesson's fully connected network: 784 pixels → 128 → 10 digits")
+        tables.addWidget(self.comparison, 1)
         layout.addLayout(tables, 1)
         self.summary = QLabel(objectName="architecture_summary")
         self.summary.setWordWrap(True)

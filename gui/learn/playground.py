@@ -35,11 +35,11 @@ from .widgets import (
     HighlightedMap,
     Operator,
     ValueGrid,
-    bigger,
     centred,
     diverging_colormap,
     fit_to_screen,
     grey_label,
+    text_label,
 )
 
 SPEEDS = {"slow": 900, "normal": 450, "fast": 120, "very fast": 25}  # ms per step
@@ -87,6 +87,9 @@ class PlaygroundWindow(QWidget):
         self.size_spin.setToolTip("Rows and columns of the editable grid")
         self.size_spin.valueChanged.connect(self._on_size_changed)
         row.addWidget(self.size_spin)
+        row.addStretch(1)
+        input_layout.addLayout(row)
+        row = QHBoxLayout()  # the buttons on a line of their own, so the column stays narrow
         self.grid_button = QPushButton("Back to a grid", objectName="back_to_grid")
         self.grid_button.setToolTip("Replace the drawing by an editable grid of zeros")
         self.grid_button.clicked.connect(lambda: self._apply(self.state.resize_grid, self.size_spin.value()))
@@ -129,8 +132,7 @@ class PlaygroundWindow(QWidget):
         self.kernel_table.value_edited.connect(lambda r, c, v: self._apply(self.state.edit_kernel, r, c, v, later=True))
         self.kernel_table.edit_rejected.connect(self.show_problem)
         filter_layout.addWidget(centred(self.kernel_table))
-        self.preset_note = QLabel(objectName="preset_note")
-        self.preset_note.setWordWrap(True)
+        self.preset_note = text_label("preset_note")
         filter_layout.addWidget(self.preset_note)
         pad_row = QHBoxLayout()
         pad_row.addWidget(QLabel("Padding"))
@@ -146,7 +148,9 @@ class PlaygroundWindow(QWidget):
         pad_row.addWidget(self.pad_spin)
         self.pad_value = QLabel(objectName="pad_value")  # the padding "valid"/"same" actually add
         pad_row.addWidget(self.pad_value)
-        pad_row.addSpacing(12)
+        pad_row.addStretch(1)
+        filter_layout.addLayout(pad_row)
+        pad_row = QHBoxLayout()
         pad_row.addWidget(QLabel("Stride"))
         self.stride_spin = QSpinBox(objectName="stride")
         self.stride_spin.setRange(1, MAX_STRIDE)
@@ -161,10 +165,7 @@ class PlaygroundWindow(QWidget):
         # 3. output
         output_box = QGroupBox("3 · Output (feature map)")
         output_layout = QVBoxLayout(output_box)
-        self.size_formula = QLabel(objectName="size_formula")
-        self.size_formula.setWordWrap(True)
-        self.size_formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.size_formula.setFont(bigger(self.font(), 1))
+        self.size_formula = text_label("size_formula", selectable=True, points=1)
         output_layout.addWidget(self.size_formula)
         self.output_stack = QStackedWidget()
         self.output_table = GridTable(46)
@@ -220,17 +221,11 @@ class PlaygroundWindow(QWidget):
         for w in (self.step_window, Operator("×"), self.step_kernel, Operator("="), self.step_products):
             grids.addWidget(w)
         step_layout.addLayout(grids, 2)
-        self.step_text = QLabel(objectName="step_text")
-        self.step_text.setWordWrap(True)
-        self.step_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.step_text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.step_text.setFont(bigger(self.font(), 1))
+        self.step_text = text_label("step_text", selectable=True, points=1)
         self.step_text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         step_layout.addWidget(self.step_text, 3)
 
-        self.problem_label = QLabel(objectName="playground_problem")
-        self.problem_label.setWordWrap(True)
-        self.problem_label.setStyleSheet("color: #b00020;")
+        self.problem_label = text_label("playground_problem", style="color: #b00020;")
 
         # Everything scrolls inside the window, so it fits any screen (1024x768 included).
         body = QWidget()
@@ -249,14 +244,10 @@ class PlaygroundWindow(QWidget):
     def _fill_presets(self) -> None:
         self.preset_combo.blockSignals(True)
         self.preset_combo.clear()
-        self.preset_combo.addItem(CUSTOM)
-        self.preset_combo.insertSeparator(1)
-        self.preset_combo.addItems([LESSON, EDGE_DEMO])
-        self.preset_combo.insertSeparator(self.preset_combo.count())
-        self.preset_combo.addItems(list(PRESETS))
-        if self.state.learned:
-            self.preset_combo.insertSeparator(self.preset_combo.count())
-            self.preset_combo.addItems(list(self.state.learned))
+        for group in ([CUSTOM], [LESSON, EDGE_DEMO], list(PRESETS), list(self.state.learned)):
+            if group and self.preset_combo.count():
+                self.preset_combo.insertSeparator(self.preset_combo.count())
+            self.preset_combo.addItems(group)
         self.preset_combo.blockSignals(False)
 
     # --- public API --------------------------------------------------------------------------
@@ -366,7 +357,7 @@ class PlaygroundWindow(QWidget):
         large = s.is_large()
         if not large:
             self.size_spin.setValue(s.image.shape[0])
-        self.size_label.setText(f"Input: your drawing, {s.image.shape[0]}×{s.image.shape[1]}" if large else "Grid size")
+        self.size_label.setText(f"Your drawing, {s.image.shape[0]}×{s.image.shape[1]}" if large else "Grid size")
         self.size_spin.setVisible(not large)
         self.zeros_button.setVisible(not large)
         self.grid_button.setVisible(large)
@@ -406,8 +397,10 @@ class PlaygroundWindow(QWidget):
         self.size_formula.setText(s.formula())
         self.step_text.setText(s.step_text() if s.output is not None else "")
         self.step_kernel.set_values(s.kernel, title="filter")
-        self.step_window.set_values(None if step is None else step.window, title="window")
-        self.step_products.set_values(None if step is None else step.products, title="products")
+        # Whole numbers as they are, fractions with the 4 decimals the written sum uses.
+        decimals = None if step is None or np.all(step.products == np.round(step.products)) else 4
+        self.step_window.set_values(None if step is None else step.window, decimals=decimals, title="window")
+        self.step_products.set_values(None if step is None else step.products, decimals=decimals, title="products")
         self.pool_note.setText(s.pool_note())
         if s.output is None:
             self.output_table.show_values(np.zeros((0, 0)))

@@ -109,10 +109,13 @@ class SaliencyDialog(QDialog):
             self.integrated_view.set_map(None)
             self.integrated_view.set_title(f"integrated gradients for {t}<br>{NOISE}")
         else:
-            peak = float(np.abs(ig.attributions).max()) or 1.0
+            # A robust scale: the single strongest pixel would otherwise wash every other one out.
+            largest = float(np.abs(ig.attributions).max())
+            peak = float(np.percentile(np.abs(ig.attributions), 99)) or largest or 1.0
             self.integrated_view.set_map(ig.attributions, levels=(-peak, peak), cmap=cmap)
             self.integrated_view.set_title(
-                f"integrated gradients for {t}<br>each pixel's share of the score<br>largest: {fmt(peak, 3)}"
+                f"integrated gradients for {t}<br>each pixel's share of the score<br>largest: {fmt(largest, 3)}"
+                " (the top 1% saturate)"
             )
         self.completeness.setText(
             f"The attributions add up to the score change: {fmt(ig.attribution_sum, 3)} "
@@ -150,6 +153,8 @@ class SaliencyDialog(QDialog):
 
 def _percent(probability: float) -> str:
     value = probability * 100
+    if value > 99.9:
+        return "above 99.9%"
     return "below 0.01%" if value < 0.01 else f"{value:.2g}%" if value < 10 else f"{value:.1f}%"
 
 

@@ -206,7 +206,12 @@ class HighlightedMap(pg.GraphicsLayoutWidget):
         self.rect.hide()
         self.shape: tuple[int, int] = (0, 0)
         self.window: tuple[int, int, int, int] | None = None
-        self.setMinimumSize(140, 150)
+        self.setMinimumSize(110, 120)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        # QGraphicsView asks for 600x480 by default; a map is happy smaller, and a preferred size
+        # that large makes scroll areas (word-wrapped labels ask for height-for-width) overflow.
+        return QSize(220, 230)
 
     def set_rect_colour(self, colour: str) -> None:
         pen = QPen(QColor(colour), 2.5)
@@ -449,3 +454,16 @@ def bigger(font: QFont, points: int) -> QFont:
     bigger = QFont(font)
     bigger.setPointSize(bigger.pointSize() + points)
     return bigger
+
+
+def text_label(name: str = "", *, selectable: bool = False, points: int = 0, style: str = "") -> QLabel:
+    """A word-wrapped label named ``name``; ``points`` larger than the default font, ``style`` a style sheet."""
+    label = QLabel(objectName=name) if name else QLabel()
+    label.setWordWrap(True)
+    if selectable:
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if points:
+        label.setFont(bigger(label.font(), points))
+    if style:
+        label.setStyleSheet(style)
+    return label
