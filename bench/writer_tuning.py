@@ -44,6 +44,10 @@ def main() -> int:
     p.add_argument("--learning-rate", type=float, default=TuneConfig.learning_rate)
     p.add_argument("--replay", type=int, default=TuneConfig.replay)
     p.add_argument("--variants", type=int, default=TuneConfig.variants)
+    p.add_argument("--distill", type=float, default=TuneConfig.distill_temperature,
+                   help="distillation temperature for the replay digits; 0: plain labels (default: %(default)s)")
+    p.add_argument("--freeze", type=int, default=TuneConfig.freeze_first, help="leading layers with weights kept fixed")
+    p.add_argument("--seed", type=int, default=TuneConfig.seed)
     p.add_argument("--no-holdout", action="store_true")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args()
@@ -56,7 +60,8 @@ def main() -> int:
     from model.tune import tune
 
     cfg = TuneConfig(epochs=args.epochs, learning_rate=args.learning_rate, replay=args.replay, variants=args.variants,
-                     holdout=not args.no_holdout)
+                     distill_temperature=args.distill or None, holdout=not args.no_holdout,
+                     freeze_first=args.freeze, seed=args.seed)
     base = Predictor(args.model)
     all_digits = read_pendigits(args.pendigits)
     rows = []

@@ -50,6 +50,12 @@ class TuneConfig:
     learning_rate: float = 3e-4
     variants: int = 8  # warped re-renders of each drawing, besides the clean one
     replay: int = 1500  # MNIST training digits mixed in
+    # Replay digits are taught the base model's own softened answers (distillation, "learning without
+    # forgetting") rather than their labels: the base reads them confidently, so a hard label gives
+    # almost no gradient and the boundaries drift elsewhere; the softened answers hold them in place.
+    # None: plain labels.
+    distill_temperature: float | None = 2.0
+    freeze_first: int = 0  # leading layers with weights kept as they are (0: tune every layer)
     holdout: bool = True  # hold every HOLDOUT_EVERY-th drawing of each digit out of tuning
     seed: int = 1
 
@@ -116,6 +122,33 @@ def _render(drawings, indices, variants: int, rng: np.random.Generator) -> tuple
             images.append(image)
             labels.append(d.label)
     return np.asarray(images, np.float32).reshape(-1, 28, 28), np.asarray(labels, np.int64)
+
+
+def _targets(model, y_user: np.ndarray, x_rep: np.ndarray, y_rep: np.ndarray, temperature: float | None):
+    """Training targets and loss: the person's labels, and for replay digits the labels or the base's softened answers.
+
+    With distillation, targets are ``(n, 11)``: a distribution over the digits plus a flag column
+    (1 = compare the *softened* output, ``softmax(log p / T)``, with it, scaled by ``T**2``).
+    """
+    if temperature is None:
+        return np.concatenate([y_user, y_rep]), "sparse_categorical_crossentropy"
+    from keras import ops
+
+    base = np.asarray(model.predict(x_rep[..., None], batch_size=1024, verbose=0), np.float64)
+    soft = np.exp(np.log(np.clip(base, 1e-12, 1.0)) / temperature)
+    soft /= soft.sum(1, keepdims=True)
+    user = np.concatenate([np.eye(10)[y_user], np.zeros((len(y_user), 1))], 1)
+    replay = np.concatenate([soft, np.ones((len(soft), 1))], 1)
+    t = float(temperature)
+
+    def loss(y_true, p):
+        target, distilled = y_true[:, :10], y_true[:, 10]
+        log_p = ops.log(ops.clip(p, 1e-7, 1.0))
+        hard = -ops.sum(target * log_p, axis=-1)
+        log_soft = ops.log_softmax(log_p / t, axis=-1)
+        return ops.where(distilled > 0.5, -ops.sum(target * log_soft, axis=-1) * t * t, hard)
+
+    return np.concatenate([user, replay]).astype(np.float32), loss
 
 
 def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float | None:
@@ -199,11 +232,14 @@ def tune(
         raise TuneCancelled()
 
     x = np.concatenate([x_user, x_rep])[..., None]
-    y = np.concatenate([y_user, y_rep])
+    y, loss = _targets(model, y_user, x_rep, y_rep, cfg.distill_temperature)
     steps = math.ceil(len(x) / cfg.batch_size)
+    frozen = [layer for layer in model.layers if layer.weights][: cfg.freeze_first]
+    for layer in frozen:
+        layer.trainable = False
     trainer = keras.Sequential([keras.Input(model.input_shape[1:]), random_warp_layer(seed=cfg.seed), model])
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * steps, alpha=0.1)
-    trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy")
+    trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
     total_steps = cfg.epochs * steps
 
     class Watch(keras.callbacks.Callback):
@@ -214,7 +250,8 @@ def tune(
 
         def on_train_batch_end(self, batch, logs=None):
             self.done += 1
-            report(0.1 + 0.8 * self.done / total_steps, f"tuning: epoch {self.done // steps + 1 if self.done < total_steps else cfg.epochs} of {cfg.epochs}")
+            epoch = min(self.done // steps + 1, cfg.epochs)
+            report(0.1 + 0.8 * self.done / total_steps, f"tuning: epoch {epoch} of {cfg.epochs}")
             if stop():
                 self.cancelled = True
                 self.model.stop_training = True
@@ -223,6 +260,8 @@ def tune(
     t_fit = time.perf_counter()
     trainer.fit(x, y, batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=True, callbacks=[watch], verbose=0)
     fit_seconds = time.perf_counter() - t_fit
+    for layer in frozen:
+        layer.trainable = True  # the saved model is an ordinary one
     if watch.cancelled or stop():
         raise TuneCancelled()
 
@@ -294,8 +333,8 @@ def describe(card: dict) -> str:
     lines = [f"tuned {t['base_model_name']} on {t['tuned_on']} of your {t['samples']} drawings "
              f"(+ {t['replay']['images']} MNIST replay digits) in {t['seconds']:.0f} s"]
 
-    def pct(v):
-        return "-" if v is None else f"{v * 100:.1f}%"
+    def pct(v, digits=1):
+        return "-" if v is None else f"{v * 100:.{digits}f}%"
 
     h = ba["held_out_drawings"]
     if h["n"]:
@@ -304,7 +343,7 @@ def describe(card: dict) -> str:
         lines.append("no drawings held out (store at least 5 of a digit to hold one out)")
     if ba.get("mnist_test"):
         m = ba["mnist_test"]
-        lines.append(f"MNIST test ({m['n']:,}): {pct(m['before'])} before -> {pct(m['after'])} after")
+        lines.append(f"MNIST test ({m['n']:,}): {pct(m['before'], 2)} before -> {pct(m['after'], 2)} after")
     return "\n".join(lines)
 
 

@@ -124,3 +124,19 @@ def test_the_model_choice_is_remembered_across_starts(qtbot, data_dir):
     assert not menu_action(w3, "use_personal_action").isChecked()
     assert BUNDLED_MODEL.name in w3.windowTitle()
     w3.close()
+
+
+def test_clicking_a_digits_bar_stores_the_drawing_with_that_label(qtbot, data_dir, stroke_fixtures):
+    from gui.panels import PredictionPanel
+
+    if not hasattr(PredictionPanel, "class_clicked"):
+        pytest.skip("this PredictionPanel has no clickable bars")
+    w = open_window(qtbot)
+    _, strokes, _ = stroke_fixtures[21]  # a pen-drawn 7
+    draw_with_mouse(w.canvas, strokes)
+    panel = w.findChild(PredictionPanel)
+    viewport = panel.plot.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=viewport.mapFrom(panel, panel.bar_centre(1).toPoint()))
+    files = list((data_dir / "handwriting").glob("*.json"))
+    assert [json.loads(f.read_text())["label"] for f in files] == [1]
+    w.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QWidget
 
 from model.handwriting import HandwritingStore
 from model.paths import BUNDLED_MODEL, models_dir
@@ -65,9 +65,10 @@ class HandwritingController(QObject):
         window.canvas.installEventFilter(self)
         window.installEventFilter(self)
         window.canvas.strokes_changed.connect(self._compare_timer.start)
-        panel = getattr(window, "prediction", None)
-        if panel is not None and hasattr(panel, "class_clicked"):
-            panel.class_clicked.connect(self.label_current)
+        # Clicking a digit's bar in the prediction panel labels the drawing too (where the panel offers it).
+        for panel in window.findChildren(QWidget):
+            if isinstance(getattr(type(panel), "class_clicked", None), Signal):
+                panel.class_clicked.connect(self.label_current)
 
         self.counter = QLabel(objectName="handwriting_counts")
         self.counter.setToolTip("Your stored drawings per digit. Type a digit (0-9) on the canvas to store the drawing "
@@ -96,7 +97,8 @@ class HandwritingController(QObject):
             return a
 
         self.view_action = action("&My handwriting…", self.show_view, "Ctrl+Shift+H",
-                                  "Your stored digits: thumbnails by digit, delete, relabel, import, export", "my_handwriting_action")
+                                  "Your stored digits: thumbnails by digit, delete, relabel, import, export",
+                                  "my_handwriting_action")
         self.tune_action = action("&Fine-tune on my digits…", self.show_tune_dialog, "Ctrl+Shift+T",
                                   "Teach a copy of the model your handwriting", "fine_tune_action")
         menu.addSeparator()
@@ -240,6 +242,7 @@ class HandwritingController(QObject):
         if self.compare is None:
             self.compare = ComparePanel(self.window)
             self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.compare)
+            self.window.resizeDocks([self.compare], [380], Qt.Orientation.Horizontal)
             self.compare.visibilityChanged.connect(lambda visible: self.compare_action.setChecked(visible))
         self.compare.setVisible(bool(on))
         if on:

@@ -69,7 +69,7 @@ class HandwritingView(QDialog):
             lst.setMovement(QListView.Movement.Static)
             lst.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
             lst.setSpacing(2)
-            lst.setFixedHeight(28 * THUMB_SCALE + 34)
+            lst.setFixedHeight(28 * THUMB_SCALE + 40)  # one row of thumbnails, captions and a scroll bar
             lst.setFlow(QListView.Flow.LeftToRight)
             lst.setWrapping(False)
             lst.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
@@ -131,7 +131,7 @@ class HandwritingView(QDialog):
             self.controller.request_readings(drawings)
 
     def _show_readings(self, model_name: str, paths: list, labels: np.ndarray, predicted: np.ndarray) -> None:
-        by_path = {str(p): int(v) for p, v in zip(paths, predicted)}
+        by_path = {str(p): int(v) for p, v in zip(paths, predicted, strict=True)}
         shown = 0
         for digit, lst in self.lists.items():
             for i in range(lst.count()):
