@@ -20,11 +20,14 @@ from model.explain import (  # noqa: E402
     ConvBreakdown,
     PoolBreakdown,
     conv_breakdown,
+    integrated_gradients,
+    integrated_gradients_result,
     occlusion,
     parameter_comparison,
     pool_breakdown,
     receptive_field,
     saliency,
+    signal_below_noise,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -347,3 +350,57 @@ def test_module_imports_neither_qt_nor_tensorflow(module):
         "sys.exit(str(bad) if bad else 0)"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+# --- integrated gradients -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mnist_digits():
+    from model.data import load_mnist_test
+
+    x, y = load_mnist_test(ROOT / "tests" / "fixtures" / "mnist")
+    return x[:10].astype(np.float32) / 255.0, y[:10].astype(np.int64)
+
+
+def test_integrated_gradients_add_up_to_the_logit_change_on_mnist_digits(cases, mnist_digits):
+    """Completeness within 2% for the predicted class of real digits (the bundled model when present)."""
+    case = cases.get("bundled", cases["strided"])
+    for digit in mnist_digits[0]:
+        target = int(np.argmax(keras.ops.convert_to_numpy(case.model(digit[None, ..., None]))))
+        result = integrated_gradients_result(case.model, digit, target)
+        assert result.attributions.shape == (28, 28) and result.attributions.dtype == np.float32
+        assert result.attribution_sum == pytest.approx(result.score_change, rel=0.02), result.steps
+        assert not result.attributions[digit == 0].any(), "no ink, no attribution (black baseline)"
+    plain = integrated_gradients(case.model, mnist_digits[0][0], 3, steps=8)
+    assert plain.shape == (28, 28)
+
+
+def test_integrated_gradients_use_the_pre_softmax_score(cases, mnist_digits):
+    model = cases["strided"].model
+    digit = mnist_digits[0][0]
+    result = integrated_gradients_result(model, digit, 4)
+    before = keras.Model(model.inputs[0], model.get_layer("flatten").output)
+    weights, bias = model.get_layer("probabilities").get_weights()
+    logits = keras.ops.convert_to_numpy(before(np.stack([digit, np.zeros_like(digit)])[..., None])) @ weights + bias
+    assert result.score == pytest.approx(float(logits[0, 4]), rel=1e-4, abs=1e-4)
+    assert result.baseline_score == pytest.approx(float(logits[1, 4]), rel=1e-4, abs=1e-4)
+    assert result.completeness_gap <= 0.01
+
+
+def test_a_saturated_probability_map_is_reported_as_noise():
+    """Gradient x input of a probability pinned at 1 is rounding noise; the logit's attributions are not."""
+    inputs = keras.Input((28, 28, 1))
+    dense = layers.Dense(10, activation="softmax", name="probabilities")
+    model = keras.Model(inputs, dense(layers.Flatten()(inputs)))
+    weights = np.zeros((784, 10), np.float32)
+    weights[:, 3] = 1.0  # class 3's logit is the total ink: hundreds for a full image, so p(3) rounds to 1
+    dense.set_weights([weights, np.zeros(10, np.float32)])
+    image = np.full((28, 28), 0.8, np.float32)
+    probability = float(keras.ops.convert_to_numpy(model(image[None, ..., None]))[0, 3])
+    assert probability == 1.0
+    assert signal_below_noise(saliency(model, image, 3), probability)
+    result = integrated_gradients_result(model, image, 3)
+    assert not result.below_noise
+    np.testing.assert_allclose(result.attributions, 0.8, rtol=1e-4)  # linear score: attribution = weight x pixel
+    assert not signal_below_noise(np.full((28, 28), 1e-3), 1.0) and signal_below_noise(np.full((28, 28), 1e-6), 1.0)
