@@ -18,9 +18,11 @@ import argparse
 import difflib
 import importlib
 import os
+import queue
 import re
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,6 +151,35 @@ def _load_predictor(path: Path | None, verbose: bool):
 # --- predict -----------------------------------------------------------------------------------
 
 
+def read_ahead(chunks: list, read: Callable) -> Iterator:
+    """``read(chunk)`` for each chunk, in order, computed one chunk ahead on a background thread.
+
+    While the model classifies one batch, the next is read and decoded (TensorFlow's decoders and
+    NumPy release the GIL), so the two overlap on a multi-core machine. The thread is a daemon:
+    Ctrl+C never waits for it.
+    """
+    results: queue.Queue = queue.Queue(maxsize=1)
+    done = object()
+
+    def work() -> None:
+        try:
+            for chunk in chunks:
+                results.put((True, read(chunk)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            results.put((False, exc))
+        results.put((True, done))
+
+    threading.Thread(target=work, name="read-ahead", daemon=True).start()
+    while True:
+        ok, item = results.get()
+        if not ok:
+            raise item
+        if item is done:
+            return
+        yield item
+
+
+
 def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
     """Command-line paths -> input paths (folders expanded to their supported files, sorted) and problems."""
     from .evaluate import supported_files
@@ -213,9 +244,8 @@ def predict_main(argv: list[str]) -> int:
             label = "-" if probs is None else names[int(probs.argmax())]
             out.write(f"{path}\t{label}\t{0.0 if probs is None else float(probs.max()):.4f}\n")
 
-    for start in range(0, len(paths), args.batch_size):
-        chunk = paths[start : start + args.batch_size]
-        results = inputs_from_files(chunk)
+    chunks = [paths[i : i + args.batch_size] for i in range(0, len(paths), args.batch_size)]
+    for chunk, results in zip(chunks, read_ahead(chunks, inputs_from_files)):
         ready = [i for i, r in enumerate(results) if isinstance(r, np.ndarray)]
         probs: dict[int, object] = {}
         if ready:

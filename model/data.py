@@ -53,7 +53,7 @@ def read_limited(path: str | os.PathLike, limit: int, what: str = "file") -> byt
         if len(data) > limit:
             raise DataError(f"standard input holds more than {_mib(limit)}, the limit for a {what}.")
         return data
-    path = Path(path)
+    path = os.fspath(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)

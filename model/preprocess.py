@@ -456,7 +456,12 @@ def decode_image(raw: bytes, source: str = "<image>") -> np.ndarray:
 
     tf = import_tensorflow()
     try:
-        decoded = tf.io.decode_image(raw, channels=0, expand_animations=False, dtype=tf.uint8)
+        if fmt == "PNG":  # the format-specific ops skip decode_image's dispatch (a third of the cost)
+            decoded = tf.io.decode_png(raw, channels=0, dtype=tf.uint8)
+        elif fmt == "JPEG":
+            decoded = tf.io.decode_jpeg(raw, channels=0)
+        else:
+            decoded = tf.io.decode_image(raw, channels=0, expand_animations=False, dtype=tf.uint8)
     except (tf.errors.OpError, ValueError) as exc:
         message = str(getattr(exc, "message", exc)).splitlines()[0]
         message = message.split("}}", 1)[-1].strip() or message  # drop TF's {{function_node ...}} prefix
@@ -476,12 +481,12 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def _source(path: str | os.PathLike) -> str:
-    return "standard input" if str(path) == "-" else str(path)
+    return "standard input" if str(path) == "-" else os.fspath(path)
 
 
 def is_stroke_document(raw: bytes, name: str = "") -> bool:
     """True for a stroke JSON document: a ``.json`` name, or text starting with ``{``."""
-    if Path(name).suffix.lower() in STROKE_SUFFIXES:
+    if os.path.splitext(name)[1].lower() in STROKE_SUFFIXES:
         return True
     return raw.lstrip()[:1] == b"{"
 
