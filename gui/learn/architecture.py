@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.teaching import Architecture, LayerRow
+from model.architecture import MLP_PARAMS
+from model.teaching import MLP_FIRST_LAYER, Architecture, LayerRow
 
 from .widgets import fit_to_screen, message_label
 
@@ -58,9 +59,9 @@ class ArchitectureDialog(QDialog):
         self.architecture: Architecture | None = None
         layout = QVBoxLayout(self)
         intro = QLabel(
-            "A convolution reuses one small filter at every position of the image, so its parameters do not "
-            "grow with the image. A fully connected (Dense) layer has one weight per input per output: the "
-            "lesson's 784-128-10 network spends 100,480 of its 101,770 parameters on its first layer alone."
+            "A convolution reuses one small filter at every position of the image, so its parameters do not grow with the "
+            "image. A fully connected (Dense) layer has one weight per input per output: the lesson's 784-128-10 network "
+            f"spends {MLP_FIRST_LAYER:,} of its {MLP_PARAMS:,} parameters on its first layer alone."
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)

@@ -47,7 +47,7 @@ KERNELS_TAG = "kernels"
 ARCHITECTURE_TAG = "architecture"
 SALIENCY_TAG = "saliency"
 HOVER_DELAY_MS = 60
-SALIENCY_DELAY_MS = 150
+SALIENCY_DELAY_MS = 400
 DRAW_FIRST = (
     "Draw a digit first: then click any cell of a feature map to see how the network computed its value from your drawing."
 )
@@ -86,8 +86,8 @@ class Teaching(QObject):
 
         self._hover_timer = _single_shot(self, HOVER_DELAY_MS, self._on_hover_settled)
         self._hovered: tuple[str, int, int, int] | None = None
-        # Saliency costs tens of milliseconds on the worker (a path of gradients and a batch of
-        # occluded images): while the user is still drawing, wait for a pause.
+        # Saliency costs 0.1-0.5 s on the worker (up to 512 gradients along the integration path and
+        # a batch of occluded images): while the user is still drawing, wait for a pause.
         self._saliency_timer = _single_shot(self, SALIENCY_DELAY_MS, self.request_saliency)
 
         self._build_menu()

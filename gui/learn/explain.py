@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
@@ -31,8 +31,6 @@ class ExplanationPanel(QWidget):
     computed (to state whether the two agree; the words come from ``model.teaching``). ``show_message`` shows friendly text
     instead (no drawing yet, model loading, a layer without a breakdown).
     """
-
-    input_channel_changed = Signal(int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -154,9 +152,6 @@ class ExplanationPanel(QWidget):
     def summary_text(self) -> str:
         """Everything the panel says, as plain text (tests, copying into notes)."""
         return "\n".join(line for line in self._summary if line)
-
-    def result_text(self) -> str:
-        return self.result_label.text()
 
     def show_message(self, text: str, title: str = "How is this value computed?") -> None:
         """Replace the explanation by ``text`` (no drawing yet, model loading, an error)."""
@@ -311,7 +306,6 @@ class ExplanationPanel(QWidget):
             return
         self.input_channel = int(channel)
         self._draw_channel()
-        self.input_channel_changed.emit(self.input_channel)
 
     def _on_plot_clicked(self, event) -> None:
         b = self.breakdown

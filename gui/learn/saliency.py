@@ -10,7 +10,7 @@ rounding noise is not drawn: the view says so instead.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QButtonGroup, QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
@@ -91,7 +91,6 @@ class SaliencyDialog(QDialog):
         self.message.setText(text)
         self.message.setVisible(bool(text))
 
-    @Slot(object)
     def show_maps(self, maps: SaliencyMaps) -> None:
         self.maps = maps
         t, p, ig = maps.target, maps.probabilities, maps.integrated
