@@ -380,6 +380,37 @@ class Predictor:
             x = x[..., None]
         return np.ascontiguousarray(x, dtype=np.float32)
 
+    def to_drawing(self, values: np.ndarray) -> np.ndarray:
+        """A map over the model input ``(h, w)`` (saliency, attributions) -> ``(28, 28)`` over the drawing.
+
+        Cropped for a padded 32x32 input (the padding holds no ink), resampled bilinearly for other
+        sizes (for display: sums are not kept), unchanged for 28x28.
+        """
+        values = np.asarray(values, np.float32)
+        h, w = self.input_size
+        if (h, w) == (INPUT_SIZE, INPUT_SIZE):
+            return values
+        if (h, w) == (LENET_SIZE, LENET_SIZE):
+            pad = (LENET_SIZE - INPUT_SIZE) // 2
+            return np.ascontiguousarray(values[pad : pad + INPUT_SIZE, pad : pad + INPUT_SIZE])
+        import tensorflow as tf
+
+        return tf.image.resize(values[None, ..., None], (INPUT_SIZE, INPUT_SIZE), method="bilinear").numpy()[0, ..., 0]
+
+    def drawing_window(self, window: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """A rectangle ``(row0, row1, col0, col1)`` on the model input -> the one it covers on the 28x28 drawing."""
+        r0, r1, c0, c1 = window
+        h, w = self.input_size
+        if (h, w) == (LENET_SIZE, LENET_SIZE):
+            pad = (LENET_SIZE - INPUT_SIZE) // 2
+            r0, r1, c0, c1 = r0 - pad, r1 - pad, c0 - pad, c1 - pad
+        elif (h, w) != (INPUT_SIZE, INPUT_SIZE):
+            sr, sc = INPUT_SIZE / h, INPUT_SIZE / w
+            r0, r1, c0, c1 = int(r0 * sr), int(np.ceil(r1 * sr)), int(c0 * sc), int(np.ceil(c1 * sc))
+        clip = lambda v: min(max(v, 0), INPUT_SIZE)
+        r0, r1, c0, c1 = clip(r0), clip(r1), clip(c0), clip(c1)
+        return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else (0, 0, 0, 0)
+
     def _to_probabilities(self, raw: np.ndarray) -> np.ndarray:
         """``(n, classes)`` model outputs -> probabilities, one row summing to 1 per input."""
         raw = np.asarray(raw, np.float64)

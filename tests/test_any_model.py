@@ -221,6 +221,21 @@ def test_lenet_32x32_gets_the_drawing_padded_by_two(load, zoo, digits):
     b = conv_breakdown(model, batch, "c1", 13, 14, 0)
     assert b.output == pytest.approx(float(x[0][13, 14]), abs=1e-6)  # the centre tap reads drawing pixel (13, 14)
     assert b.receptive_field == (13, 18, 14, 19)
+    assert p.drawing_window(b.receptive_field) == (11, 16, 12, 17)  # where the GUI outlines it on the drawing
+    assert p.drawing_window((0, 2, 0, 32)) == (0, 0, 0, 0)  # only padding
+
+
+def test_attributions_of_a_32x32_model_map_back_onto_the_drawing(load, zoo, digits):
+    from model.explain import integrated_gradients_result
+
+    p = load("lenet")
+    digit = digits[0][0]
+    target = p.predict(digit).class_index
+    result = integrated_gradients_result(zoo["lenet"][0], p.prepare(digit), target, baseline=p.prepare(np.zeros_like(digit)))
+    assert result.attributions.shape == (32, 32) and result.completeness_gap <= 0.02
+    on_drawing = p.to_drawing(result.attributions)
+    assert on_drawing.shape == (28, 28)
+    assert on_drawing.sum() == pytest.approx(result.attribution_sum, rel=1e-5)  # the padding holds no attribution
 
 
 def test_other_sizes_resample_the_drawing(tmp_path):
@@ -235,6 +250,8 @@ def test_other_sizes_resample_the_drawing(tmp_path):
     np.testing.assert_allclose(p.prepare(x), want, atol=1e-6)
     assert "20x20" in p.input_note and "resampled" in p.input_note
     assert p.class_names == ["0", "1", "2"] and p.predict(x).probabilities.shape == (3,)
+    np.testing.assert_allclose(p.to_drawing(np.ones((20, 20))), 1.0, atol=1e-6)
+    assert p.drawing_window((0, 20, 0, 20)) == (0, 28, 0, 28) and p.drawing_window((5, 6, 5, 6)) == (7, 9, 7, 9)
 
 
 def test_legacy_h5_loads_and_predicts_like_keras(load, zoo):
