@@ -393,13 +393,13 @@ class Playground:
         name = self.filter_name
         if name in PRESET_NOTES:
             return PRESET_NOTES[name]
-        if name in self.learned:
-            return (
-                f"{name}: a {self.kernel.shape[0]}×{self.kernel.shape[1]} filter the network learned from MNIST digits. "
-                f"Try it on your drawing to see what it responds to."
-            )
         if name in EXAMPLES:
             return "The example's filter, with your own input or settings."
+        if name != CUSTOM:  # one of the model's own kernels
+            return (
+                f"{name}: a {self.kernel.shape[0]}×{self.kernel.shape[1]} kernel the network learned from MNIST digits. "
+                f"Try it on your drawing to see what it responds to."
+            )
         return "Your own filter."
 
     def padding_text(self) -> str:

@@ -146,3 +146,20 @@ def test_cards_are_read_defensively(tmp_path):
         {"evaluation": {"mnist_test": {"accuracy": 7}}},
     ):
         assert set(card_accuracies(card).values()) == {None}
+
+
+def test_a_layer_computed_in_several_steps_lists_them(breakdown):
+    from dataclasses import replace
+
+    from model.explain import ConvStage
+
+    z = np.zeros((3, 3, 6), np.float32)
+    stages = (
+        ConvStage("depthwise", "sep", z, z, z, 0.0, np.zeros(6), "step 1: each input channel times its own kernel"),
+        ConvStage("pointwise", "sep", z, z, z, 0.0, np.zeros(1), "step 2: a 1x1 convolution of those"),
+    )
+    lines = conv_arithmetic(replace(breakdown, kind="SeparableConv2D", stages=stages), 0).lines
+    assert any("SeparableConv2D layer does this in 2 steps" in line for line in lines)
+    assert any("a 1x1 convolution of those" in line for line in lines)
+    plain = replace(breakdown, stages=(replace(stages[0], kind="convolution"),))
+    assert not any("steps" in line for line in conv_arithmetic(plain, 0).lines)

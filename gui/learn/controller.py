@@ -280,7 +280,7 @@ class Teaching(QObject):
         if name in playground.preset_names() and k.kernel.shape[2] == 1:
             playground.load_preset(name)
         else:
-            playground.set_kernel(k.kernel[:, :, channel, index])
+            playground.set_kernel(k.kernel[:, :, channel, index], f"{name}, input channel {channel}")
 
     def _learned_presets(self) -> dict[str, np.ndarray]:
         first = self.kernels[0] if self.kernels else None
