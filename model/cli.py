@@ -134,7 +134,7 @@ def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr, flush=True)
 
 
-def _load_predictor(path: Path | None, verbose: bool):
+def load_predictor(path: Path | None, verbose: bool):
     """The model to use, or ``None`` after printing why it cannot be used."""
     _import_tensorflow(verbose)
     from .inference import ModelError, Predictor
@@ -224,7 +224,7 @@ def predict_main(argv: list[str]) -> int:
     failed = bool(problems)
     for problem in problems:
         _error(problem)
-    predictor = _load_predictor(args.model, args.verbose)
+    predictor = load_predictor(args.model, args.verbose)
     if predictor is None:
         return EXIT_USAGE
     names = list(predictor.class_names)
@@ -319,7 +319,7 @@ def evaluate_main(argv: list[str]) -> int:
         except OSError as exc:
             _error(f"--errors {args.errors}: cannot create this folder: {exc.strerror or exc}")
             return EXIT_USAGE
-    predictor = _load_predictor(args.model, args.verbose)
+    predictor = load_predictor(args.model, args.verbose)
     if predictor is None:
         return EXIT_USAGE
     problems: list[str] = []

@@ -43,13 +43,14 @@ def import_tensorflow(verbose: bool = False):
             os.dup2(sink.fileno(), 2)
             try:
                 import tensorflow as tf
-            except BaseException:
+            except BaseException as exc:
                 os.dup2(saved, 2)
                 os.close(saved)
-                sink.seek(0)
-                chatter = sink.read().decode("utf-8", "replace")
-                if chatter:
-                    sys.stderr.write(chatter)
+                if isinstance(exc, Exception):  # a failed import: what TensorFlow said may explain it
+                    sink.seek(0)
+                    chatter = sink.read().decode("utf-8", "replace")
+                    if chatter:
+                        sys.stderr.write(chatter)
                 raise
             os.dup2(saved, 2)
             os.close(saved)
