@@ -140,3 +140,27 @@ def test_clicking_a_digits_bar_stores_the_drawing_with_that_label(qtbot, data_di
     files = list((data_dir / "handwriting").glob("*.json"))
     assert [json.loads(f.read_text())["label"] for f in files] == [1]
     w.close()
+
+
+def test_fine_tune_in_the_dialog_then_switch_and_compare(qtbot, data_dir, fixtures, stroke_fixtures):
+    w = open_window(qtbot)
+    w.handwriting.store.import_folder(fixtures / "writer" / "tune")
+    menu_action(w, "fine_tune_action").trigger()
+    dialog = w.handwriting.tune_dialog
+    qtbot.mouseClick(dialog.findChild(QPushButton, "start_tuning"), Qt.MouseButton.LeftButton)
+    draw_with_mouse(w.canvas, stroke_fixtures[21][1])  # drawing and live predictions go on meanwhile
+    qtbot.waitUntil(lambda: w.findChild(QLabel, "predicted_digit").text() == "7", timeout=30_000)
+    results = dialog.findChild(QLabel, "tune_results")
+    qtbot.waitUntil(lambda: "held-out" in results.text(), timeout=300_000)
+    assert "before" in results.text() and "after" in results.text()
+    assert (data_dir / "models" / "personal.keras").is_file() and (data_dir / "models" / "personal.json").is_file()
+    use = dialog.findChild(QPushButton, "use_personal")
+    qtbot.waitUntil(use.isEnabled, timeout=10_000)
+    qtbot.mouseClick(use, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "personal.keras" in w.windowTitle(), timeout=60_000)
+    assert menu_action(w, "use_personal_action").isChecked()
+
+    menu_action(w, "compare_action").trigger()
+    answers = w.findChild(QLabel, "compare_answers")
+    qtbot.waitUntil(lambda: "bundled: <b>" in answers.text() and "my model: <b>" in answers.text(), timeout=60_000)
+    w.close()
