@@ -112,7 +112,8 @@ def explain_job(layer: str, channel: int, row: int, col: int, image: np.ndarray,
     def fn(predictor) -> Explanation:
         from .explain import breakdown
 
-        return Explanation(breakdown(predictor.model, image, layer, row, col, channel), image, model_value)
+        model_input = predictor.prepare(image)
+        return Explanation(breakdown(predictor.model, model_input, layer, row, col, channel), _shown(model_input), model_value)
 
     return fn
 
@@ -182,6 +183,12 @@ def card_accuracies(card: dict | None) -> dict[str, float | None]:
     return out
 
 
+def _shown(model_input: np.ndarray) -> np.ndarray:
+    """A ``(1, h, w[, c])`` model batch as one ``(h, w)`` image to draw (channels averaged)."""
+    x = np.asarray(model_input, np.float32)[0]
+    return x.mean(axis=-1) if x.ndim == 3 else x
+
+
 def saliency_job(image: np.ndarray, target: int) -> JobFn:
     """A job: integrated gradients and occlusion of ``image`` for class ``target``."""
 
@@ -189,12 +196,12 @@ def saliency_job(image: np.ndarray, target: int) -> JobFn:
         from .explain import integrated_gradients_result, occlusion, signal_below_noise
 
         probabilities = predictor.predict_probabilities(np.asarray(image, np.float32)[None])[0]
+        model_input = predictor.prepare(image)
         # 2% completeness is what the view promises; stopping there keeps the worker free for drawing.
-        integrated = integrated_gradients_result(predictor.model, image, target, steps=32, tolerance=0.02, max_steps=512)
-        blanked = occlusion(predictor.model, image, target)
-        return SaliencyMaps(
-            target, integrated, blanked, signal_below_noise(blanked, float(probabilities[target])), probabilities, image
-        )
+        integrated = integrated_gradients_result(predictor.model, model_input, target, steps=32, tolerance=0.02, max_steps=512)
+        blanked = occlusion(predictor.model, model_input, target)
+        below = signal_below_noise(blanked, float(probabilities[target]))
+        return SaliencyMaps(target, integrated, blanked, below, probabilities, _shown(model_input))
 
     return fn
 

@@ -20,7 +20,7 @@ from model.explain import ConvBreakdown, PoolBreakdown
 from model.numbers import fmt
 from model.teaching import DECIMALS, Arithmetic, conv_arithmetic, pool_arithmetic, tied_cells
 
-from .widgets import FIELD_COLOUR, HighlightedMap, Operator, ValueGrid, plain_axis, span_text
+from .widgets import FIELD_COLOUR, HighlightedMap, Operator, ValueGrid, input_levels, plain_axis, span_text
 
 
 class ExplanationPanel(QWidget):
@@ -241,7 +241,7 @@ class ExplanationPanel(QWidget):
         self.model_value = None if model_value is None else float(model_value)
         self.status_label.setText("")
         r0, r1, c0, c1 = breakdown.receptive_field
-        self.input_map.set_map(self.image, levels=(0.0, 1.0))
+        self.input_map.set_map(self.image, levels=input_levels(self.image))
         self.input_map.set_window(breakdown.receptive_field)
         h, w = self.image.shape if self.image is not None else (0, 0)
         self.input_map.set_title(f"model input {h}×{w}<br>receptive field: rows {span_text(r0, r1)}, cols {span_text(c0, c1)}")
@@ -260,7 +260,7 @@ class ExplanationPanel(QWidget):
         name = "input image" if is_input else f"{b.input_layer_name} ch {c}"
         source = b.input_map
         if source is not None and source.ndim == 3 and c < source.shape[-1]:
-            hi = 1.0 if is_input else float(np.abs(source).max())
+            hi = input_levels(source)[1] if is_input else float(np.abs(source).max())
             self.previous_map.set_map(source[..., c], levels=(0.0, hi if hi > 0 else 1.0), cmap=None if is_input else colormap())
             self.previous_map.set_window(b.input_window)
             self.previous_map.set_title(f"{name}<br>window: rows {span_text(r0, r1)}, cols {span_text(c0, c1)}")

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QButtonGroup, QDialog, QHBoxLayout, QLabel, QPushB
 from model.numbers import fmt
 from model.teaching import SaliencyMaps
 
-from .widgets import HighlightedMap, diverging_colormap, fit_to_screen, message_label
+from .widgets import HighlightedMap, diverging_colormap, fit_to_screen, input_levels, message_label
 
 NOISE = "below numerical noise:<br>nothing to draw"
 
@@ -98,7 +98,7 @@ class SaliencyDialog(QDialog):
         if button is not None:
             button.setChecked(True)
         cmap = diverging_colormap()
-        self.input_view.set_map(maps.image, levels=(0.0, 1.0))
+        self.input_view.set_map(maps.image, levels=input_levels(maps.image))
         self.input_view.set_title("your drawing<br>(the model input)<br>&nbsp;")
         predicted = int(np.argmax(p))
         which = "the predicted digit" if t == predicted else f"the network predicts {predicted} ({p[predicted] * 100:.1f}%)"

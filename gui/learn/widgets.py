@@ -37,6 +37,13 @@ def span_text(a: int, b: int) -> str:
     return f"{fmt(a, 0)}–{fmt(b - 1, 0)}" if b - a > 1 else fmt(a, 0)
 
 
+def input_levels(image: np.ndarray | None) -> tuple[float, float]:
+    """Grey levels for a model input: ``(0, 1)`` for the usual [0, 1] image, wider if the model takes 0-255."""
+    if image is None or not np.size(image):
+        return 0.0, 1.0
+    return min(0.0, float(np.min(image))), max(1.0, float(np.max(image)))
+
+
 def tint(value: float, scale: float) -> QColor:
     """White at zero, red for positive, blue for negative, stronger with ``|value| / scale``."""
     t = 0.0 if scale <= 0 else float(np.clip(abs(value) / scale, 0.0, 1.0))
