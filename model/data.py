@@ -27,7 +27,7 @@ IDX_IMAGES_MAGIC = 2051
 IDX_LABELS_MAGIC = 2049
 
 # Limits on what a reader accepts, checked before the work they bound (README, "Command line").
-MAX_STROKE_FILE_BYTES = 16 * 2**20  # a stroke JSON file; a real drawing is a few hundred KB at most
+MAX_STROKE_FILE_BYTES = 64 * 2**20  # a stroke JSON file (~3 million points); a real drawing is a few hundred KB
 MAX_JSON_DEPTH = 32  # nesting of [ and {; a stroke document needs 4
 MAX_IDX_BYTES = 2**30  # an IDX file after decompression (MNIST's training images: 47 MB)
 MAX_TEXT_BYTES = 256 * 2**20  # a pendigits text file (the original: 3.6 MB)
