@@ -249,7 +249,7 @@ def test_learn_menu_opens_filters_architecture_saliency_and_playground(window, q
     assert ig.completeness_gap < 0.02 and not ig.below_noise
     said = numbers_in(sal.completeness.text())
     assert "add up to the score change" in sal.completeness.text()
-    assert said[0] == pytest.approx(ig.attribution_sum, abs=1e-3) and said[3] == pytest.approx(ig.score_change, abs=1e-3)
+    assert said[0] == pytest.approx(ig.attribution_sum, abs=1e-3) and said[1] == pytest.approx(ig.score_change, abs=1e-3)
     assert "drop" in sal.occlusion_view.title.text and "rise" in sal.occlusion_view.title.text
     save_shot(sal, "saliency.png")
     qtbot.mouseClick(sal.class_buttons.button(7), Qt.MouseButton.LeftButton)

@@ -14,7 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QButtonGroup, QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from model.numbers import fmt
+from model.numbers import fmt, fmt_term
 from model.teaching import SaliencyMaps
 
 from .widgets import HighlightedMap, diverging_colormap, fit_to_screen, input_levels, message_label
@@ -117,9 +117,9 @@ class SaliencyDialog(QDialog):
                 " (the top 1% saturate)"
             )
         self.completeness.setText(
-            f"The attributions add up to the score change: {fmt(ig.attribution_sum, 3)} "
-            f"(score of your drawing {fmt(ig.score, 3)} − score of a blank input {fmt(ig.baseline_score, 3)} = "
-            f"{fmt(ig.score_change, 3)}; off by {ig.completeness_gap * 100:.2g}%, {ig.steps} steps)."
+            f"The attributions add up to the score change: {fmt(ig.attribution_sum, 3)} ≈ {fmt(ig.score_change, 3)} "
+            f"= score of your drawing {fmt(ig.score, 3)} − score of a blank input {fmt_term(ig.baseline_score, 3)} "
+            f"(within {ig.completeness_gap * 100:.2g}%, integrated over {ig.steps} steps)."
         )
 
         change = maps.occlusion
