@@ -440,3 +440,52 @@ def test_every_learn_window_opens_inside_the_screen(screen, tmp_path):
     for name, (x, y, w, h, min_w, min_h) in sizes.items():
         assert 0 <= x and 0 <= y and x + w <= area_w and y + h <= area_h, (name, x, y, w, h, area_w, area_h)
         assert min_w <= area_w and min_h <= area_h, (name, min_w, min_h)
+
+
+def saliency_maps(attributions: np.ndarray, occlusion: np.ndarray, p_target: float, target: int = 3):
+    from model.explain import IntegratedGradients
+    from model.explain import signal_below_noise as below
+    from model.teaching import SaliencyMaps
+
+    probabilities = np.full(10, (1 - p_target) / 9, np.float32)
+    probabilities[target] = p_target
+    score = 30.0
+    ig = IntegratedGradients(attributions.astype(np.float32), target, score, score - float(attributions.sum()), 64)
+    image = np.zeros((28, 28), np.float32)
+    return SaliencyMaps(target, ig, occlusion.astype(np.float32), below(occlusion, p_target), probabilities, image)
+
+
+def test_the_saliency_view_draws_signal_and_says_when_a_map_is_only_noise(qtbot):
+    from gui.learn.saliency import SaliencyDialog
+
+    dialog = SaliencyDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    rng = np.random.default_rng(0)
+    signal = rng.normal(0, 0.5, (28, 28))
+    blanked = np.zeros((28, 28))
+    blanked[10:14, 10:14], blanked[0:4, 0:4] = 0.2, -0.05
+    dialog.show_maps(saliency_maps(signal, blanked, 0.9))
+    assert dialog.integrated_view.shape == (28, 28) and dialog.occlusion_view.shape == (28, 28)
+    occlusion_title = dialog.occlusion_view.title.text
+    assert "largest drop 20 points" in occlusion_title and "largest rise 5 points" in occlusion_title
+    assert dialog.class_buttons.checkedId() == 3 and "Explaining 3: probability 90.0%" in dialog.probability.text()
+    # Near p = 1 the occlusion changes are float32 rounding, and tiny attributions are no signal either:
+    # the view says so and draws nothing rather than noise at full contrast.
+    dialog.show_maps(saliency_maps(signal * 1e-12, blanked * 1e-9, 0.99999))
+    assert dialog.integrated_view.shape == (0, 0) and "below numerical noise" in dialog.integrated_view.title.text
+    assert dialog.occlusion_view.shape == (0, 0) and "below numerical noise" in dialog.occlusion_view.title.text
+    assert "float32 rounding" in dialog.message.text()
+
+
+def test_a_pooling_tie_is_framed_on_every_tied_cell(qtbot):
+    from test_teaching import pool
+
+    from gui.learn.explain import ExplanationPanel
+
+    panel = ExplanationPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.show_pool(pool(np.zeros((2, 2), np.float32)), np.zeros((28, 28), np.float32), model_value=0.0)
+    assert panel.window_grid.highlight == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    assert "tie" in panel.summary_text() and "row 0, col 0 of the window" not in panel.summary_text()
