@@ -47,7 +47,8 @@ MIN_SIDE = 8  # smaller inputs cannot hold a recognisable digit
 LENET_SIZE = 32  # LeNet-5 read MNIST's 28x28 digits padded to 32x32
 UNSAFE_CLASSES = {"Lambda", "TFOpLambda"}  # they carry Python code in the file
 KERAS_PACKAGES = {"keras", "keras_hub", "keras_cv", "keras_nlp"}
-_PASS_THROUGH_MAPS = {"InputLayer", "Reshape"}  # 4-D outputs that only repeat the input
+# 4-D outputs that only repeat the input (reshaped, rescaled, or augmented only while training): not maps
+_PASS_THROUGH_MAPS = {"InputLayer", "Reshape", "Rescaling", "Normalization", "Resizing"}
 
 
 class ModelError(ValueError):
@@ -219,7 +220,8 @@ def feature_layers(flat) -> list:
     """The layers of a flat model with a 4-D output ``(batch, h, w, c)``, in order (convolutions, pooling, ...)."""
     out = []
     for layer in flat.layers:
-        if type(layer).__name__ in _PASS_THROUGH_MAPS:
+        kind = type(layer).__name__
+        if kind in _PASS_THROUGH_MAPS or kind.startswith("Random"):
             continue
         try:
             shape = layer.output.shape

@@ -159,6 +159,7 @@ def test_rescaling_first_model_gets_raw_pixels_and_keeps_its_accuracy(load, zoo,
     p = load("rescaling")
     x, y = digits
     assert p.input_range == (0.0, 255.0) and "Rescaling" in p.input_note
+    assert p.layers == [], "a rescaled copy of the input is not a feature map"
     assert p.prepare(np.ones((28, 28), np.float32)).max() == 255.0
     keras_way = keras.ops.convert_to_numpy(model(x[..., None] * 255.0)).argmax(1)  # fed as it was trained
     ours = p.predict_probabilities(x).argmax(1)
