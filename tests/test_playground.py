@@ -300,3 +300,22 @@ def test_numbers_read_the_same_everywhere():
     assert fmt(4.0) == "4" and fmt(-0.5) == "\u22120.50" and fmt(-0.0001, 2) == "0.00"
     assert fmt(0.5, 4, trim=True) == "0.5" and fmt(1.0, 4, trim=True) == "1"
     assert fmt_term(-2.0) == "(\u22122)" and fmt_term(2.0) == "2"
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", 0, 1, 2])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("n", [4, 5, 6, 7])
+def test_no_setting_is_described_as_keeping_a_size_it_does_not_keep(padding, stride, n):
+    p = Playground()
+    p.set_input(np.ones((n, n)))
+    p.set_padding(padding)
+    p.set_stride(stride)
+    words = p.formula() + p.padding_text()
+    kept = p.output.shape == (n, n)
+    assert ("kept" in words) == (kept and padding == "same")
+    if "keeps the input's size" in p.padding_help():
+        assert stride == 1
+    top, bottom, left, right = p.pads()
+    # What the padding is said to be is what is added.
+    said = f"p = {top}" if top == bottom == left == right else f"{top} on top, {bottom} at the bottom"
+    assert p.padding_text().startswith(said)
