@@ -41,6 +41,7 @@ from .card import ModelCard, read_card
 from .graph import expects_raw_pixels, first_computing_layer, flat_model, output_head
 from .paths import BUNDLED_MODEL
 from .preprocess import INPUT_SIZE
+from .tf_runtime import import_tensorflow
 
 DEFAULT_MODEL = BUNDLED_MODEL
 MIN_SIDE = 8  # smaller inputs cannot hold a recognisable digit
@@ -189,6 +190,7 @@ def load_checked_model(path: str | os.PathLike):
     path = Path(path)
     fmt = _check_path(path)
     _reject_unsafe(_keras_config(path) if fmt == "keras" else _h5_config(path), path)
+    import_tensorflow()  # quietly, before Keras imports it (model/tf_runtime.py)
     import keras
 
     try:
@@ -256,8 +258,8 @@ class Predictor:
     """
 
     def __init__(self, path: str | os.PathLike | None = None):
+        tf = import_tensorflow()  # quietly (model/tf_runtime.py)
         import keras
-        import tensorflow as tf
 
         self.path = Path(path) if path is not None else DEFAULT_MODEL
         self.model = load_checked_model(self.path)
