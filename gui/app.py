@@ -29,6 +29,31 @@ def make_app():
     return app
 
 
+def quit_on_ctrl_c(window) -> None:
+    """Ctrl+C in the terminal closes ``window`` the normal way (settings saved, worker stopped).
+
+    Python runs signal handlers only between bytecodes, and Qt's event loop is C++: a timer that
+    wakes the interpreter every 200 ms lets the handler run while the loop is otherwise idle.
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def on_sigint(_signum, _frame) -> None:
+        window.close()
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.quit()
+
+    try:
+        signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread (embedded use): leave the default
+        return
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+
+
 def run(model_path: Path | None = None, quit_after: float | None = None, startup_timing: bool = False) -> int:
     app = make_app()
     from PySide6.QtCore import QTimer
@@ -37,6 +62,7 @@ def run(model_path: Path | None = None, quit_after: float | None = None, startup
 
     window = MainWindow(model_path)
     window.show()
+    quit_on_ctrl_c(window)
     if startup_timing:
         import json
         import time

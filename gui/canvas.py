@@ -2,8 +2,10 @@
 
 Strokes are stored in *paper* coordinates, a square that fills the widget's shorter side, with
 (0, 0) top-left and (1, 1) bottom-right, so a resize re-lays the same drawing out. Painting
-follows Qt's painter example: round-cap, round-join pens; finished strokes are cached in a pixmap
-so that hundreds of strokes cost one ``drawPixmap`` per frame.
+follows Qt's painter example: round-cap, round-join pens, drawn into a cached pixmap. Each pen
+move paints only its new segment into that pixmap and repaints only the rectangle around it, so
+the cost of a move does not grow with the length of the stroke (bench/stroke_cost.py); when the
+stroke ends, the pixmap is redrawn once with the stroke as one path (smooth joins).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ Point = tuple[float, float, float]  # x, y in paper coordinates; pressure 0-1
 INK = QColor(255, 255, 255)
 PAPER = QColor(18, 18, 22)
 PEN_FRACTION = 0.045  # on-screen pen width as a fraction of the paper side, at pressure 0.5
-MAX_POINTS_PER_STROKE = 20_000  # a runaway stroke is cut, never a frozen GUI
+MAX_POINTS = 20_000  # points per stroke drawn live: a runaway stroke is cut, never a frozen GUI
 
 
 class DrawingCanvas(QWidget):
@@ -36,24 +38,28 @@ class DrawingCanvas(QWidget):
         self.setMinimumSize(200, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setToolTip("Draw a digit here with the mouse, a finger or a pen.\n"
-                        "Ctrl+Z undo · Ctrl+Shift+Z redo · Esc clear")
+        self.setToolTip("Draw a digit here with the mouse, a finger or a pen.\nCtrl+Z undo · Ctrl+Shift+Z redo · Esc clear")
         self._strokes: list[list[Point]] = []
         self._current: list[Point] | None = None
         self._history: list[tuple[str, object]] = []  # ("add", stroke) | ("clear", strokes)
         self._future: list[tuple[str, object]] = []
-        self._cache: QPixmap | None = None
+        self._cache: QPixmap | None = None  # the paper and the finished strokes
+        self._live: QPixmap | None = None  # transparent; the stroke being drawn, segment by segment
+        self._current_xy = np.empty((256, 2), np.float64)  # its points as an array, grown by doubling
         self._touch_id: int | None = None
         self._hint = "Draw a digit"
         self._picture = None  # an opened picture shown on the paper instead of strokes
+        self._arrays: list[np.ndarray] | None = None  # finished strokes as arrays, rebuilt on change
 
     # --- data --------------------------------------------------------------------------------
 
     def strokes(self) -> list[np.ndarray]:
         """All strokes, the one being drawn included: ``(n, 2)`` float arrays in paper units, y down."""
-        out = [np.asarray(s, dtype=np.float64)[:, :2] for s in self._strokes]
+        if self._arrays is None:
+            self._arrays = [np.asarray(s, dtype=np.float64)[:, :2] for s in self._strokes]
+        out = list(self._arrays)
         if self._current:
-            out.append(np.asarray(self._current, dtype=np.float64)[:, :2])
+            out.append(self._current_xy[: len(self._current)].copy())
         return out
 
     def is_empty(self) -> bool:
@@ -71,8 +77,10 @@ class DrawingCanvas(QWidget):
         lo, hi = pts.min(0), pts.max(0)
         extent = max(float((hi - lo).max()), 1e-9)
         centre = (lo + hi) / 2
-        fitted = [[(float(x), float(y), 0.5) for x, y in ((np.asarray(s, float)[:, :2] - centre) * (0.7 / extent) + 0.5)]
-                  for s in strokes]
+        fitted = [
+            [(float(x), float(y), 0.5) for x, y in ((np.asarray(s, float)[:, :2] - centre) * (0.7 / extent) + 0.5)]
+            for s in strokes
+        ]
         self._push(("clear", self._strokes))
         self._strokes = fitted
         self._changed()
@@ -133,6 +141,7 @@ class DrawingCanvas(QWidget):
 
     def _changed(self) -> None:
         self._cache = None
+        self._arrays = None
         self.update()
         self.strokes_changed.emit()
 
@@ -153,9 +162,13 @@ class DrawingCanvas(QWidget):
     # --- input -------------------------------------------------------------------------------
 
     def _begin(self, pos: QPointF, pressure: float = 0.5) -> None:
+        hint_shown = self.is_empty() and self._picture is None
         x, y = self.to_paper(pos)
         self._current = [(x, y, pressure)]
-        self.update()
+        self._current_xy[0] = (x, y)
+        self._paint_segment(self._current[0], self._current[0])
+        if hint_shown:
+            self.update()  # the hint text goes away
         self.strokes_changed.emit()
 
     def _extend(self, pos: QPointF, pressure: float = 0.5) -> None:
@@ -165,12 +178,16 @@ class DrawingCanvas(QWidget):
         last = self._current[-1]
         if abs(x - last[0]) + abs(y - last[1]) < 1e-4:
             return  # no movement: nothing new to show or recognise
-        if len(self._current) >= MAX_POINTS_PER_STROKE:
+        if len(self._current) >= MAX_POINTS:
             self._end()
             self._begin(pos, pressure)
             return
         self._current.append((x, y, pressure))
-        self._update_around(self._current[-2], self._current[-1])
+        n = len(self._current)
+        if n > len(self._current_xy):
+            self._current_xy = np.concatenate([self._current_xy, np.empty_like(self._current_xy)])
+        self._current_xy[n - 1] = (x, y)
+        self._paint_segment(self._current[-2], self._current[-1])
         self.strokes_changed.emit()
 
     def _end(self) -> None:
@@ -178,11 +195,17 @@ class DrawingCanvas(QWidget):
             return
         stroke, self._current = self._current, None
         self._strokes.append(stroke)
+        self._arrays = None
         self._push(("add", stroke))
-        if self._cache is not None:
+        # Paint the stroke into the cache as one path (segment by segment, antialiased edges overlap
+        # at every joint) and wipe the live layer: once per stroke, so it does not add up per move.
+        if self._cache is not None and self._live is not None:
             painter = QPainter(self._cache)
             self._paint_stroke(painter, stroke)
             painter.end()
+            self._live.fill(Qt.GlobalColor.transparent)
+        else:
+            self._cache = None
         self.update()
         # The drawing itself did not change on release (the points were reported as they came),
         # so no strokes_changed: that would only queue a second, identical inference.
@@ -255,7 +278,7 @@ class DrawingCanvas(QWidget):
             else:
                 painter.drawPath(path)
             return
-        for a, b in zip(stroke, stroke[1:]):  # pen pressure varies the width segment by segment
+        for a, b in zip(stroke, stroke[1:], strict=False):  # pen pressure varies the width segment by segment
             painter.setPen(self._pen((a[2] + b[2]) / 2))
             painter.drawLine(self.to_widget(a[0], a[1]), self.to_widget(b[0], b[1]))
 
@@ -276,19 +299,41 @@ class DrawingCanvas(QWidget):
             self._paint_stroke(painter, stroke)
         painter.end()
         self._cache = pixmap
+        self._live = QPixmap(pixmap.size())
+        self._live.setDevicePixelRatio(ratio)
+        self._live.fill(Qt.GlobalColor.transparent)
+        if self._current:
+            painter = QPainter(self._live)
+            self._paint_stroke(painter, self._current)
+            painter.end()
 
-    def _update_around(self, a: Point, b: Point) -> None:
+    def _paint_segment(self, a: Point, b: Point) -> None:
+        """Paint the segment ``a -> b`` of the stroke being drawn into the live layer; repaint around it."""
         pa, pb = self.to_widget(a[0], a[1]), self.to_widget(b[0], b[1])
+        if self._live is not None and self._cache is not None and self._cache.deviceIndependentSize().toSize() == self.size():
+            painter = QPainter(self._live)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            painter.setPen(self._pen((a[2] + b[2]) / 2))
+            if a is b:
+                painter.drawPoint(pa)
+            else:
+                painter.drawLine(pa, pb)
+            painter.end()
+        else:
+            self._cache = None  # the next paint rebuilds it, the stroke being drawn included
         margin = self.paper_rect().width() * PEN_FRACTION * 1.5 + 2
         self.update(QRectF(pa, pb).normalized().adjusted(-margin, -margin, margin, margin).toAlignedRect())
 
-    def paintEvent(self, event):
+    def paintEvent(self, event):  # noqa: N802 (Qt override)
         if self._cache is None or self._cache.deviceIndependentSize().toSize() != self.size():
             self._rebuild_cache()
         painter = QPainter(self)
-        painter.drawPixmap(0, 0, self._cache)
+        rect = event.rect()
+        ratio = self._cache.devicePixelRatio()
+        source = QRectF(rect.x() * ratio, rect.y() * ratio, rect.width() * ratio, rect.height() * ratio)
+        painter.drawPixmap(QRectF(rect), self._cache, source)
         if self._current:
-            self._paint_stroke(painter, self._current)
+            painter.drawPixmap(QRectF(rect), self._live, source)
         if self.is_empty() and self._picture is None and self._hint:
             painter.setPen(QColor(150, 150, 160))
             font = painter.font()

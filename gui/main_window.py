@@ -6,58 +6,47 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from model.data import DataError, read_strokes, write_atomically, write_strokes
+from model.data import write_atomically, write_strokes
+from model.requests import LatestRequest
 
+from .about import AboutDialog
 from .canvas import DrawingCanvas
+from .files import FileReader, OpenedFile, png_bytes
+from .hints import install_hints
 from .learn import install_teaching
-from .panels import FeatureMapPanel, InputView, MapViewer, PredictionPanel
+from .maps_area import FeatureMapArea
+from .menus import build_menus
+from .panels import InputView, PredictionPanel
+from .settings import WindowSettings, restore_geometry, restore_state
 from .worker import InferenceWorker, ModelInfo, Request, Result
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
-SETTINGS = ("digit-recognizer", "Digit Recognizer")
-
-
-def qimage_to_array(image: QImage) -> np.ndarray:
-    """A QImage -> ``(h, w, 4)`` uint8 RGBA array (a copy)."""
-    rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    h, w = rgba.height(), rgba.width()
-    buf = np.frombuffer(rgba.constBits(), np.uint8, count=rgba.sizeInBytes())
-    return buf.reshape(h, rgba.bytesPerLine())[:, : w * 4].reshape(h, w, 4).copy()
-
-
-def png_bytes(image: QImage) -> bytes:
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    buffer.close()
-    return bytes(data.data())
+DEFAULT_SIZE = QSize(1280, 820)  # first launch, on a screen with room for it
+SCREEN_MARGIN = QSize(24, 48)  # left free around the window for the frame and panels of the desktop
 
 
 class MainWindow(QMainWindow):
     """Draw a digit; watch the prediction and every conv/pool layer's feature maps update live.
 
-    ``MainWindow()`` starts loading the bundled model in the background at once; the canvas
-    accepts strokes meanwhile and they are recognised as soon as the model is ready.
+    ``MainWindow()`` starts loading the bundled model in the background at once (``model_path``:
+    another one); the canvas accepts strokes meanwhile and they are recognised as soon as the
+    model is ready.
     """
 
     result_shown = Signal(int)  # request id, after the panels were updated (benchmarks, tests)
     model_ready = Signal()
+    files_opened = Signal(int, int)  # files opened, files that failed (after each Open or drop)
 
     def __init__(self, model_path: str | Path | None = None, parent=None):
         super().__init__(parent)
@@ -66,15 +55,15 @@ class MainWindow(QMainWindow):
         self.model_info: ModelInfo | None = None
         self.last_result: Result | None = None
         self.last_error: str | None = None
-        self._request_id = 0
-        self._min_valid_id = 0
-        self._shown_id = -1
+        self.requests = LatestRequest()
         self._picture: np.ndarray | None = None
         self._submitted_at: dict[int, float] = {}
         self.latencies: list[float] = []  # seconds from request to panels updated
-        self._settings = QSettings(*SETTINGS)
+        self.settings = WindowSettings()
+        self.file_reader = FileReader(self)
+        self.file_reader.batch_read.connect(self._on_files_read)
         self._build()
-        self._build_actions()
+        build_menus(self)
         self._restore_settings()
 
         self.worker = InferenceWorker(model_path)
@@ -85,6 +74,7 @@ class MainWindow(QMainWindow):
         from .handwriting import attach  # label-while-drawing, fine-tuning, model switch
 
         self.handwriting = attach(self, model_path)
+        self.hints = install_hints(self, self.settings)
         self.worker.start()
         self._started_at = time.perf_counter()
         self._set_model_status("Loading TensorFlow and the model… you can draw already.")
@@ -96,18 +86,19 @@ class MainWindow(QMainWindow):
         self.canvas.strokes_changed.connect(self._on_strokes_changed)
         self.input_view = InputView()
         self.prediction = PredictionPanel()
-        self.feature_maps = FeatureMapPanel()
-        self.feature_maps.map_hovered.connect(self._on_map_hovered)
-        self.feature_maps.map_clicked.connect(self._on_map_clicked)
-        self.enlarged_map: MapViewer | None = None
+        self.maps_area = FeatureMapArea()
+        self.feature_maps = self.maps_area.panel
+        self.feature_maps.hover_text.connect(self._on_map_hover_text)
 
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
         self.clear_button = QPushButton("Clear")
         self.clear_button.setObjectName("clear_button")
-        for button, tip in ((self.undo_button, "Undo the last stroke (Ctrl+Z)"),
-                            (self.redo_button, "Redo (Ctrl+Shift+Z)"),
-                            (self.clear_button, "Clear the canvas (Esc)")):
+        for button, tip in (
+            (self.undo_button, "Undo the last stroke (Ctrl+Z)"),
+            (self.redo_button, "Redo (Ctrl+Shift+Z)"),
+            (self.clear_button, "Clear the canvas (Esc)"),
+        ):
             button.setToolTip(tip)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.undo_button.clicked.connect(self.canvas.undo)
@@ -119,9 +110,11 @@ class MainWindow(QMainWindow):
 
         seen_title = QLabel("What the network sees (28×28)")
         seen_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        seen_title.setWordWrap(True)
         seen = QVBoxLayout()
         seen.addWidget(seen_title)
-        seen.addWidget(self.input_view, 1)
+        seen.addWidget(self.input_view, 1, Qt.AlignmentFlag.AlignHCenter)
+        seen.addStretch(0)
         bottom = QHBoxLayout()
         bottom.addLayout(seen, 1)
         bottom.addWidget(self.prediction, 1)
@@ -132,91 +125,47 @@ class MainWindow(QMainWindow):
         left_layout.addLayout(buttons)
         bottom_widget = QWidget()
         bottom_widget.setLayout(bottom)
-        bottom_widget.setMaximumHeight(300)
+        bottom_widget.setMaximumHeight(280)
         left_layout.addWidget(bottom_widget, 2)
 
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        maps_title = QLabel("Feature maps — every convolution and pooling layer, live (click a map to enlarge)")
-        maps_title.setWordWrap(True)
-        right_layout.addWidget(maps_title)
-        # Deep models have many layers: scroll rather than squeeze the maps below readability.
-        self.maps_scroll = QScrollArea()
-        self.maps_scroll.setWidgetResizable(True)
-        self.maps_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.maps_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.maps_scroll.setWidget(self.feature_maps)
-        right_layout.addWidget(self.maps_scroll, 1)
-
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("main_splitter")
         self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
+        self.splitter.addWidget(self.maps_area)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
+        self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
 
-        self.model_status = QLabel()
+        self.model_status = QLabel(objectName="model_status")
         self.timing_status = QLabel()
         self.statusBar().addPermanentWidget(self.timing_status)
         self.statusBar().addPermanentWidget(self.model_status)
-        self.resize(1280, 800)
 
-    def _build_actions(self) -> None:
-        def action(text, slot, shortcut=None, tip=None, menu=None):
-            a = QAction(text, self)
-            a.triggered.connect(slot)
-            if shortcut is not None:
-                a.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
-            if tip:
-                a.setStatusTip(tip)
-                a.setToolTip(tip)
-            if menu is not None:
-                menu.addAction(a)
-            self.addAction(a)  # shortcuts work even with the menu bar hidden
-            return a
-
-        file_menu = self.menuBar().addMenu("&File")
-        self.open_model_action = action("Open &model…", self.open_model_dialog, QKeySequence.StandardKey.Open,
-                                        "Load another compatible .keras model (input 28×28×1, 10 outputs)", file_menu)
-        action("Open &image…", self.open_image_dialog, QKeySequence("Ctrl+I"),
-               "Recognise a PNG/JPEG picture of a digit, or load a stroke .json file", file_menu)
-        action("&Save drawing…", self.save_drawing_dialog, QKeySequence.StandardKey.Save,
-               "Save the drawing as PNG or as stroke JSON", file_menu)
-        action("&Export feature maps…", self.export_maps_dialog, QKeySequence("Ctrl+E"),
-               "Save the feature-map panel as a PNG", file_menu)
-        file_menu.addSeparator()
-        action("&Quit", self.close, QKeySequence.StandardKey.Quit, None, file_menu)
-
-        edit_menu = self.menuBar().addMenu("&Edit")
-        action("&Undo stroke", self.canvas.undo, [QKeySequence("Ctrl+Z")], "Undo the last stroke", edit_menu)
-        action("&Redo stroke", self.canvas.redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")],
-               "Redo the stroke you undid", edit_menu)
-        action("&Clear", self.clear, [QKeySequence(Qt.Key.Key_Escape), QKeySequence("Ctrl+Backspace")],
-               "Clear the canvas (undo brings it back)", edit_menu)
-
-        help_menu = self.menuBar().addMenu("&Help")
-        action("&About…", self.show_about, None, "About this app and its model", help_menu)
-
-    # --- settings ----------------------------------------------------------------------------
+    # --- settings and size ---------------------------------------------------------------------
 
     def _restore_settings(self) -> None:
-        geometry = self._settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        state = self._settings.value("splitter")
-        if state is not None:
-            self.splitter.restoreState(state)
+        if not restore_geometry(self, self.settings.bytes("geometry")):
+            self.fit_to_screen()
+        restore_state(self.splitter, self.settings.bytes("splitter"))
+
+    def fit_to_screen(self) -> None:
+        """First launch: ``DEFAULT_SIZE`` or the screen's free area, whichever is smaller, centred."""
+        screen = self.screen()
+        if screen is None:
+            self.resize(DEFAULT_SIZE)
+            return
+        area = screen.availableGeometry()  # logical pixels: a 2560x1600 screen at 2x is 1280x800
+        frame = self.frameGeometry().size() - self.geometry().size()  # the title bar and borders
+        width = min(DEFAULT_SIZE.width(), area.width() - SCREEN_MARGIN.width() - frame.width())
+        height = min(DEFAULT_SIZE.height(), area.height() - SCREEN_MARGIN.height() - frame.height())
+        self.resize(max(width, 320), max(height, 320))
+        self.move(area.x() + (area.width() - self.width()) // 2, area.y() + (area.height() - self.height()) // 2)
 
     def _save_settings(self) -> None:
-        self._settings.setValue("geometry", self.saveGeometry())
-        self._settings.setValue("splitter", self.splitter.saveState())
-        self._settings.sync()
-
-    def _last_dir(self, key: str) -> str:
-        return str(self._settings.value(f"dirs/{key}", str(Path.home())))
-
-    def _remember_dir(self, key: str, path: str) -> None:
-        self._settings.setValue(f"dirs/{key}", str(Path(path).parent))
+        self.settings.set("geometry", self.saveGeometry())
+        self.settings.set("splitter", self.splitter.saveState())
+        self.settings.sync()
 
     # --- recognition -------------------------------------------------------------------------
 
@@ -232,10 +181,8 @@ class MainWindow(QMainWindow):
         self._submit(Request(0, strokes=self.canvas.strokes()))
 
     def _submit(self, request: Request) -> int:
-        self._request_id += 1
-        request.id = self._request_id
-        now = time.perf_counter()
-        self._submitted_at[request.id] = now
+        request.id = self.requests.issue()
+        self._submitted_at[request.id] = time.perf_counter()
         if len(self._submitted_at) > 256:
             for k in sorted(self._submitted_at)[:-64]:
                 del self._submitted_at[k]
@@ -246,32 +193,29 @@ class MainWindow(QMainWindow):
 
     def _show_empty(self) -> None:
         # Anything still in flight belongs to a drawing that no longer exists.
-        self._request_id += 1
-        self._min_valid_id = self._request_id
+        self.requests.invalidate()
         self.last_result = None
         self.prediction.set_probabilities(None)
         self.input_view.set_input(None)
         self.feature_maps.set_activations({})
         self.timing_status.setText("")
 
-    @Slot(object)
+    @Slot(Result)
     def _on_result(self, result: Result) -> None:
-        if result.id < self._min_valid_id or result.id <= self._shown_id:
-            return  # stale: a newer drawing is on screen already
-        self._shown_id = result.id
+        if not self.requests.accept(result.id):
+            return  # stale: a newer drawing (or none) is on screen already
         if result.error:
             self.statusBar().showMessage(f"Could not recognise this input: {result.error}", 8000)
             return
         self.last_result = result
         self.input_view.set_input(result.input)
         if result.probabilities is None:
-            self.prediction.set_probabilities(None, "No digit found — draw a bigger shape" if self._picture is None
-                                              else "No digit found in this picture")
+            self.prediction.set_probabilities(
+                None, "No digit found — draw a bigger shape" if self._picture is None else "No digit found in this picture"
+            )
         else:
             self.prediction.set_probabilities(result.probabilities)
-        self.feature_maps.set_activations(result.activations)
-        if self.enlarged_map is not None and self.enlarged_map.isVisible():
-            self.enlarged_map.update_map(result.activations)
+        self.feature_maps.set_activations({**result.activations, **result.dense_activations})
         started = self._submitted_at.pop(result.id, None)
         if started is not None:
             latency = time.perf_counter() - started
@@ -288,22 +232,32 @@ class MainWindow(QMainWindow):
 
     # --- model -------------------------------------------------------------------------------
 
-    @Slot(object)
+    @Slot(ModelInfo)
     def _on_model_loaded(self, info: ModelInfo) -> None:
         first = self.model_info is None
         self.model_info = info
-        self.feature_maps.set_layers(info.layers)
-        params = sum(layer.params for layer in info.layers)
-        self._set_model_status(f"Model: {info.path.name} · {len(info.layers)} feature layers · ready")
-        self.setWindowTitle(f"Digit Recognizer — {info.path.name}")
+        if info.layers:
+            self.feature_maps.set_layers(info.layers)
+        else:  # a dense-only model: no maps, but its Dense layers' outputs if there are any
+            self.feature_maps.set_layers(
+                info.dense_layers,
+                "This model has no convolution or pooling layers, so "
+                "there are no feature maps; its probabilities are on the left."
+                + (" Its Dense layers' outputs:" if info.dense_layers else ""),
+            )
+        self.prediction.set_class_names(info.class_names)
+        self._show_active_model()
+        self.setWindowTitle(f"Digit Recognizer — {info.name}")
         if first:
             self.statusBar().showMessage(
                 f"Model ready in {time.perf_counter() - self._started_at:.1f} s "
-                f"(TensorFlow {info.import_seconds:.1f} s + model {info.load_seconds:.2f} s)", 6000)
+                f"(TensorFlow {info.import_seconds:.1f} s + model {info.load_seconds:.2f} s)",
+                6000,
+            )
         else:
-            self.statusBar().showMessage(f"Loaded {info.path} ({params:,} parameters in its feature layers)", 6000)
-        self._shown_id = -1
-        self._min_valid_id = self._request_id + 1
+            self.statusBar().showMessage(f"Loaded {info.path}. " + " ".join(info.notes), 10000)
+        self.requests.invalidate()  # answers of the previous model are not this model's
+        self.last_result = None
         if self.canvas.is_empty() and self._picture is None:
             self.prediction.set_probabilities(None)
         self._resubmit()
@@ -312,83 +266,95 @@ class MainWindow(QMainWindow):
     @Slot(str, str)
     def _on_model_failed(self, path: str, message: str) -> None:
         self.last_error = message
-        keep = f"The current model ({self.model_info.path.name}) stays loaded." if self.model_info else \
-            "No model is loaded; open a compatible .keras file (File ▸ Open model)."
-        if self.model_info is None:
+        if self.model_info is not None:
+            keep = f"The current model ({self.model_info.name}) stays loaded."
+            self._show_active_model()
+        else:
+            keep = "No model is loaded; open a compatible Keras file (File ▸ Open model)."
             self._set_model_status("No model loaded")
             self.feature_maps.show_message("No model loaded")
             self.prediction.set_waiting("No model: open one with File ▸ Open model")
-        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot use this model",
-                          f"Could not load {Path(path).name}.", QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Cannot use this model",
+            f"Could not load {Path(path).name}.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText(f"{message}\n\n{keep}")
         box.setObjectName("model_error_dialog")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # not exec(): the app keeps running (and tests are not blocked)
         self.statusBar().showMessage(f"Could not load {path}: {message}", 10000)
 
+    def _show_active_model(self) -> None:
+        info = self.model_info
+        if info is not None:
+            kind = "bundled model" if info.bundled else "model"
+            self._set_model_status(f"Active {kind}: {info.name} · {len(info.class_names)} classes")
+            self.model_status.setToolTip(f"{info.path}\n" + "\n".join(info.notes))
+
     def _set_model_status(self, text: str) -> None:
         self.model_status.setText(text)
 
     def load_model(self, path: str | Path) -> None:
-        self._set_model_status(f"Loading {Path(path).name}…")
+        current = f" ({self.model_info.name} stays active until it is ready)" if self.model_info else ""
+        self._set_model_status(f"Loading {Path(path).name}…{current}")
         self.worker.load_model(path)
 
     # --- files -------------------------------------------------------------------------------
 
-    def open_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a Keras model", self._last_dir("model"),
-                                              "Keras models (*.keras)")
-        if path:
-            self._remember_dir("model", path)
-            self.load_model(path)
+    def open_file(self, path: str | Path) -> None:
+        """Open a picture, a stroke file or a model, read off the GUI thread (see :meth:`open_files`)."""
+        self.open_files([path])
 
-    def open_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open a picture or strokes", self._last_dir("image"),
-            "Pictures and strokes (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.json);;All files (*)")
-        if path:
-            self._remember_dir("image", path)
-            self.open_file(path)
+    def open_files(self, paths: list[str | Path]) -> None:
+        """Open files in the background; bad ones are named in one dialog, the good ones still open.
 
-    def open_file(self, path: str | Path) -> bool:
-        """Open a picture, a stroke file or a model; a bad file gets a message and changes nothing."""
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix == ".keras":
-            self.load_model(path)
-            return True
-        if suffix == ".json":
-            try:
-                strokes, _ = read_strokes(path)
-            except DataError as exc:
-                self._warn("Cannot open strokes", str(exc))
-                return False
-            self._picture = None
-            self.canvas.set_picture(None)
-            self.canvas.set_strokes(strokes)
-            return True
-        image = QImage(str(path))
-        if image.isNull():
-            self._warn("Cannot open picture", f"{path} is not a picture Qt can read (PNG, JPEG, BMP, GIF).")
-            return False
-        array = qimage_to_array(image)
-        self.canvas.clear()
-        self._picture = array
-        self.canvas.set_picture(image)
-        self._submit(Request(0, image=array))
-        self.statusBar().showMessage(f"Recognising {path.name} — draw on the canvas to go back to drawing", 6000)
-        return True
+        ``files_opened(opened, failed)`` is emitted when the batch is done.
+        """
+        self.statusBar().showMessage(f"Opening {len(paths)} file{'s' if len(paths) != 1 else ''}…")
+        self.file_reader.read(list(paths))
 
-    def save_drawing_dialog(self) -> None:
-        if self.canvas.is_empty():
-            self.statusBar().showMessage("Nothing to save: the canvas is empty", 4000)
-            return
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Save the drawing", str(Path(self._last_dir("save")) / "digit.png"),
-            "PNG image (*.png);;Strokes as JSON (*.json)")
-        if path:
-            self._remember_dir("save", path)
-            self.save_drawing(path)
+    @Slot(list)
+    def _on_files_read(self, files: list[OpenedFile]) -> None:
+        failed = [f for f in files if f.error]
+        notes = []
+        for f in files:
+            if f.error:
+                continue
+            if f.kind == "model":
+                self.load_model(f.path)
+            elif f.kind == "strokes":
+                self._picture = None
+                self.canvas.set_picture(None)
+                self.canvas.set_strokes(f.strokes)
+            elif f.kind == "picture":
+                self.canvas.clear()
+                self._picture = f.pixels
+                self.canvas.set_picture(f.image)
+                self._submit(Request(0, image=f.pixels))
+            if f.note:
+                notes.append(f"{f.path.name}: {f.note}")
+        opened = len(files) - len(failed)
+        if opened:
+            last = next(f for f in reversed(files) if not f.error)
+            self.statusBar().showMessage(
+                f"Opened {last.path.name}"
+                + (f" ({opened} files)" if opened > 1 else "")
+                + (" · " + "; ".join(notes) if notes else ""),
+                8000,
+            )
+        else:
+            self.statusBar().clearMessage()
+        if failed:
+            title = "Cannot open this file" if len(failed) == 1 else f"Cannot open {len(failed)} files"
+            detail = "\n\n".join(f.error for f in failed)
+            if opened:
+                detail += f"\n\nThe other {opened} file{'s were' if opened > 1 else ' was'} opened."
+            self.warn(title, detail, "open_error_dialog")
+        self.files_opened.emit(opened, len(failed))
 
     def save_drawing(self, path: str | Path) -> None:
         path = Path(path)
@@ -399,41 +365,37 @@ class MainWindow(QMainWindow):
             else:
                 write_atomically(path, png_bytes(self.canvas.grab(self.canvas.paper_rect().toAlignedRect()).toImage()))
         except OSError as exc:
-            self._warn("Cannot save", f"Could not write {path}: {exc.strerror or exc}. Your drawing is unchanged.")
+            self.warn("Cannot save", f"Could not write {path}: {exc.strerror or exc}. Your drawing is unchanged.")
             return
         self.statusBar().showMessage(f"Saved {path}", 5000)
-
-    def export_maps_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export feature maps",
-                                              str(Path(self._last_dir("export")) / "feature-maps.png"), "PNG (*.png)")
-        if path:
-            self._remember_dir("export", path)
-            self.export_maps(path)
 
     def export_maps(self, path: str | Path) -> None:
         try:
             write_atomically(path, png_bytes(self.feature_maps.grab().toImage()))
         except OSError as exc:
-            self._warn("Cannot export", f"Could not write {path}: {exc.strerror or exc}")
+            self.warn("Cannot export", f"Could not write {path}: {exc.strerror or exc}")
             return
         self.statusBar().showMessage(f"Exported feature maps to {path}", 5000)
 
-    def _warn(self, title: str, text: str) -> None:
+    def warn(self, title: str, text: str, name: str = "warning_dialog") -> None:
         self.last_error = text
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setObjectName(name)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
     # --- drag and drop -----------------------------------------------------------------------
 
-    def dragEnterEvent(self, event):
+    def dragEnterEvent(self, event):  # noqa: N802 (Qt override)
         urls = event.mimeData().urls()
-        if urls and all(Path(u.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES | {".keras", ".json"} for u in urls):
+        if urls and any(u.isLocalFile() for u in urls):
             event.acceptProposedAction()
 
-    def dropEvent(self, event):
-        for url in event.mimeData().urls():
-            self.open_file(url.toLocalFile())
+    def dropEvent(self, event):  # noqa: N802 (Qt override)
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.open_files(paths)
         event.acceptProposedAction()
 
     # --- misc --------------------------------------------------------------------------------
@@ -445,57 +407,31 @@ class MainWindow(QMainWindow):
         self.canvas.clear()
         self._show_empty()
 
-    @Slot(str, int, int, int)
-    def _on_map_clicked(self, layer: str, channel: int, row: int, col: int) -> None:
-        if self.enlarged_map is None:
-            self.enlarged_map = MapViewer(self)
-        self.enlarged_map.show_map(layer, channel, self.last_result.activations if self.last_result else {})
-
-    @Slot(object)
-    def _on_map_hovered(self, hit) -> None:
-        if hit is None or self.last_result is None:
-            return
-        layer, channel, row, col = hit
-        a = self.last_result.activations.get(layer)
-        if a is not None and row < a.shape[0] and col < a.shape[1]:
-            self.statusBar().showMessage(f"{layer} · channel {channel} · row {row}, col {col} · value {a[row, col, channel]:.4f}")
+    @Slot(str)
+    def _on_map_hover_text(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text)
+        else:
+            self.statusBar().clearMessage()
 
     def show_about(self) -> None:
-        info = self.model_info
-        card = (info.card or {}) if info else {}
-        ev = card.get("evaluation", {})
-        lines = ["<h3>Digit Recognizer</h3>",
-                 "<p>Draw a digit and watch a convolutional neural network recognise it, layer by layer.</p>"]
-        if info:
-            lines.append(f"<p><b>Model:</b> {info.path}<br><b>Parameters:</b> {card.get('total_params', '?'):,}</p>"
-                         if isinstance(card.get("total_params"), int) else f"<p><b>Model:</b> {info.path}</p>")
-            rows = "".join(f"<tr><td>{layer.name}</td><td>{layer.kind}</td><td>{'×'.join(map(str, layer.shape))}</td>"
-                           f"<td align=right>{layer.params:,}</td></tr>" for layer in info.layers)
-            lines.append(f"<table cellspacing=6><tr><th>layer</th><th>type</th><th>output</th><th>params</th></tr>{rows}</table>")
-            if "mnist_test" in ev:
-                lines.append(f"<p>MNIST test accuracy: {ev['mnist_test']['accuracy'] * 100:.2f}%")
-            if "pendigits_heldout_writers" in ev:
-                lines.append(f"<br>Pen-drawn digits of unseen writers: {ev['pendigits_heldout_writers']['accuracy'] * 100:.2f}%")
-            if card.get("training", {}).get("command"):
-                lines.append(f"<p>Trained with: <code>{card['training']['command']}</code></p>")
-        else:
-            lines.append("<p>The model is still loading.</p>")
-        box = QMessageBox(QMessageBox.Icon.Information, "About Digit Recognizer", "".join(lines),
-                          QMessageBox.StandardButton.Ok, self)
-        box.setObjectName("about_dialog")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        dialog = AboutDialog(self.model_info, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
-    def closeEvent(self, event):
+    def resizeEvent(self, event):  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        hints = getattr(self, "hints", None)  # resized while being built, before the tour exists
+        if hints is not None:
+            hints.reposition()
+
+    def closeEvent(self, event):  # noqa: N802 (Qt override)
         self._save_settings()
         self.worker.stop()
+        self.file_reader.shutdown()
         super().closeEvent(event)
 
     def shutdown(self) -> None:
         """Stop the worker (tests and the self-test close windows without an event loop)."""
         if self.worker.isRunning():
             self.worker.stop()
-
-
-def quit_after(app, seconds: float) -> None:
-    QTimer.singleShot(int(seconds * 1000), app.quit)

@@ -4,7 +4,7 @@ The pattern is Qt for Python's Mandelbrot example: one long-lived ``QThread``, t
 kept under a mutex (an older pending one is simply replaced: latest request wins), a wait
 condition to sleep on, and results sent back to the GUI thread as signals. Keras runs only here;
 the GUI thread only paints. Every result carries the id of its request so the window can drop
-stale ones.
+stale ones (``model.requests.LatestRequest``).
 
 TensorFlow is imported on this thread, so the window is up and accepting strokes while it loads.
 """
@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QMutex, QMutexLocker, QThread, QWaitCondition, Signal
@@ -34,12 +36,14 @@ class Result:
     id: int
     input: np.ndarray | None
     probabilities: np.ndarray | None
-    activations: dict[str, np.ndarray] = field(default_factory=dict)
+    activations: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (h, w, c) feature maps
+    dense_activations: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (units,)
     seconds: float = 0.0  # preprocessing + inference time on the worker
     error: str | None = None
 
     @property
     def digit(self) -> int | None:
+        """Index of the most probable class (a digit for digit models), ``None`` without an answer."""
         return None if self.probabilities is None else int(np.argmax(self.probabilities))
 
 
@@ -48,33 +52,122 @@ class Job:
     """A function to run on the worker with the current predictor (explanations, saliency, ...)."""
 
     id: int
-    fn: object  # callable(predictor) -> object
+    fn: Callable[[Any], object]  # fn(model.inference.Predictor) -> anything; runs on the worker
     tag: str = ""
+
+
+@dataclass(frozen=True)
+class ModelLoad:
+    """A model to load: ``path=None`` is the bundled model."""
+
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer of the model as About lists it: ``shape`` is its output without the batch axis."""
+
+    name: str
+    kind: str
+    shape: str
+    params: int
+
+
+def _model_layers(model) -> list[LayerRow]:
+    """Every layer of a Keras model, nested models' layers flattened (worker thread only)."""
+    rows: list[LayerRow] = []
+
+    def walk(m, prefix: str) -> None:
+        for layer in getattr(m, "layers", []):
+            if getattr(layer, "layers", None):
+                walk(layer, f"{prefix}{layer.name}/")
+                continue
+            try:
+                shape = "×".join("?" if d is None else str(d) for d in tuple(layer.output.shape)[1:])
+            except (AttributeError, ValueError):
+                shape = "?"
+            rows.append(LayerRow(prefix + layer.name, type(layer).__name__, shape, int(layer.count_params())))
+
+    try:
+        walk(model, "")
+    except Exception:  # About is informative only: never let an odd model break loading
+        return rows
+    return rows
 
 
 @dataclass
 class ModelInfo:
+    """What the GUI thread may know about the loaded model (plain data: no Keras objects).
+
+    ``layers``: ``model.inference.LayerInfo`` of every feature layer, in model order;
+    ``class_names``: one name per output, in output order; ``notes``: one-line remarks the
+    predictor made about how it feeds or reads this model (input range, logits, ...).
+    """
+
     path: Path
-    layers: list  # model.inference.LayerInfo, in model order
+    layers: list
     card: dict | None
-    predictor: object  # model.inference.Predictor; use only from worker jobs
+    class_names: list[str]
+    notes: list[str] = field(default_factory=list)
+    model_layers: list[LayerRow] = field(default_factory=list)  # every layer, for About
+    dense_layers: list = field(default_factory=list)  # LayerInfo of the Dense layers, shape (units,)
+    bundled: bool = False
     load_seconds: float = 0.0
     import_seconds: float = 0.0
 
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def _class_names(predictor, n_outputs: int | None) -> list[str]:
+    names = getattr(predictor, "class_names", None)
+    try:
+        names = [str(n) for n in names] if names is not None else []
+    except TypeError:
+        names = []
+    if len(names) < 2:
+        names = [str(i) for i in range(n_outputs or 10)]
+    return names
+
+
+def model_info(predictor, bundled: bool, load_seconds: float = 0.0, import_seconds: float = 0.0) -> ModelInfo:
+    """Copy what the window needs out of a ``Predictor`` (read on the worker thread)."""
+    notes = [n for n in (getattr(predictor, "input_note", ""), getattr(predictor, "output_note", "")) if n]
+    notes += [f"Card: {problem}" for problem in getattr(predictor, "card_problems", [])]
+    card = predictor.card if isinstance(getattr(predictor, "card", None), dict) else None
+    layers = list(predictor.layers)
+    model = getattr(predictor, "model", None)
+    outputs = getattr(model, "outputs", None)
+    n_outputs = int(outputs[0].shape[-1]) if outputs else None
+    return ModelInfo(
+        Path(predictor.path),
+        layers,
+        card,
+        _class_names(predictor, n_outputs),
+        [str(n) for n in notes],
+        _model_layers(model),
+        list(getattr(predictor, "dense_layers", [])),
+        bundled,
+        load_seconds,
+        import_seconds,
+    )
+
 
 class InferenceWorker(QThread):
-    model_loaded = Signal(object)  # ModelInfo
+    model_loaded = Signal(ModelInfo)
     model_failed = Signal(str, str)  # path, message (the previous model, if any, stays)
-    prediction_ready = Signal(object)  # Result
-    job_done = Signal(object, object, str)  # job id, result or exception, tag
+    prediction_ready = Signal(Result)
+    job_done = Signal(int, object, str)  # job id, the job's return value or its exception, tag
 
     def __init__(self, model_path: str | Path | None = None, parent=None):
+        """Start with the model at ``model_path`` (``None``: the bundled model) once ``start()``ed."""
         super().__init__(parent)
         self.setObjectName("inference-worker")
         self._mutex = QMutex()
         self._condition = QWaitCondition()
         self._pending: Request | None = None
-        self._pending_model: Path | None | bool = model_path if model_path is not None else True
+        self._pending_model: ModelLoad | None = ModelLoad(Path(model_path) if model_path is not None else None)
         self._jobs: list[Job] = []
         self._abort = False
         self._predictor = None
@@ -89,7 +182,7 @@ class InferenceWorker(QThread):
 
     def load_model(self, path: str | Path) -> None:
         with QMutexLocker(self._mutex):
-            self._pending_model = Path(path)
+            self._pending_model = ModelLoad(Path(path))
             self._condition.wakeOne()
 
     def run_job(self, job: Job) -> None:
@@ -125,13 +218,13 @@ class InferenceWorker(QThread):
                     else:
                         request, self._pending = self._pending, None
             if model is not None:
-                self._load(None if model is True else model)
+                self._load(model)
             elif job is not None:
                 self._run_job(job)
             elif request is not None:
                 self.prediction_ready.emit(self._predict(request))
 
-    def _load(self, path: Path | None) -> None:
+    def _load(self, load: ModelLoad) -> None:
         t0 = time.perf_counter()
         try:
             import tensorflow  # noqa: F401  (the slow part, timed separately)
@@ -139,17 +232,15 @@ class InferenceWorker(QThread):
             t1 = time.perf_counter()
             from model.inference import Predictor
 
-            predictor = Predictor(path)
+            predictor = Predictor(load.path)
+            info = model_info(predictor, load.path is None, time.perf_counter() - t1, t1 - t0)
         except Exception as exc:  # ModelError, or anything a broken file makes Keras raise
             from model.inference import DEFAULT_MODEL
 
-            self.model_failed.emit(str(path or DEFAULT_MODEL), str(exc) or traceback.format_exc(limit=1))
+            self.model_failed.emit(str(load.path or DEFAULT_MODEL), str(exc) or traceback.format_exc(limit=1))
             return
         self._predictor = predictor
-        self.model_loaded.emit(
-            ModelInfo(predictor.path, list(predictor.layers), predictor.card, predictor,
-                      load_seconds=time.perf_counter() - t1, import_seconds=t1 - t0)
-        )
+        self.model_loaded.emit(info)
 
     def _predict(self, request: Request) -> Result:
         from model.preprocess import image_to_input, strokes_to_input
@@ -159,8 +250,15 @@ class InferenceWorker(QThread):
             x = strokes_to_input(request.strokes) if request.strokes is not None else image_to_input(request.image)
             prediction = self._predictor.predict(x)
         except Exception as exc:
-            return Result(request.id, None, None, error=str(exc))
-        return Result(request.id, x, prediction.probabilities, prediction.activations, time.perf_counter() - t0)
+            return Result(request.id, None, None, error=str(exc) or type(exc).__name__)
+        return Result(
+            request.id,
+            x,
+            prediction.probabilities,
+            prediction.activations,
+            dict(getattr(prediction, "dense_activations", {})),
+            time.perf_counter() - t0,
+        )
 
     def _run_job(self, job: Job) -> None:
         try:

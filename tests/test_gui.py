@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMessageBox, QToolButton
 
 from gui.automation import draw_with_mouse, draw_with_touch
 from gui.main_window import MainWindow
@@ -33,13 +32,12 @@ def digit_shown(w) -> str:
 
 def wait_for_result(qtbot, w, timeout=10_000):
     """Wait until the newest request is what the panels show."""
-    qtbot.waitUntil(lambda: w._shown_id >= w._request_id and w._submitted_at.get(w._request_id) is None,
-                    timeout=timeout)
+    qtbot.waitUntil(lambda: w.requests.settled, timeout=timeout)
 
 
 def one_per_digit(stroke_fixtures):
     seen, out = set(), []
-    for path, strokes, label in stroke_fixtures:
+    for _path, strokes, label in stroke_fixtures:
         if label not in seen:
             seen.add(label)
             out.append((strokes, label))
@@ -145,18 +143,60 @@ def test_another_model_rebuilds_the_feature_maps(qtbot, window, tmp_path):
     assert set(window.last_result.activations) == {"big_filters", "average"}
 
 
-def test_clicking_a_map_enlarges_it(qtbot, window, stroke_fixtures):
+def test_clicking_a_map_explains_and_outlines_that_cell_without_covering_anything(qtbot, window, stroke_fixtures):
     strokes, _ = one_per_digit(stroke_fixtures)[2]
     draw_with_mouse(window.canvas, strokes)
     wait_for_result(qtbot, window)
     clicked = []
     window.feature_maps.map_clicked.connect(lambda *args: clicked.append(args))
-    pos = window.feature_maps.map_centre("conv2", 5, 3, 4)
+    layer = window.model_info.layers[1].name
+    pos = window.feature_maps.map_centre(layer, 5, 3, 4)
     qtbot.mouseClick(window.feature_maps.viewport(), Qt.MouseButton.LeftButton, pos=pos.toPoint())
     qtbot.waitUntil(lambda: bool(clicked), timeout=3000)
-    assert clicked[0][:2] == ("conv2", 5)
-    qtbot.waitUntil(lambda: window.enlarged_map is not None and window.enlarged_map.isVisible(), timeout=3000)
-    assert "conv2" in window.enlarged_map.windowTitle()
+    assert clicked[0] == (layer, 5, 3, 4)  # the very cell aimed at
+    assert window.feature_maps.selected == (layer, 5, 3, 4)  # outlined
+    dock = window.findChild(QDockWidget, "explanation_dock")
+    qtbot.waitUntil(dock.isVisible, timeout=3000)
+    # Nothing floats over the window: no extra top-level window opened by the click.
+    assert [
+        w
+        for w in QApplication.topLevelWidgets()
+        if w.isVisible() and w.isWindow() and w is not window and not isinstance(w, QMessageBox)
+    ] == []
+
+
+def test_map_cells_are_at_least_6_px_and_zoom_enlarges_them_in_place(qtbot, window, stroke_fixtures):
+    draw_with_mouse(window.canvas, one_per_digit(stroke_fixtures)[2][0])
+    wait_for_result(qtbot, window)
+    for width in (1280, 1024, 900):
+        window.resize(width, 700)
+        qtbot.wait(50)
+        for info in window.model_info.layers:
+            assert window.feature_maps.cell_size_on_screen(info.name) >= 6 - 0.01, (width, info.name)
+    first = window.model_info.layers[0].name
+    before = window.feature_maps.cell_size_on_screen(first)
+    for _ in range(3):
+        qtbot.mouseClick(window.findChild(QToolButton, "zoom_in"), Qt.MouseButton.LeftButton)
+    qtbot.wait(50)  # the layout settles on the next turn of the event loop
+    assert window.feature_maps.cell_size_on_screen(first) > before * 1.3
+    # Cells of the enlarged maps are clicked and explained like any other.
+    clicked = []
+    window.feature_maps.map_clicked.connect(lambda *args: clicked.append(args))
+    pos = window.feature_maps.map_centre(first, 2, 10, 11)
+    qtbot.mouseClick(window.feature_maps.viewport(), Qt.MouseButton.LeftButton, pos=pos.toPoint())
+    assert clicked == [(first, 2, 10, 11)]
+
+
+def test_hovering_a_map_shows_row_col_and_value(qtbot, window, stroke_fixtures):
+    draw_with_mouse(window.canvas, one_per_digit(stroke_fixtures)[2][0])
+    wait_for_result(qtbot, window)
+    layer = window.model_info.layers[0].name
+    pos = window.feature_maps.map_centre(layer, 1, 14, 9).toPoint()
+    qtbot.mouseMove(window.feature_maps.viewport(), pos)
+    label = window.findChild(QLabel, "map_hover")
+    expected = float(window.last_result.activations[layer][14, 9, 1])
+    qtbot.waitUntil(lambda: "row 14, col 9" in label.text(), timeout=3000)
+    assert f"{expected:.4f}" in label.text() and "channel 1" in label.text()
 
 
 def test_save_drawing_as_json_and_png(qtbot, window, tmp_path, stroke_fixtures):
@@ -177,16 +217,21 @@ def test_save_drawing_as_json_and_png(qtbot, window, tmp_path, stroke_fixtures):
 
 def test_opening_a_picture_and_strokes_recognises_them(qtbot, window, fixtures, tmp_path):
     picture = sorted((fixtures / "images").glob("*_black_on_white_rgb.png"))[0]
-    assert window.open_file(picture)
+    with qtbot.waitSignal(window.files_opened) as opened:
+        window.open_file(picture)
+    assert opened.args == [1, 0]
     wait_for_result(qtbot, window)
     assert digit_shown(window) == picture.name[0]
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"nope")
-    assert not window.open_file(broken)
+    with qtbot.waitSignal(window.files_opened) as opened:
+        window.open_file(broken)
+    assert opened.args == [0, 1]
     assert "broken.png" in window.last_error
     assert digit_shown(window) == picture.name[0]  # nothing lost
     strokes_file = sorted((fixtures / "strokes").glob("6_*.json"))[0]
-    assert window.open_file(strokes_file)
+    with qtbot.waitSignal(window.files_opened):
+        window.open_file(strokes_file)
     wait_for_result(qtbot, window)
     assert digit_shown(window) == "6"
 

@@ -1,0 +1,76 @@
+"""The right-hand side of the window: every feature map, a zoom, and what the mouse is over.
+
+The maps scroll (never clip, never squeeze below ``MIN_CELL_PX`` per cell); the zoom buttons
+change the cell size in place, so an enlarged map stays in the panel, next to the canvas and the
+explanation rather than over them, and its cells are clicked and explained like any other.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
+
+from .feature_maps import MIN_CELL_PX, FeatureMapPanel
+
+ZOOM_STEPS = (MIN_CELL_PX, 8, 11, 15, 20, 28, 40)  # pixels per cell
+
+
+class FeatureMapArea(QWidget):
+    """A :class:`FeatureMapPanel` in a scroll area, with zoom buttons and a hover read-out."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.panel = FeatureMapPanel()
+        title = QLabel("Feature maps — every layer, live. Click a cell to see how it is computed.")
+        title.setWordWrap(True)
+        self.zoom_out_button = QToolButton(text="−", objectName="zoom_out")
+        self.zoom_in_button = QToolButton(text="+", objectName="zoom_in")
+        self.zoom_out_button.setToolTip("Smaller maps, more per row")
+        self.zoom_in_button.setToolTip("Enlarge the maps (their cells stay clickable)")
+        self.zoom_out_button.clicked.connect(lambda: self.zoom(-1))
+        self.zoom_in_button.clicked.connect(lambda: self.zoom(+1))
+        self.zoom_label = QLabel(objectName="zoom_level")
+        header = QHBoxLayout()
+        header.addWidget(title, 1)
+        header.addWidget(QLabel("Zoom"))
+        header.addWidget(self.zoom_out_button)
+        header.addWidget(self.zoom_label)
+        header.addWidget(self.zoom_in_button)
+        self.hover_label = QLabel(" ", objectName="map_hover")
+        self.hover_label.setToolTip("The map cell under the mouse: layer, channel, row, column and value")
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # Always on: a scroll bar that comes and goes would change the width, the reflow, the
+        # height, and so the need for a scroll bar, over and over.
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.scroll.setWidget(self.panel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        layout.addWidget(self.hover_label)
+        layout.addWidget(self.scroll, 1)
+        self.panel.hover_text.connect(self._on_hover_text)
+        self._update_zoom_label()
+
+    def zoom(self, steps: int) -> None:
+        """Bigger (``steps > 0``) or smaller cells, one step of ``ZOOM_STEPS`` at a time."""
+        current = max((i for i, px in enumerate(ZOOM_STEPS) if px <= self.panel.cell_px), default=0)
+        index = min(max(current + steps, 0), len(ZOOM_STEPS) - 1)
+        self.panel.set_cell_size(ZOOM_STEPS[index])
+        self._update_zoom_label()
+
+    def _update_zoom_label(self) -> None:
+        px = self.panel.cell_px
+        self.zoom_label.setText(f"{px} px")
+        self.zoom_out_button.setEnabled(px > ZOOM_STEPS[0])
+        self.zoom_in_button.setEnabled(px < ZOOM_STEPS[-1])
+
+    def resizeEvent(self, event):  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.panel.set_available_width(self.scroll.viewport().width())
+
+    @Slot(str)
+    def _on_hover_text(self, text: str) -> None:
+        self.hover_label.setText(text or " ")

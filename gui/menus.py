@@ -1,0 +1,161 @@
+"""The window's menus and the file dialogs they open (the window does the work they ask for)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog
+
+
+def build_menus(window) -> None:
+    """File, Edit, View and Help, with their shortcuts (added to the window too, so they work without the menu bar)."""
+
+    def action(text, slot, shortcut=None, tip=None, menu=None):
+        a = QAction(text, window)
+        a.triggered.connect(slot)
+        if shortcut is not None:
+            a.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        if menu is not None:
+            menu.addAction(a)
+        window.addAction(a)  # shortcuts work even with the menu bar hidden
+        return a
+
+    file_menu = window.menuBar().addMenu("&File")
+    window.open_model_action = action(
+        "Open &model…",
+        lambda: open_model_dialog(window),
+        QKeySequence.StandardKey.Open,
+        "Load another Keras image classifier (.keras or .h5)",
+        file_menu,
+    )
+    action(
+        "Open &image…",
+        lambda: open_image_dialog(window),
+        QKeySequence("Ctrl+I"),
+        "Recognise PNG/JPEG pictures of digits, or load stroke .json files",
+        file_menu,
+    )
+    window.model_input_action = action(
+        "Model &input…",
+        lambda: open_model_input_dialog(window),
+        None,
+        "How the drawing is fed to this model (size, value range, class names)",
+        file_menu,
+    )
+    action(
+        "&Save drawing…",
+        lambda: save_drawing_dialog(window),
+        QKeySequence.StandardKey.Save,
+        "Save the drawing as PNG or as stroke JSON",
+        file_menu,
+    )
+    action(
+        "&Export feature maps…",
+        lambda: export_maps_dialog(window),
+        QKeySequence("Ctrl+E"),
+        "Save the feature-map panel as a PNG",
+        file_menu,
+    )
+    # The dialog lives in gui/model_input_dialog.py; a build without it hides the entry.
+    window.model_input_action.setVisible(importlib.util.find_spec(f"{__package__}.model_input_dialog") is not None)
+    file_menu.addSeparator()
+    action("&Quit", window.close, QKeySequence.StandardKey.Quit, None, file_menu)
+
+    edit_menu = window.menuBar().addMenu("&Edit")
+    action("&Undo stroke", window.canvas.undo, [QKeySequence("Ctrl+Z")], "Undo the last stroke", edit_menu)
+    action(
+        "&Redo stroke",
+        window.canvas.redo,
+        [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")],
+        "Redo the stroke you undid",
+        edit_menu,
+    )
+    action(
+        "&Clear",
+        window.clear,
+        [QKeySequence(Qt.Key.Key_Escape), QKeySequence("Ctrl+Backspace")],
+        "Clear the canvas (undo brings it back)",
+        edit_menu,
+    )
+    view_menu = window.menuBar().addMenu("&View")
+    action(
+        "&Enlarge maps",
+        lambda: window.maps_area.zoom(+1),
+        QKeySequence.StandardKey.ZoomIn,
+        "Bigger feature-map cells (the maps stay in their panel)",
+        view_menu,
+    )
+    action(
+        "&Shrink maps",
+        lambda: window.maps_area.zoom(-1),
+        QKeySequence.StandardKey.ZoomOut,
+        "Smaller feature-map cells, more maps per row",
+        view_menu,
+    )
+
+    help_menu = window.menuBar().addMenu("&Help")
+    action("Show the &tour", lambda: window.hints.start(), None, "The four first-run hints again", help_menu)
+    action("&About…", window.show_about, None, "About this app and its model", help_menu)
+
+
+def open_model_dialog(window) -> None:
+    path, _ = QFileDialog.getOpenFileName(
+        window, "Open a Keras model", window.settings.directory("model"), "Keras models (*.keras *.h5);;All files (*)"
+    )
+    if path:
+        window.settings.remember_directory("model", path)
+        window.load_model(path)
+
+
+def open_image_dialog(window) -> None:
+    paths, _ = QFileDialog.getOpenFileNames(
+        window,
+        "Open pictures or strokes",
+        window.settings.directory("image"),
+        "Pictures and strokes (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.json);;All files (*)",
+    )
+    if paths:
+        window.settings.remember_directory("image", paths[0])
+        window.open_files(paths)
+
+
+def save_drawing_dialog(window) -> None:
+    if window.canvas.is_empty():
+        window.statusBar().showMessage("Nothing to save: the canvas is empty", 4000)
+        return
+    path, _ = QFileDialog.getSaveFileName(
+        window,
+        "Save the drawing",
+        str(Path(window.settings.directory("save")) / "digit.png"),
+        "PNG image (*.png);;Strokes as JSON (*.json)",
+    )
+    if path:
+        window.settings.remember_directory("save", path)
+        window.save_drawing(path)
+
+
+def export_maps_dialog(window) -> None:
+    path, _ = QFileDialog.getSaveFileName(
+        window, "Export feature maps", str(Path(window.settings.directory("export")) / "feature-maps.png"), "PNG (*.png)"
+    )
+    if path:
+        window.settings.remember_directory("export", path)
+        window.export_maps(path)
+
+
+def open_model_input_dialog(window) -> None:
+    from .model_input_dialog import ModelInputDialog
+
+    if window.model_info is None:
+        window.statusBar().showMessage("No model is loaded yet", 4000)
+        return
+    dialog = ModelInputDialog(window.model_info.path, window)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.accepted.connect(lambda: window.load_model(window.model_info.path))  # re-read with the new card
+    dialog.open()
