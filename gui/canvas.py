@@ -15,12 +15,13 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from model.preprocess import MAX_POINTS_PER_STROKE
+
 Point = tuple[float, float, float]  # x, y in paper coordinates; pressure 0-1
 
 INK = QColor(255, 255, 255)
 PAPER = QColor(18, 18, 22)
 PEN_FRACTION = 0.045  # on-screen pen width as a fraction of the paper side, at pressure 0.5
-MAX_POINTS = 20_000  # points per stroke drawn live: a runaway stroke is cut, never a frozen GUI
 
 
 class DrawingCanvas(QWidget):
@@ -178,7 +179,7 @@ class DrawingCanvas(QWidget):
         last = self._current[-1]
         if abs(x - last[0]) + abs(y - last[1]) < 1e-4:
             return  # no movement: nothing new to show or recognise
-        if len(self._current) >= MAX_POINTS:
+        if len(self._current) >= MAX_POINTS_PER_STROKE:  # a runaway stroke is cut, never a frozen GUI
             self._end()
             self._begin(pos, pressure)
             return

@@ -17,7 +17,6 @@ from __future__ import annotations
 import gc
 import json
 import json.scanner
-import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,14 +25,19 @@ import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage, QImageReader
 
-from model.data import DataError, parse_strokes
-
-from .canvas import MAX_POINTS
+from model.data import (
+    MAX_JSON_DEPTH,
+    MAX_STROKE_FILE_BYTES,
+    DataError,
+    json_depth,
+    parse_stroke_bytes,
+    parse_strokes,
+    read_limited,
+)
+from model.preprocess import MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, MAX_POINTS_PER_DRAWING
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 OPENABLE_SUFFIXES = IMAGE_SUFFIXES | {".json", ".keras"}
-MAX_PICTURE_PIXELS = 50_000_000  # checked from the file's header, before decoding
-MAX_DRAWING_BYTES = 64 * 2**20  # a stroke file larger than this is refused before it is read
 FAST_PARSE_BYTES = 512 * 2**10  # below this the C parser's GIL hold is too short to notice
 
 
@@ -73,20 +77,8 @@ def png_bytes(image: QImage) -> bytes:
     return bytes(data.data())
 
 
-def _check_regular(path: Path) -> None:
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise DataError(f"{path}: {exc.strerror or exc}") from exc
-    if stat.S_ISDIR(mode):
-        raise DataError(f"{path} is a folder, not a file.")
-    if not stat.S_ISREG(mode):  # a FIFO would block forever, /dev/zero never ends
-        raise DataError(f"{path} is not a regular file (a pipe or a device); only files are opened.")
-
-
-def _parse_json(text: str):
-    if len(text) < FAST_PARSE_BYTES:
-        return json.loads(text)
+def _parse_json_yielding(text: str):
+    """``json.loads`` with the pure-Python scanner and the garbage collector paused (see above)."""
     decoder = json.JSONDecoder()
     decoder.scan_once = json.scanner.py_make_scanner(decoder)
     was_enabled = gc.isenabled()
@@ -99,8 +91,8 @@ def _parse_json(text: str):
 
 
 def _thin(doc: object, max_points: int) -> tuple[object, int]:
-    """Keep every k-th point of over-long strokes (the last one too), so the drawing has at most
-    about ``max_points`` points; returns the document and the original point count."""
+    """Keep every k-th point (and the last) of each stroke so the drawing has about ``max_points``
+    points at most, before NumPy sees it; returns the document and its original point count."""
     if not isinstance(doc, dict) or not isinstance(doc.get("strokes"), list):
         return doc, 0
     strokes = doc["strokes"]
@@ -120,45 +112,51 @@ def _thin(doc: object, max_points: int) -> tuple[object, int]:
     return {**doc, "strokes": thinned}, total
 
 
-def read_drawing(path: Path, max_points: int = MAX_POINTS) -> OpenedFile:
-    """A stroke JSON file -> strokes with at most about ``max_points`` points (thinned if more)."""
-    _check_regular(path)
-    size = path.stat().st_size
-    if size > MAX_DRAWING_BYTES:
-        raise DataError(
-            f"{path} is {size / 2**20:.0f} MB; stroke files over {MAX_DRAWING_BYTES // 2**20} MB "
-            f"are not opened (a drawing keeps at most {max_points:,} points)."
-        )
+def read_drawing(path: Path) -> OpenedFile:
+    """A stroke JSON file -> its strokes, checked and limited as ``model.data.read_strokes`` does.
+
+    Small files go through ``parse_stroke_bytes`` itself; larger ones get the same checks (size,
+    UTF-8, nesting depth, points, coordinates) with the parse done so the GUI thread keeps running.
+    """
+    source = str(path)
+    raw = read_limited(path, MAX_STROKE_FILE_BYTES, "stroke file")
+    if len(raw) < FAST_PARSE_BYTES:
+        strokes, _ = parse_stroke_bytes(raw, source)
+        return OpenedFile(path, "strokes", strokes=strokes)
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not UTF-8 text: {exc}") from exc
+        raise DataError(f"{source} is not valid JSON: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise DataError(f"{source}: JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted.")
+    del raw
     try:
-        doc = _parse_json(text)
+        doc = _parse_json_yielding(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path} is not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise DataError(f"{path} is nested too deeply to be a stroke file.") from exc
+        raise DataError(f"{source} is not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # e.g. a 5000-digit integer
+        raise DataError(f"{source} is not usable JSON: {str(exc).splitlines()[0][:200] if str(exc) else exc!r}") from exc
     del text
-    doc, total = _thin(doc, max_points)
-    strokes = parse_strokes(doc, str(path))
-    label = doc.get("label") if isinstance(doc, dict) else None
-    if not (isinstance(label, int) and not isinstance(label, bool) and 0 <= label <= 9):
-        label = None
+    doc, total = _thin(doc, MAX_POINTS_PER_DRAWING)
+    strokes = parse_strokes(doc, source)
     kept = sum(len(s) for s in strokes)
-    note = f"{total:,} points thinned to {kept:,}" if total > max_points else ""
-    return OpenedFile(path, "strokes", strokes=strokes, label=label, note=note)
+    note = f"{total:,} points thinned to {kept:,}" if total > kept else ""
+    return OpenedFile(path, "strokes", strokes=strokes, note=note)
 
 
 def read_picture(path: Path) -> OpenedFile:
     """A picture file -> ``QImage`` and RGBA pixels; the size is checked from the header first."""
-    _check_regular(path)
-    reader = QImageReader(str(path))
+    raw = read_limited(path, MAX_IMAGE_FILE_BYTES, "image")  # regular files only, size-limited
+    buffer = QBuffer()
+    buffer.setData(QByteArray(raw))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
     size = reader.size()
-    if size.isValid() and size.width() * size.height() > MAX_PICTURE_PIXELS:
+    if size.isValid() and size.width() * size.height() > MAX_IMAGE_PIXELS:
         raise DataError(
             f"{path} is {size.width()}x{size.height()} pixels; pictures over "
-            f"{MAX_PICTURE_PIXELS // 1_000_000} megapixels are not opened."
+            f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels are not opened. Scale it down first."
         )
     image = reader.read()
     if image.isNull():
