@@ -238,8 +238,8 @@ def _dense_layers(flat) -> list:
     return [layer for layer in flat.layers if type(layer).__name__ == "Dense" and len(layer.output.shape) == 2]
 
 
-def _info(layer) -> LayerInfo:
-    return LayerInfo(layer.name, type(layer).__name__, tuple(int(d) for d in layer.output.shape[1:]), int(layer.count_params()))
+def _info(layer, shape) -> LayerInfo:
+    return LayerInfo(layer.name, type(layer).__name__, tuple(int(d) for d in shape[1:]), int(layer.count_params()))
 
 
 # --- the predictor ----------------------------------------------------------------------------
@@ -280,15 +280,18 @@ class Predictor:
 
         self._features = feature_layers(flat)
         self._dense = _dense_layers(flat)
-        self.layers = [_info(layer) for layer in self._features]
-        self.dense_layers = [_info(layer) for layer in self._dense]
-        self.has_conv_layers = any("Conv" in info.kind for info in self.layers)
-
         multi = keras.Model(flat.inputs[0], [layer.output for layer in self._features + self._dense] + list(flat.outputs))
         signature = [tf.TensorSpec([None, *self.input_size, *([1] if self._channel_axis else [])], tf.float32)]
         self._fn = tf.function(lambda x: multi(x, training=False), input_signature=signature, reduce_retracing=True)
         self._probs_fn = tf.function(lambda x: flat(x, training=False), input_signature=signature)
         self._lock = threading.Lock()
+        # Shapes from a real call: a model with an unknown (None) input size has them only then.
+        shapes = [tuple(o.shape) for o in self._fn(self.prepare(np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32)))]
+        self.layers = [_info(layer, shape) for layer, shape in zip(self._features, shapes, strict=False)]
+        self.dense_layers = [
+            _info(layer, shape) for layer, shape in zip(self._dense, shapes[len(self._features) :], strict=False)
+        ]
+        self.has_conv_layers = any("Conv" in info.kind for info in self.layers)
 
         self.num_classes = int(flat.outputs[0].shape[-1])
         self.class_names = self._names()

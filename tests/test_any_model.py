@@ -449,3 +449,13 @@ def test_a_refused_model_leaves_a_loaded_one_untouched(load, tmp_path):
     with pytest.raises(ModelError):
         Predictor(tmp_path / "missing.keras")
     np.testing.assert_array_equal(p.predict(image(11)).probabilities, before)
+
+
+def test_unknown_input_size_gets_the_drawing_as_is(tmp_path):
+    inputs = keras.Input((None, None, 1))
+    h = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3, name="conv")(inputs))
+    path = tmp_path / "any_size.keras"
+    keras.Model(inputs, layers.Dense(10)(h)).save(path)
+    p = Predictor(path)
+    assert p.input_size == (28, 28) and [(i.name, i.shape) for i in p.layers] == [("conv", (26, 26, 4))]
+    assert p.predict(image(12)).probabilities.sum() == pytest.approx(1.0, abs=1e-5)
