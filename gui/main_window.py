@@ -28,7 +28,7 @@ from .hints import install_hints
 from .learn import install_teaching
 from .maps_area import FeatureMapArea
 from .menus import build_menus
-from .panels import InputView, PredictionPanel
+from .panels import InputView, PredictionPanel, SquareBox
 from .settings import WindowSettings, restore_geometry, restore_state
 from .worker import InferenceWorker, ModelInfo, Request, Result
 
@@ -113,8 +113,7 @@ class MainWindow(QMainWindow):
         seen_title.setWordWrap(True)
         seen = QVBoxLayout()
         seen.addWidget(seen_title)
-        seen.addWidget(self.input_view, 1, Qt.AlignmentFlag.AlignHCenter)
-        seen.addStretch(0)
+        seen.addWidget(SquareBox(self.input_view), 1)
         bottom = QHBoxLayout()
         bottom.addLayout(seen, 1)
         bottom.addWidget(self.prediction, 1)

@@ -43,15 +43,6 @@ class InputView(pg.GraphicsLayoutWidget):
         self.view.addItem(self.image)
         self.view.setRange(xRange=(0, INPUT_SIZE), yRange=(0, INPUT_SIZE), padding=0.02)
         self.setMinimumSize(96, 96)
-        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        policy.setHeightForWidth(True)
-        self.setSizePolicy(policy)
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt override)
-        return True
-
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt override)
-        return width
 
     def set_input(self, x: np.ndarray | None) -> None:
         """Show ``x``, an ``(h, w)`` float image in [0, 1] (``None``: black)."""
@@ -59,6 +50,22 @@ class InputView(pg.GraphicsLayoutWidget):
             x = np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32)
         self.image.setImage(x, levels=(0.0, 1.0), autoLevels=False)
         self.view.setRange(xRange=(0, x.shape[1]), yRange=(0, x.shape[0]), padding=0.02)
+
+
+class SquareBox(QWidget):
+    """Holds one widget as the largest centred square that fits (layouts only stretch rectangles)."""
+
+    def __init__(self, child: QWidget, parent=None):
+        super().__init__(parent)
+        self.child = child
+        child.setParent(self)
+        self.setMinimumSize(child.minimumSize())
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def resizeEvent(self, event):  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        side = min(self.width(), self.height())
+        self.child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2, side, side)
 
 
 class PredictionPanel(QWidget):
