@@ -40,25 +40,13 @@ from .saliency import (
     signal_below_noise,
 )
 
+# fmt: off
 __all__ = [
-    "ConvBreakdown",
-    "ConvStage",
-    "IntegratedGradients",
-    "LayerParameters",
-    "ParameterComparison",
-    "PoolBreakdown",
-    "Window",
-    "breakdown",
-    "conv_breakdown",
-    "integrated_gradients",
-    "integrated_gradients_result",
-    "occlusion",
-    "parameter_comparison",
-    "pool_breakdown",
-    "receptive_field",
-    "saliency",
-    "signal_below_noise",
+    "ConvBreakdown", "ConvStage", "IntegratedGradients", "LayerParameters", "ParameterComparison", "PoolBreakdown",
+    "Window", "breakdown", "conv_breakdown", "integrated_gradients", "integrated_gradients_result", "occlusion",
+    "parameter_comparison", "pool_breakdown", "receptive_field", "saliency", "signal_below_noise",
 ]
+# fmt: on
 
 CONV_KINDS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
 POOL_KINDS = ("MaxPooling2D", "AveragePooling2D")
