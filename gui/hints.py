@@ -1,4 +1,4 @@
-"""A first-run tour: four hints, each pointing at the thing it names, dismissible and remembered.
+"""A first-run tour: four hints, each naming where to look, dismissible and remembered.
 
 1. draw on the canvas; 2. the 28x28 image is what the network sees; 3. click a feature map cell;
 4. the Learn menu. Drawing a stroke and clicking a map move the tour on by themselves; "Next" and
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 DONE_KEY = "hints/done"
@@ -20,7 +20,7 @@ DONE_KEY = "hints/done"
 @dataclass(frozen=True)
 class Hint:
     text: str
-    target: Callable[[], QWidget | None]  # what the hint points at (looked up when shown)
+    anchor: Callable[[], QWidget | None]  # where the bubble floats (looked up when shown)
 
 
 class HintBubble(QFrame):
@@ -69,24 +69,19 @@ class HintBubble(QFrame):
         self.step.setText(f"{self.index + 1} of {len(self.hints)}")
         self.next_button.setText("Done" if self.index == len(self.hints) - 1 else "Next")
         self.adjustSize()
-        self._place(hint.target())
+        self._place(hint.anchor())
         self.show()
         self.raise_()
 
-    def _place(self, target: QWidget | None) -> None:
-        """Beside the target (right of it if there is room, else left, else below), inside the window."""
+    def _place(self, anchor: QWidget | None) -> None:
+        """Inside ``anchor``'s top right corner (the maps' side: the canvas and answer stay in view)."""
         win = self.window_
-        if target is None or not target.isVisible():
-            self.move(win.width() - self.width() - 16, 60)
+        if anchor is None or not anchor.isVisible():
+            self.move(max(win.width() - self.width() - 16, 4), 60)
             return
-        top_left = target.mapTo(win, QPoint(0, 0))
-        x = top_left.x() + target.width() + 8
-        if x + self.width() > win.width():
-            x = top_left.x() - self.width() - 8
-        y = top_left.y() + 8
-        if x < 0:
-            x = top_left.x() + 8
-            y = top_left.y() + target.height() + 8
+        top_left = anchor.mapTo(win, QPoint(0, 0))
+        x = top_left.x() + anchor.width() - self.width() - 24
+        y = top_left.y() + 40
         x = min(max(x, 4), max(win.width() - self.width() - 4, 4))
         y = min(max(y, 4), max(win.height() - self.height() - 4, 4))
         self.move(x, y)
@@ -99,9 +94,15 @@ class HintBubble(QFrame):
         self._show_current()
 
     def advance_from(self, index: int) -> None:
-        """Move on if the user just did what hint ``index`` asked for."""
-        if self.isVisible() and self.index == index:
+        """The user just did what hint ``index`` asks for: move past it (and any before it)."""
+        if self.isVisible() and self.index <= index:
+            self.index = index
             self.advance()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Move):
+            self.reposition()  # a dock opened or the splitter moved: follow the maps' corner
+        return False
 
     def dismiss(self) -> None:
         self.hide()
@@ -109,25 +110,30 @@ class HintBubble(QFrame):
 
     def reposition(self) -> None:
         if self.isVisible():
-            self._place(self.hints[self.index].target())
+            self._place(self.hints[self.index].anchor())
 
 
 def install_hints(window, settings) -> HintBubble:
     """The tour for ``window`` (a ``MainWindow``); started now unless the settings say it was seen."""
+    maps = lambda: window.maps_area  # noqa: E731
     hints = [
-        Hint("Draw a digit here with the mouse, a finger or a pen. The network answers while you draw.", lambda: window.canvas),
         Hint(
-            "This 28×28 image is what the network actually sees: your drawing shrunk and centred the way MNIST's digits were.",
-            lambda: window.input_view,
+            "Draw a digit on the black square on the left, with the mouse, a finger or a pen. "
+            "The network answers while you draw.",
+            maps,
         ),
         Hint(
-            "Every square here is a feature map. Click any cell to see the arithmetic behind its value; "
-            "use Zoom to enlarge the maps.",
-            lambda: window.maps_area,
+            "The small image under the canvas is what the network actually sees: your drawing at 28×28 "
+            "pixels, centred the way MNIST's digits were.",
+            maps,
         ),
         Hint(
-            "The Learn menu has a convolution playground, the learned filters, the architecture and a saliency view.",
-            window.menuBar,
+            "Every square on this side is a feature map. Click any cell to see the arithmetic behind its "
+            "value; Zoom enlarges the maps.",
+            maps,
+        ),
+        Hint(
+            "The Learn menu (top) has a convolution playground, the learned filters, the architecture and a saliency view.", maps
         ),
     ]
     bubble = HintBubble(window, hints)
@@ -137,6 +143,7 @@ def install_hints(window, settings) -> HintBubble:
         settings.sync()
 
     bubble.finished.connect(remember)
+    window.maps_area.installEventFilter(bubble)
     window.canvas.stroke_finished.connect(lambda: bubble.advance_from(0))
     window.feature_maps.map_clicked.connect(lambda *_: bubble.advance_from(2))
     if not settings.flag(DONE_KEY):

@@ -88,7 +88,6 @@ class MainWindow(QMainWindow):
         self.prediction = PredictionPanel()
         self.maps_area = FeatureMapArea()
         self.feature_maps = self.maps_area.panel
-        self.feature_maps.hover_text.connect(self._on_map_hover_text)
 
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
@@ -290,8 +289,7 @@ class MainWindow(QMainWindow):
     def _show_active_model(self) -> None:
         info = self.model_info
         if info is not None:
-            kind = "bundled model" if info.bundled else "model"
-            self._set_model_status(f"Active {kind}: {info.name} · {len(info.class_names)} classes")
+            self._set_model_status(f"Model: {info.name}" + (" (bundled)" if info.bundled else ""))
             self.model_status.setToolTip(f"{info.path}\n" + "\n".join(info.notes))
 
     def _set_model_status(self, text: str) -> None:
@@ -405,13 +403,6 @@ class MainWindow(QMainWindow):
         self.canvas.set_picture(None)
         self.canvas.clear()
         self._show_empty()
-
-    @Slot(str)
-    def _on_map_hover_text(self, text: str) -> None:
-        if text:
-            self.statusBar().showMessage(text)
-        else:
-            self.statusBar().clearMessage()
 
     def show_about(self) -> None:
         dialog = AboutDialog(self.model_info, self)
