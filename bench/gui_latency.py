@@ -91,7 +91,7 @@ def main() -> None:
         pump(0.05)
         for points in to_canvas_points(window.canvas, strokes):
             QTest.mousePress(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
-            first_id = window._request_id
+            first_id = window.requests.latest
             t_start = time.perf_counter()
             shown_before = len(shown_at)
             for pt in points[1:]:
@@ -103,7 +103,7 @@ def main() -> None:
                 rates.append(updates / duration)
             t_last = time.perf_counter()
             QTest.mouseRelease(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
-        target = window._request_id
+        target = window.requests.latest
         end = time.perf_counter() + 5
         while target not in shown_at and time.perf_counter() < end:
             app.processEvents()

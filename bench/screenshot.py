@@ -50,6 +50,7 @@ def main() -> None:
         pump(0.05)
     path = sorted((ROOT / "tests" / "fixtures" / "strokes").glob(f"{args.digit}_*.json"))[0]
     strokes, _ = read_strokes(path)
+    window.hints.hide()  # the first-run tour is not part of the picture (and stays unseen)
     draw_with_mouse(window.canvas, strokes, after_move=app.processEvents)
     pump(1.0)
     args.out.parent.mkdir(parents=True, exist_ok=True)

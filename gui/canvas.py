@@ -21,6 +21,7 @@ Point = tuple[float, float, float]  # x, y in paper coordinates; pressure 0-1
 
 INK = QColor(255, 255, 255)
 PAPER = QColor(18, 18, 22)
+HINT = "Draw a digit"  # shown on the empty paper
 PEN_FRACTION = 0.045  # on-screen pen width as a fraction of the paper side, at pressure 0.5
 
 
@@ -48,7 +49,6 @@ class DrawingCanvas(QWidget):
         self._live: QPixmap | None = None  # transparent; the stroke being drawn, segment by segment
         self._current_xy = np.empty((256, 2), np.float64)  # its points as an array, grown by doubling
         self._touch_id: int | None = None
-        self._hint = "Draw a digit"
         self._picture = None  # an opened picture shown on the paper instead of strokes
         self._arrays: list[np.ndarray] | None = None  # finished strokes as arrays, rebuilt on change
 
@@ -94,10 +94,6 @@ class DrawingCanvas(QWidget):
         self._cache = None
         self.update()
 
-    def set_hint(self, text: str) -> None:
-        self._hint = text
-        self.update()
-
     # --- editing -----------------------------------------------------------------------------
 
     def clear(self) -> None:
@@ -129,12 +125,6 @@ class DrawingCanvas(QWidget):
             self._strokes, payload = payload, self._strokes
         self._history.append((op, payload))
         self._changed()
-
-    def can_undo(self) -> bool:
-        return bool(self._history)
-
-    def can_redo(self) -> bool:
-        return bool(self._future)
 
     def _push(self, op: tuple[str, object]) -> None:
         self._history.append(op)
@@ -335,12 +325,12 @@ class DrawingCanvas(QWidget):
         painter.drawPixmap(QRectF(rect), self._cache, source)
         if self._current:
             painter.drawPixmap(QRectF(rect), self._live, source)
-        if self.is_empty() and self._picture is None and self._hint:
+        if self.is_empty() and self._picture is None:
             painter.setPen(QColor(150, 150, 160))
             font = painter.font()
             font.setPointSizeF(max(10.0, self.paper_rect().width() / 22))
             painter.setFont(font)
-            painter.drawText(self.paper_rect(), Qt.AlignmentFlag.AlignCenter, self._hint)
+            painter.drawText(self.paper_rect(), Qt.AlignmentFlag.AlignCenter, HINT)
         painter.end()
 
     def resizeEvent(self, event):

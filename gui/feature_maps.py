@@ -329,9 +329,6 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
         self._highlight.setRect(item.cell_rect(cell))
         self._highlight.setParentItem(item)
 
-    def mosaic(self, name: str) -> LayerMosaic:
-        return self._items[name]
-
     def map_centre(self, name: str, channel: int, row: int = 0, col: int = 0) -> QPointF:
         """Widget coordinates of cell (row, col) of a channel's map (used by tests to click it)."""
         item = self._items[name]

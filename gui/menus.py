@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -27,7 +26,7 @@ def build_menus(window) -> None:
         return a
 
     file_menu = window.menuBar().addMenu("&File")
-    window.open_model_action = action(
+    action(
         "Open &model…",
         lambda: open_model_dialog(window),
         QKeySequence.StandardKey.Open,
@@ -41,7 +40,7 @@ def build_menus(window) -> None:
         "Recognise PNG/JPEG pictures of digits, or load stroke .json files",
         file_menu,
     )
-    window.model_input_action = action(
+    action(
         "Model &input…",
         lambda: open_model_input_dialog(window),
         None,
@@ -62,8 +61,6 @@ def build_menus(window) -> None:
         "Save the feature-map panel as a PNG",
         file_menu,
     )
-    # The dialog lives in gui/model_input_dialog.py; a build without it hides the entry.
-    window.model_input_action.setVisible(importlib.util.find_spec(f"{__package__}.model_input_dialog") is not None)
     file_menu.addSeparator()
     action("&Quit", window.close, QKeySequence.StandardKey.Quit, None, file_menu)
 
@@ -150,12 +147,15 @@ def export_maps_dialog(window) -> None:
 
 
 def open_model_input_dialog(window) -> None:
+    """What was detected about the active model and the user's corrections, saved to its card."""
     from .model_input_dialog import ModelInputDialog
 
-    if window.model_info is None:
+    info = window.model_info
+    if info is None:
         window.statusBar().showMessage("No model is loaded yet", 4000)
         return
-    dialog = ModelInputDialog(window.model_info.path, window)
+    dialog = ModelInputDialog(info.path, len(info.class_names), info.input_note, info.output_note, window)
+    dialog.setObjectName("model_input_dialog")
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    dialog.accepted.connect(lambda: window.load_model(window.model_info.path))  # re-read with the new card
+    dialog.card_saved.connect(lambda _card: window.load_model(info.path))  # read again, with the new card
     dialog.open()

@@ -114,6 +114,8 @@ class ModelInfo:
     bundled: bool = False
     load_seconds: float = 0.0
     import_seconds: float = 0.0
+    input_note: str = ""  # how the drawing is fed (size, value range), as the predictor put it
+    output_note: str = ""  # how the outputs are read (softmax, logits, ...)
 
     @property
     def name(self) -> str:
@@ -133,7 +135,8 @@ def _class_names(predictor, n_outputs: int | None) -> list[str]:
 
 def model_info(predictor, bundled: bool, load_seconds: float = 0.0, import_seconds: float = 0.0) -> ModelInfo:
     """Copy what the window needs out of a ``Predictor`` (read on the worker thread)."""
-    notes = [n for n in (getattr(predictor, "input_note", ""), getattr(predictor, "output_note", "")) if n]
+    input_note, output_note = str(getattr(predictor, "input_note", "")), str(getattr(predictor, "output_note", ""))
+    notes = [n for n in (input_note, output_note) if n]
     notes += [f"Card: {problem}" for problem in getattr(predictor, "card_problems", [])]
     card = predictor.card if isinstance(getattr(predictor, "card", None), dict) else None
     layers = list(predictor.layers)
@@ -151,6 +154,8 @@ def model_info(predictor, bundled: bool, load_seconds: float = 0.0, import_secon
         bundled,
         load_seconds,
         import_seconds,
+        input_note,
+        output_note,
     )
 
 

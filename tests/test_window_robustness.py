@@ -294,3 +294,13 @@ def test_ctrl_c_in_the_terminal_closes_the_app_cleanly(tmp_path):
         pytest.fail("Ctrl+C did not stop the app")
     assert "Traceback" not in out.decode(errors="replace")
     assert (tmp_path / "digit-recognizer" / "Digit Recognizer.conf").exists()  # closed the normal way: saved
+
+
+def test_model_input_dialog_opens_from_the_file_menu_for_the_active_model(qtbot, window):
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    entry = next(a for a in file_menu.actions() if a.text().replace("&", "").startswith("Model input"))
+    entry.trigger()
+    dialog = window.findChild(QDialog, "model_input_dialog")
+    qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible(), timeout=3000)
+    assert window.model_info.name in " ".join(label.text() for label in dialog.findChildren(QLabel))
+    dialog.close()
