@@ -200,14 +200,18 @@ def saliency(keras_model, model_input: np.ndarray, target_class: int) -> np.ndar
     return _to_map((gradient * x).numpy()[0])
 
 
-def occlusion(keras_model, model_input: np.ndarray, target_class: int, patch: int = 4, stride: int = 2) -> np.ndarray:
+def occlusion(
+    keras_model, model_input: np.ndarray, target_class: int, patch: int = 4, stride: int = 2, fill: np.ndarray | None = None
+) -> np.ndarray:
     """How much the probability of ``target_class`` changes when the pixels are blanked.
 
     A ``patch x patch`` square of zeros slides over the input in steps of ``stride`` (the last
     step is moved in to reach the far edge); each pixel gets the mean of ``p(original) -
     p(occluded)`` over the squares that cover it: positive where blanking lowers the probability
     (the ink matters for the class), negative where it raises it. ``(h, w)`` float32. All
-    occluded inputs run in one batch.
+    occluded inputs run in one batch. ``fill``: what a blank input looks like to the model, shaped
+    like ``model_input`` (``Predictor.prepare`` of a blank drawing: white for an inverted model);
+    zeros by default.
     """
     import keras
 
@@ -222,9 +226,10 @@ def occlusion(keras_model, model_input: np.ndarray, target_class: int, patch: in
         return s if s[-1] == n - patch else s + [n - patch]
 
     corners = [(r, c) for r in starts(height) for c in starts(width)]
+    blank = np.zeros_like(x) if fill is None else as_model_batch(keras_model, fill)
     batch = np.repeat(x, len(corners) + 1, axis=0)
     for i, (r, c) in enumerate(corners, start=1):
-        batch[i, r : r + patch, c : c + patch] = 0.0
+        batch[i, r : r + patch, c : c + patch] = blank[0, r : r + patch, c : c + patch]
     probabilities = keras.ops.convert_to_numpy(keras_model(batch, training=False))[:, target_class].astype(np.float64)
     change_sum = np.zeros((height, width))
     count = np.zeros((height, width))

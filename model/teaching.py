@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from .architecture import MLP_PARAMS
-from .explain import ConvBreakdown, IntegratedGradients, PoolBreakdown
+from .explain import ConvBreakdown, ConvStage, IntegratedGradients, PoolBreakdown
 from .numbers import fmt, fmt_term, rounded
 from .paths import BUNDLED_MLP
 
 JobFn = Callable[[object], object]  # predictor -> result, run on the worker thread
 DECIMALS = 4  # every number in a worked explanation; sums are of the numbers as shown
-TOLERANCE = 1e-3  # relative: float32 arithmetic in another order agrees far better than this
+TOLERANCE = 1e-4  # the model computes in float32, the breakdown in float64: far closer than this for any sane value
 ACCURACIES = (("MNIST test set", "mnist_test"), ("pen digits of unseen writers", "pendigits_heldout_writers"))
 MLP_FIRST_LAYER = 784 * 128 + 128  # the lesson's MLP spends most of its MLP_PARAMS here
 
@@ -36,21 +36,32 @@ MLP_FIRST_LAYER = 784 * 128 + 128  # the lesson's MLP spends most of its MLP_PAR
 
 @dataclass(frozen=True)
 class Explanation:
-    """A breakdown, the ``(h, w)`` model input and the value the model itself computed for that cell."""
+    """A breakdown, the ``(h, w)`` model input and the value the model itself computed for that cell.
+
+    ``source_channels``: for a convolution, the channel of ``breakdown.input_map`` that each of its
+    kernel's channels reads (one for a depthwise filter, its group for a grouped convolution).
+    """
 
     breakdown: ConvBreakdown | PoolBreakdown
     image: np.ndarray
     model_value: float | None
+    source_channels: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class ConvKernels:
-    """One convolution's weights: ``kernel`` ``(kh, kw, c_in, filters)``, ``bias`` ``(filters,)``."""
+    """One convolution's spatial filters: ``kernel`` ``(kh, kw, c_in, filters)``, ``bias`` ``(filters,)``.
+
+    For a depthwise (or a separable layer's depthwise) step each filter reads one input channel,
+    so ``c_in`` is 1 and ``note`` says which channel filter ``f`` reads; ``bias`` is then that of
+    the layer's outputs where it has one per filter, else zeros.
+    """
 
     name: str
     kernel: np.ndarray
     bias: np.ndarray
     activation: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,7 @@ class SaliencyMaps:
 class LayerRow:
     name: str
     kind: str  # Keras class name
-    output_shape: tuple[int, ...]  # without the batch axis
+    output_shape: tuple[int | None, ...]  # without the batch axis; None: a size the model leaves open
     params: int
     group: str  # "convolution", "dense", "normalisation" or "none"
 
@@ -107,29 +118,80 @@ class Architecture:
 
 
 def explain_job(layer: str, channel: int, row: int, col: int, image: np.ndarray, model_value: float | None) -> JobFn:
-    """A job: the breakdown of ``(row, col, channel)`` of ``layer`` for ``image`` (the model input)."""
+    """A job: the breakdown of ``(row, col, channel)`` of ``layer`` for the ``(28, 28)`` drawing ``image``.
+
+    The breakdown is of what the model receives (``Predictor.prepare``: its size, value range and
+    ink colour), and ``Explanation.image`` is that input.
+    """
 
     def fn(predictor) -> Explanation:
         from .explain import breakdown
+        from .graph import flat_model
 
         model_input = predictor.prepare(image)
-        return Explanation(breakdown(predictor.model, model_input, layer, row, col, channel), _shown(model_input), model_value)
+        b = breakdown(predictor.model, model_input, layer, row, col, channel)
+        sources: tuple[int, ...] = ()
+        if isinstance(b, ConvBreakdown):
+            sources = source_channels(flat_model(predictor.model).get_layer(_first_stage(b).layer_name), b.channel)
+        return Explanation(b, _shown(model_input), model_value, sources)
 
     return fn
 
 
+def source_channels(conv, channel: int) -> tuple[int, ...]:
+    """The input channels that output ``channel`` of the Keras convolution ``conv`` reads, in kernel order."""
+    kind = type(conv).__name__
+    c_in = int(conv.input.shape[-1])
+    if kind == "DepthwiseConv2D":
+        return (channel // int(conv.depth_multiplier),)
+    if kind == "Conv2D":
+        groups = int(getattr(conv, "groups", 1))
+        per_group_in, per_group_out = c_in // groups, int(conv.filters) // groups
+        first = (channel // per_group_out) * per_group_in
+        return tuple(range(first, first + per_group_in))
+    return tuple(range(c_in))
+
+
+def _activation_of(layer) -> str:
+    return getattr(layer.activation, "__name__", type(layer.activation).__name__)
+
+
 def kernels_job(predictor) -> list[ConvKernels]:
-    """Every plain ``Conv2D`` layer's kernel and bias, in model order."""
-    import keras
+    """Every convolution's spatial filters, in model order, nested sub-models' layers included.
+
+    ``Conv2D`` layers give their kernels; ``DepthwiseConv2D`` and ``SeparableConv2D`` their
+    depthwise kernels (one per input channel and multiplier), the spatial filters they learned.
+    """
+    from .graph import flat_model
 
     out = []
-    for layer in predictor.model.layers:
-        if type(layer) is keras.layers.Conv2D:
-            weights = layer.get_weights()
-            kernel = np.asarray(weights[0], np.float32)
-            bias = np.asarray(weights[1], np.float32) if len(weights) > 1 else np.zeros(kernel.shape[-1], np.float32)
-            activation = getattr(layer.activation, "__name__", type(layer.activation).__name__)
-            out.append(ConvKernels(layer.name, kernel, bias, activation))
+    for layer in flat_model(predictor.model).layers:
+        kind = type(layer).__name__
+        if kind not in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D"):
+            continue
+        weights = [np.asarray(w, np.float32) for w in layer.get_weights()]
+        if kind == "Conv2D":
+            kernel = weights[0]
+            bias = weights[1] if len(weights) > 1 else np.zeros(kernel.shape[-1], np.float32)
+            out.append(ConvKernels(layer.name, kernel, bias, _activation_of(layer)))
+            continue
+        depthwise = weights[0]  # (kh, kw, c_in, multiplier)
+        kh, kw, c_in, mult = depthwise.shape
+        kernel = depthwise.reshape(kh, kw, 1, c_in * mult)  # filter c * mult + m, as TensorFlow orders them
+        if kind == "DepthwiseConv2D":
+            bias = weights[1] if len(weights) > 1 else np.zeros(c_in * mult, np.float32)
+            note = (
+                f"depthwise: filter f reads only input channel f // {mult}"
+                if mult > 1
+                else "depthwise: filter f reads only input channel f"
+            )
+            out.append(ConvKernels(layer.name, kernel, bias, _activation_of(layer), note))
+        else:
+            note = (
+                f"the depthwise step of a separable convolution (filter f reads only input channel f // {mult}); "
+                f"a 1×1 convolution then mixes these {c_in * mult} results into {layer.filters} outputs"
+            )
+            out.append(ConvKernels(layer.name, kernel, np.zeros(c_in * mult, np.float32), "none until the 1×1 step", note))
     return out
 
 
@@ -141,25 +203,38 @@ def _group(kind: str) -> str:
     return "normalisation" if "Normalization" in kind else "none"
 
 
-def architecture_job(predictor) -> Architecture:
-    """The loaded model's layers, parameter groups and card accuracies, and the MLP's card accuracies."""
-    import keras
+def _shape_of(layer) -> tuple[int | None, ...]:
+    """A layer's output shape without the batch axis; ``None`` where the model leaves a size open."""
+    try:
+        return tuple(None if d is None else int(d) for d in layer.output.shape[1:])
+    except (AttributeError, ValueError):  # a layer used twice has no single output
+        return ()
 
-    model = predictor.model
+
+def architecture_job(predictor) -> Architecture:
+    """The loaded model's layers (nested sub-models' layers under their own names), parameter
+    groups and card accuracies, and the lesson MLP's card accuracies."""
+    from .graph import flat_model
+
+    flat = flat_model(predictor.model)
+    known = {info.name: info.shape for info in [*predictor.layers, *getattr(predictor, "dense_layers", [])]}
     rows = [
         LayerRow(
             layer.name,
             type(layer).__name__,
-            tuple(int(d) for d in layer.output.shape[1:]),
+            tuple(known.get(layer.name, _shape_of(layer))),
             int(layer.count_params()),
             _group(type(layer).__name__),
         )
-        for layer in model.layers
-        if not isinstance(layer, keras.layers.InputLayer)
+        for layer in flat.layers
+        if type(layer).__name__ != "InputLayer"
     ]
-    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    shape = (*predictor.input_size, *flat.inputs[0].shape[3:])
     return Architecture(
-        shape, rows, card_accuracies(predictor.card), card_accuracies(read_card(BUNDLED_MLP.with_suffix(".json")))
+        tuple(int(d) for d in shape),
+        rows,
+        card_accuracies(predictor.card),
+        card_accuracies(read_card(BUNDLED_MLP.with_suffix(".json"))),
     )
 
 
@@ -190,16 +265,24 @@ def _shown(model_input: np.ndarray) -> np.ndarray:
 
 
 def saliency_job(image: np.ndarray, target: int) -> JobFn:
-    """A job: integrated gradients and occlusion of ``image`` for class ``target``."""
+    """A job: integrated gradients and occlusion of the ``(28, 28)`` drawing ``image`` for class ``target``.
+
+    Both are computed on what the model receives (``Predictor.prepare``) and shown on it; the
+    baseline and the occluding patches are a blank drawing as the model receives it (black, or
+    white for a model that reads dark ink on white).
+    """
 
     def fn(predictor) -> SaliencyMaps:
         from .explain import integrated_gradients_result, occlusion, signal_below_noise
 
         probabilities = predictor.predict_probabilities(np.asarray(image, np.float32)[None])[0]
         model_input = predictor.prepare(image)
+        blank = predictor.prepare(np.zeros_like(image, np.float32))
         # 2% completeness is what the view promises; stopping there keeps the worker free for drawing.
-        integrated = integrated_gradients_result(predictor.model, model_input, target, steps=32, tolerance=0.02, max_steps=512)
-        blanked = occlusion(predictor.model, model_input, target)
+        integrated = integrated_gradients_result(
+            predictor.model, model_input, target, steps=32, baseline=blank, tolerance=0.02, max_steps=512
+        )
+        blanked = occlusion(predictor.model, model_input, target, fill=blank)
         below = signal_below_noise(blanked, float(probabilities[target]))
         return SaliencyMaps(target, integrated, blanked, below, probabilities, _shown(model_input))
 
@@ -220,7 +303,7 @@ class Arithmetic:
 
 
 def same_number(model_value: float, computed: float) -> bool:
-    """Whether ``computed`` is the model's own ``model_value`` (float32 in another order: 1e-3 relative)."""
+    """Whether ``computed`` is the model's own ``model_value``: within ``TOLERANCE`` (relative above 1)."""
     return abs(model_value - computed) <= TOLERANCE * max(1.0, abs(computed))
 
 
@@ -258,42 +341,140 @@ def _relu_like(activation: str, value: float) -> float | None:
     return None
 
 
-def conv_arithmetic(b: ConvBreakdown, channel: int, model_value: float | None = None) -> Arithmetic:
-    """The convolution ``b`` written out, showing input channel ``channel``'s window in full.
+@dataclass(frozen=True)
+class ChannelView:
+    """A convolution's first step, one ``(kh, kw)`` slice per channel a student can pick.
 
-    Products are written with ``DECIMALS`` decimals; each sum is the sum of the products as
-    written, and the result follows from those sums, so every line adds up by hand.
+    ``patch``/``kernel``/``products`` ``(kh, kw, n)``: the layer's own window and kernel, or a
+    separable layer's depthwise step (``n`` = input channels x multiplier). ``contributions``
+    ``(n,)``: what each slice adds (for separable: its step-1 value x its 1x1 weight); ``source``:
+    the ``breakdown.input_map`` channel each slice reads; ``separable``: a pointwise step follows.
     """
-    c_in = b.kernel.shape[2]
-    shown = rounded(b.products, DECIMALS)  # (kh, kw, c_in), the numbers as written
-    sums = shown.sum(axis=(0, 1))  # exact sums of written numbers (at most DECIMALS decimals)
-    terms = " + ".join(fmt_term(p, DECIMALS) for p in shown[..., channel].ravel())
-    lines = []
-    if c_in == 1:
-        lines.append(f"Σ(window × kernel) = {terms} = {fmt(sums[0], DECIMALS)}")
+
+    patch: np.ndarray
+    kernel: np.ndarray
+    products: np.ndarray
+    padded: np.ndarray
+    contributions: np.ndarray
+    source: tuple[int, ...]
+    labels: list[str]
+    separable: bool
+
+
+def _first_stage(b: ConvBreakdown) -> ConvStage:
+    """The convolution step of ``b`` as the layer computes it (unfolded); ``b`` itself for a plain one."""
+    if b.stages:
+        return b.stages[0]
+    return ConvStage("convolution", b.layer_name, b.patch, b.kernel, b.products, b.bias, np.array([b.pre_activation]))
+
+
+def channel_view(b: ConvBreakdown, source_channels: tuple[int, ...] = ()) -> ChannelView:
+    """The slices the explanation lets a student pick for ``b`` (see ``ChannelView``).
+
+    ``source_channels``: the ``input_map`` channel of each of ``b``'s own kernel channels, from
+    ``explain_job`` (a depthwise layer reads one channel, a grouped one a range); default ``0..n-1``.
+    """
+    first = _first_stage(b)
+    pointwise = next((s for s in b.stages if s.kind == "pointwise"), None)
+    n = first.kernel.shape[2]
+    if pointwise is not None:
+        mult = max(n // max(b.patch.shape[2], 1), 1)
+        source = tuple(k // mult for k in range(n))
+        labels = [
+            f"step-1 channel {k} (input channel {k // mult}{f', kernel {k % mult}' if mult > 1 else ''}): "
+            f"value × weight = {fmt(v, DECIMALS)}"
+            for k, v in enumerate(pointwise.products.reshape(-1))
+        ]
+        contributions = pointwise.products.reshape(-1).astype(np.float64)
     else:
-        lines.append(f"Channel {channel}: Σ(window × kernel) = {terms} = {fmt(sums[channel], DECIMALS)}")
-        order = np.argsort(-np.abs(b.channel_sums), kind="stable")
-        top = order[:4]
-        parts = " + ".join(f"{fmt_term(sums[i], DECIMALS)} (ch {i})" for i in top)
-        if c_in > 4:
-            parts += f" + {fmt_term(sums[order[4:]].sum(), DECIMALS)} (the other {c_in - 4} channels)"
-        lines.append(f"All {c_in} channels: Σ(window × kernel) = {parts} = {fmt(sums.sum(), DECIMALS)}")
-    total = float(rounded(sums.sum(), DECIMALS))
-    bias = float(rounded(b.bias, DECIMALS))
+        source = tuple(int(c) for c in source_channels) if len(source_channels) == n else tuple(range(n))
+        contributions = first.products.astype(np.float64).sum(axis=(0, 1))
+        labels = [f"channel {c}: Σ = {fmt(v, DECIMALS)}" for c, v in zip(source, contributions, strict=True)]
+    return ChannelView(first.patch, first.kernel, first.products, b.padded, contributions, source, labels, pointwise is not None)
+
+
+def _slice_line(view: ChannelView, shown: np.ndarray, channel: int, what: str) -> str:
+    """``Σ(window × kernel)`` of slice ``channel`` with every written term."""
+    terms = " + ".join(fmt_term(p, DECIMALS) for p in shown[..., channel].ravel())
+    total = fmt(shown[..., channel].sum(), DECIMALS)
+    if shown.shape[2] == 1:
+        return f"Σ(window × {what}) = {terms} = {total}"
+    label = f"Step-1 channel {channel}" if view.separable else f"Channel {view.source[channel]}"
+    return f"{label}: Σ(window × {what}) = {terms} = {total}"
+
+
+def _top_terms(values: np.ndarray, names: list[str]) -> str:
+    """``a (x) + b (y) + ... + rest (the other k)``: the four largest written terms, the rest summed."""
+    order = np.argsort(-np.abs(values), kind="stable")
+    parts = " + ".join(f"{fmt_term(values[i], DECIMALS)} ({names[i]})" for i in order[:4])
+    if len(values) > 4:
+        parts += f" + {fmt_term(values[order[4:]].sum(), DECIMALS)} (the other {len(values) - 4})"
+    return parts
+
+
+def conv_arithmetic(
+    b: ConvBreakdown, channel: int, model_value: float | None = None, source_channels: tuple[int, ...] = ()
+) -> Arithmetic:
+    """The convolution ``b`` written out step by step, showing slice ``channel`` of its ``channel_view`` in full.
+
+    The layer's own steps are written as it computes them: the convolution (or the depthwise step
+    and then the pointwise 1x1 step of a separable one), its bias, a batch normalisation that
+    follows, the activation. Every number is written with ``DECIMALS`` decimals, each sum is the
+    sum of the numbers as written, and each step starts from the previous step's written result,
+    so every line adds up by hand.
+    """
+    view = channel_view(b, source_channels)
+    first = _first_stage(b)
+    shown = rounded(view.products, DECIMALS)  # (kh, kw, n), the numbers as written
+    sums = shown.sum(axis=(0, 1))
+    lines: list[str] = []
+    steps: list[str] = []
+    if view.separable:
+        pointwise = next(s for s in b.stages if s.kind == "pointwise")
+        n = len(sums)
+        size = f"{first.kernel.shape[0]}×{first.kernel.shape[1]}"
+        lines.append(f"Step 1 · depthwise: each input channel gets its own {size} kernel: {n} step-1 channels, no mixing.")
+        lines.append(_slice_line(view, shown, channel, "depthwise kernel"))
+        if n > 1:
+            listed = ", ".join(fmt(v, DECIMALS) for v in sums[:16]) + (", …" if n > 16 else "")
+            lines.append(f"All {n} step-1 channels, the same way: {listed}")
+        weights = rounded(pointwise.kernel.reshape(-1), DECIMALS)
+        terms = rounded(sums * weights, DECIMALS)  # the step-1 values as written times the weights as written
+        total = float(terms.sum())
+        lines.append(
+            f"Step 2 · pointwise: a 1×1 convolution mixes the {n} step-1 channels with filter {b.channel}'s {n} weights: "
+            f"Σ(step-1 value × weight) = {_top_terms(terms, [f'ch {k}' for k in range(n)])} = {fmt(total, DECIMALS)}"
+        )
+        bias = float(rounded(pointwise.bias, DECIMALS))
+        steps.append(f"step 1 (depthwise) → step 2: Σ(value × weight) = {fmt(total, DECIMALS)}")
+    else:
+        lines.append(_slice_line(view, shown, channel, "kernel"))
+        if len(sums) > 1:
+            lines.append(
+                f"All {len(sums)} channels: Σ(window × kernel) = "
+                f"{_top_terms(sums, [f'ch {c}' for c in view.source])} = {fmt(sums.sum(), DECIMALS)}"
+            )
+        if first.kind == "depthwise":
+            lines.append(f"Depthwise: this filter reads only input channel {view.source[0]}, with its own kernel.")
+        total = float(rounded(sums.sum(), DECIMALS))
+        bias = float(rounded(first.bias, DECIMALS))
+        steps.append(f"Σ(window × kernel) = {fmt(total, DECIMALS)}")
     pre = total + bias
-    lines.append(f"+ bias: {fmt(total, DECIMALS)} + {fmt_term(bias, DECIMALS)} = {fmt(pre, DECIMALS)} (before the activation)")
+    lines.append(f"+ bias: {fmt(total, DECIMALS)} + {fmt_term(bias, DECIMALS)} = {fmt(pre, DECIMALS)}")
+    steps.append(f"+ bias {fmt_term(bias, DECIMALS)} = {fmt(pre, DECIMALS)}")
+    for stage in (s for s in b.stages if s.kind == "batch_norm"):
+        scale, shift = float(rounded(stage.kernel.reshape(-1)[0], DECIMALS)), float(rounded(stage.bias, DECIMALS))
+        z, pre = pre, float(rounded(pre * scale, DECIMALS)) + shift
+        lines.append(
+            f"Batch normalisation ({stage.layer_name}), with its learned numbers folded into one scale and shift: "
+            f"{fmt(z, DECIMALS)} × {fmt_term(scale, DECIMALS)} + {fmt_term(shift, DECIMALS)} = {fmt(pre, DECIMALS)}"
+        )
+        lines.append(f"  where {stage.note}")
+        steps.append(f"batch norm → {fmt(pre, DECIMALS)}")
     after = _relu_like(b.activation, pre)
     written = b.output if after is None else after
     lines.append(_activation_line(b.activation, pre, written))
-    real_steps = [s for s in b.stages if s.kind != "convolution"] if b.stages else []
-    if real_steps:
-        lines.append(f"The {b.kind} layer does this in {len(b.stages)} steps; the window × kernel above is all of them in one:")
-        lines += [f"  step {i}: {s.note}" for i, s in enumerate(b.stages, start=1)]
-    result = (
-        f"Σ(window × kernel) + bias = {fmt(total, DECIMALS)} + {fmt_term(bias, DECIMALS)} = {fmt(pre, DECIMALS)} "
-        f"→ {b.activation} → {fmt(written, DECIMALS)}"
-    )
+    result = " ".join(steps) + f" → {b.activation} → {fmt(written, DECIMALS)}"
     check, agrees = _check(model_value, b.output, written)
     return Arithmetic(lines, result, check, agrees)
 

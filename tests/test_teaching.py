@@ -10,7 +10,16 @@ import numpy as np
 import pytest
 
 from model.explain import ConvBreakdown, PoolBreakdown
-from model.teaching import DECIMALS, card_accuracies, conv_arithmetic, pool_arithmetic, read_card, same_number, tied_cells
+from model.teaching import (
+    DECIMALS,
+    card_accuracies,
+    channel_view,
+    conv_arithmetic,
+    pool_arithmetic,
+    read_card,
+    same_number,
+    tied_cells,
+)
 
 MINUS = "\u2212"
 
@@ -106,7 +115,9 @@ def test_the_check_states_the_models_number_and_catches_a_different_one(breakdow
     assert stale.agrees is False and "⚠" in stale.check and "✓" not in stale.check
     unknown = conv_arithmetic(b, 0)
     assert unknown.agrees is None and unknown.check == ""
-    assert same_number(1.0, 1.0005) and not same_number(1.0, 1.01) and not same_number(0.0, 0.002)
+    # Exact to 1e-4 (relative above 1): float32 against float64 agree far better; a changed drawing does not.
+    assert same_number(1.0, 1.00005) and not same_number(1.0, 1.0005) and not same_number(0.0, 0.0002)
+    assert same_number(1000.0, 1000.05) and not same_number(1000.0, 1000.5)
 
 
 def test_a_single_channel_layer_and_a_linear_activation():
@@ -148,18 +159,84 @@ def test_cards_are_read_defensively(tmp_path):
         assert set(card_accuracies(card).values()) == {None}
 
 
-def test_a_layer_computed_in_several_steps_lists_them(breakdown):
+def separable(seed: int = 3) -> ConvBreakdown:
+    """A SeparableConv2D breakdown as ``model.explain`` makes it: 2 input channels, depth multiplier 2."""
     from dataclasses import replace
 
     from model.explain import ConvStage
 
-    z = np.zeros((3, 3, 6), np.float32)
+    rng = np.random.default_rng(seed)
+    window = rng.random((3, 3, 2)).astype(np.float32)
+    dk = rng.normal(0, 0.5, (3, 3, 4)).astype(np.float32)  # step-1 channel k reads input channel k // 2
+    spread = np.repeat(window, 2, axis=-1)
+    inter = (spread * dk).astype(np.float64).sum(axis=(0, 1))
+    pk = rng.normal(0, 0.5, 4).astype(np.float32)
+    folded = (dk.reshape(3, 3, 2, 2) * pk.reshape(2, 2)).sum(axis=-1)
     stages = (
-        ConvStage("depthwise", "sep", z, z, z, 0.0, np.zeros(6), "step 1: each input channel times its own kernel"),
-        ConvStage("pointwise", "sep", z, z, z, 0.0, np.zeros(1), "step 2: a 1x1 convolution of those"),
+        ConvStage("depthwise", "sep", spread, dk, spread * dk, 0.0, inter, "step 1"),
+        ConvStage(
+            "pointwise",
+            "sep",
+            inter.reshape(1, 1, -1).astype(np.float32),
+            pk.reshape(1, 1, -1),
+            (inter * pk).reshape(1, 1, -1).astype(np.float32),
+            0.05,
+            np.array([inter @ pk + 0.05]),
+            "step 2",
+        ),
     )
-    lines = conv_arithmetic(replace(breakdown, kind="SeparableConv2D", stages=stages), 0).lines
-    assert any("SeparableConv2D layer does this in 2 steps" in line for line in lines)
-    assert any("a 1x1 convolution of those" in line for line in lines)
-    plain = replace(breakdown, stages=(replace(stages[0], kind="convolution"),))
-    assert not any("steps" in line for line in conv_arithmetic(plain, 0).lines)
+    return replace(conv(window, folded, 0.05, activation="linear"), kind="SeparableConv2D", stages=stages)
+
+
+def test_a_separable_layer_is_written_as_its_two_steps_and_each_adds_up():
+    b = separable()
+    view = channel_view(b)
+    assert view.separable and view.source == (0, 0, 1, 1) and view.kernel.shape == (3, 3, 4)
+    np.testing.assert_allclose(view.contributions, b.stages[1].products.ravel(), rtol=1e-6)
+    a = conv_arithmetic(b, 3, model_value=b.output)
+    step1, slice_line, all_line, step2, bias_line, *_ = a.lines
+    assert step1.startswith("Step 1 · depthwise") and step2.startswith("Step 2 · pointwise")
+    *terms, total = numbers_in(slice_line)
+    assert slice_line.startswith("Step-1 channel 3:") and len(terms) == 9 and sum(terms) == pytest.approx(total, abs=1e-9)
+    step1_values = numbers_in(all_line)
+    assert len(step1_values) == 4 and step1_values[3] == total
+    *products, summed = numbers_in(step2)
+    weights = np.round(b.stages[1].kernel.ravel(), DECIMALS)
+    # Each written term is a written step-1 value times a written weight; the sum is of the terms as written.
+    for value in products[:4]:
+        assert any(abs(value - v * w) <= 0.5 * 10**-DECIMALS + 1e-9 for v, w in zip(step1_values, weights, strict=True))
+    assert sum(products) == pytest.approx(summed, abs=1e-9)
+    before, bias, pre = numbers_in(bias_line)
+    assert before == summed and before + bias == pytest.approx(pre, abs=1e-9)
+    assert a.agrees is True and numbers_in(a.result)[-1] == pytest.approx(b.output, abs=1e-3)
+
+
+def test_batch_norm_after_a_conv_is_written_as_its_own_step(breakdown):
+    from dataclasses import replace
+
+    from model.explain import ConvStage
+
+    b = breakdown
+    z = float(b.products.astype(np.float64).sum() + b.bias)
+    scale, shift = 1.7, -0.3
+    stages = (
+        ConvStage("convolution", "conv2", b.patch, b.kernel, b.products, b.bias, np.array([z])),
+        ConvStage(
+            "batch_norm",
+            "bn",
+            np.full((1, 1, 1), z),
+            np.full((1, 1, 1), scale),
+            np.full((1, 1, 1), z * scale),
+            shift,
+            np.array([z * scale + shift]),
+            "batch normalisation: ...",
+        ),
+    )
+    out = max(z * scale + shift, 0.0)
+    bn = replace(b, layer_name="bn", stages=stages, pre_activation=z * scale + shift, output=out)
+    a = conv_arithmetic(bn, 0, model_value=out)
+    line = next(line for line in a.lines if line.startswith("Batch normalisation (bn)"))
+    before, s, t, after = numbers_in(line)
+    assert before == numbers_in(a.lines[2])[-1] and (s, t) == (1.7, -0.3)
+    assert round(before * s, DECIMALS) + t == pytest.approx(after, abs=1e-9)
+    assert "batch norm →" in a.result and a.agrees is True

@@ -34,8 +34,9 @@ CONV_FILL = QColor(255, 246, 218)
 DENSE_FILL = QColor(222, 236, 255)
 
 
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(map(str, shape))
+def _shape(shape: tuple[int | None, ...]) -> str:
+    """``(14, 14, 8)`` -> ``14×14×8``; a size the model leaves open reads ``?``."""
+    return "×".join("?" if d is None else str(d) for d in shape)
 
 
 def _accuracy(value: float | None) -> str:

@@ -53,6 +53,12 @@ DRAW_FIRST = (
 )
 DRAW_FIRST_SALIENCY = "Draw a digit first: then this view shows which pixels of your drawing the network relied on."
 LOADING = " The model is still loading; this appears as soon as it is ready."
+NO_CONV = (
+    "This model has no convolution layers: it reads the pixels with Dense layers only, so there is no filter, window "
+    "or feature map to explain here. Its probabilities are in the main window, and Learn ▸ Why this answer still "
+    "shows which pixels it relied on."
+)
+NO_CONV_TITLE = "No convolution layers"
 
 
 class Teaching(QObject):
@@ -172,10 +178,18 @@ class Teaching(QObject):
         if not self.dock.isVisible():
             self.dock.show()
             self.dock.raise_()
+        if not self.has_maps():
+            self.panel.show_message(NO_CONV, title=NO_CONV_TITLE)
+            return
         self._request_explanation()
 
+    def has_maps(self) -> bool:
+        """Whether the loaded model has convolution or pooling layers to explain (``True`` while it loads)."""
+        info = self.window.model_info
+        return info is None or any("Conv" in layer.kind or "Pooling" in layer.kind for layer in info.layers)
+
     def _request_explanation(self) -> None:
-        if self.target is None:
+        if self.target is None or not self.has_maps():
             return
         layer, channel, row, col = self.target
         image = self._drawing()
@@ -194,7 +208,7 @@ class Teaching(QObject):
         if isinstance(result, Exception):
             self.panel.show_message(f"Cannot explain this value: {result}", title="Not available")
         elif isinstance(result.breakdown, ConvBreakdown):
-            self.panel.show_conv(result.breakdown, result.image, result.model_value)
+            self.panel.show_conv(result.breakdown, result.image, result.model_value, result.source_channels)
         else:
             self.panel.show_pool(result.breakdown, result.image, result.model_value)
 
@@ -234,10 +248,16 @@ class Teaching(QObject):
     @Slot(object)
     def _on_model_loaded(self, info) -> None:
         self.kernels = None
+        self._saliency_class = None  # the new model's classes may be others
         names = {layer.name for layer in info.layers}
-        if self.target is not None and self.target[0] not in names:
+        if not self.has_maps():
+            self.target = None
+            self.panel.show_message(NO_CONV, title=NO_CONV_TITLE)
+        elif self.target is not None and self.target[0] not in names:
             self.target = None
             self.panel.show_message("A new model is loaded. Click any cell of its feature maps to see how it is computed.")
+        if self.saliency_dialog is not None:
+            self.saliency_dialog.set_class_names(info.class_names)
         if _shown(self.filters_dialog) or _shown(self.playground):
             self._run(KERNELS_TAG, kernels_job)
         if _shown(self.architecture_dialog):
@@ -341,6 +361,8 @@ class Teaching(QObject):
             self.saliency_dialog = SaliencyDialog(self.window)
             self.saliency_dialog.class_chosen.connect(self._on_saliency_class)
             self.saliency_dialog.follow_prediction.connect(lambda: self._on_saliency_class(None))
+            if self.window.model_info is not None:
+                self.saliency_dialog.set_class_names(self.window.model_info.class_names)
         _present(self.saliency_dialog)
         self.request_saliency()
         return self.saliency_dialog

@@ -17,8 +17,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel,
 
 from gui.panels import colormap
 from model.explain import ConvBreakdown, PoolBreakdown
-from model.numbers import fmt
-from model.teaching import DECIMALS, Arithmetic, conv_arithmetic, pool_arithmetic, tied_cells
+from model.teaching import DECIMALS, Arithmetic, ChannelView, channel_view, conv_arithmetic, pool_arithmetic, tied_cells
 
 from .widgets import FIELD_COLOUR, HighlightedMap, Operator, ValueGrid, input_levels, plain_axis, span_text
 
@@ -39,6 +38,8 @@ class ExplanationPanel(QWidget):
         self.image: np.ndarray | None = None
         self.model_value: float | None = None
         self.arithmetic: Arithmetic | None = None
+        self.view: ChannelView | None = None  # the slices of a convolution a student can pick
+        self.source_channels: tuple[int, ...] = ()
         self.input_channel = 0
         self._summary: list[str] = []
 
@@ -167,36 +168,71 @@ class ExplanationPanel(QWidget):
         """A small note under the explanation (e.g. "computing…") that leaves the numbers in place."""
         self.status_label.setText(text)
 
-    def show_conv(self, breakdown: ConvBreakdown, image: np.ndarray, model_value: float | None = None) -> None:
-        """Explain a convolution's value (``Conv2D``, depthwise, separable, with batch normalisation folded in)."""
+    def show_conv(
+        self,
+        breakdown: ConvBreakdown,
+        image: np.ndarray,
+        model_value: float | None = None,
+        source_channels: tuple[int, ...] = (),
+    ) -> None:
+        """Explain a convolution's value: ``Conv2D``; ``DepthwiseConv2D``; ``SeparableConv2D`` in its two
+        steps; batch normalisation after a convolution as a step of its own.
+
+        ``source_channels``: the ``input_map`` channel each kernel channel reads (``Explanation``).
+        """
         self._set_common(breakdown, image, model_value)
         b = breakdown
-        kh, kw, c_in = b.kernel.shape
+        self.source_channels = tuple(source_channels)
+        view = self.view = channel_view(b, self.source_channels)
+        kh, kw, n = view.kernel.shape
         source = self._source_name(b)
         self.title_label.setText(f"{b.layer_name} · filter {b.channel} · row {b.row}, col {b.col}")
-        multi = c_in > 1
-        depth = f"×{c_in}" if multi else ""
+        multi = n > 1
         stride = "" if b.strides == (1, 1) else f", stride {b.strides[0]}×{b.strides[1]}"
-        self.intro_label.setText(
-            f"A {kh}×{kw}{depth} window of {source} ({b.padding} padding{stride}) is multiplied, number by number, "
-            f"with filter {b.channel}'s {kh}×{kw}{depth} kernel. The {kh * kw * c_in} products are added up, the bias "
-            f"is added and {b.activation} is applied."
-            + (" The window has one slice per input channel: pick one below (largest contribution first)." if multi else "")
+        norm = [s.layer_name for s in b.stages if s.kind == "batch_norm"]
+        then = f", batch normalisation ({', '.join(norm)}) rescales it" if norm else ""
+        if view.separable:
+            intro = (
+                f"{b.kind} works in two steps. Step 1 (depthwise): each of the {b.patch.shape[2]} input channels of "
+                f"{source} ({b.padding} padding{stride}) is multiplied by its own {kh}×{kw} kernel and summed, giving "
+                f"{n} numbers. Step 2 (pointwise): those {n} numbers are multiplied by filter {b.channel}'s {n} weights "
+                f"(a 1×1 convolution) and added up; the bias is added{then} and {b.activation} is applied. "
+                "Pick a step-1 channel below to see its window and kernel (largest contribution first)."
+            )
+        elif b.kind == "DepthwiseConv2D" or (b.stages and b.stages[0].kind == "depthwise"):
+            intro = (
+                f"A depthwise convolution: filter {b.channel} reads only channel {view.source[0]} of {source} "
+                f"({b.padding} padding{stride}). A {kh}×{kw} window is multiplied, number by number, with the filter's own "
+                f"{kh}×{kw} kernel; the {kh * kw} products are added up, the bias is added{then} and {b.activation} is applied."
+            )
+        else:
+            depth = f"×{n}" if multi else ""
+            intro = (
+                f"A {kh}×{kw}{depth} window of {source} ({b.padding} padding{stride}) is multiplied, number by number, "
+                f"with filter {b.channel}'s {kh}×{kw}{depth} kernel. The {kh * kw * n} products are added up, the bias "
+                f"is added{then} and {b.activation} is applied."
+                + (" The window has one slice per input channel: pick one below (largest contribution first)." if multi else "")
+            )
+        self.intro_label.setText(intro)
+        self.contrib_plot.setLabel(
+            "bottom",
+            "step 2: each step-1 channel's value × its 1×1 weight (click a bar)"
+            if view.separable
+            else "Σ(window × kernel) of each input channel (click a bar)",
         )
         self.channel_row.setVisible(multi)
         for w in (self.times_label, self.kernel_grid, self.equals_label, self.products_grid):
             w.show()
         if multi:
-            sums = b.channel_sums
-            order = np.argsort(-np.abs(sums), kind="stable")
+            order = np.argsort(-np.abs(view.contributions), kind="stable")
             self.channel_combo.blockSignals(True)
             self.channel_combo.clear()
             for c in order:
-                self.channel_combo.addItem(f"channel {c}: Σ = {fmt(float(sums[c]), DECIMALS)}", int(c))
+                self.channel_combo.addItem(view.labels[c], int(c))
             self.channel_combo.setCurrentIndex(0)
             self.channel_combo.blockSignals(False)
             self.input_channel = int(order[0])
-            self.contrib_plot.setXRange(-0.8, c_in - 0.2, padding=0)
+            self.contrib_plot.setXRange(-0.8, n - 0.2, padding=0)
         else:
             self.input_channel = 0
         self._draw_channel()
@@ -217,6 +253,7 @@ class ExplanationPanel(QWidget):
             f"so the map gets {b.strides[0]}× smaller."
         )
         self.input_channel = b.channel
+        self.view = None
         self.channel_row.hide()
         for w in (self.times_label, self.kernel_grid, self.equals_label, self.products_grid):
             w.hide()
@@ -255,30 +292,35 @@ class ExplanationPanel(QWidget):
         if b is None:
             return
         c = self.input_channel
+        view = self.view if isinstance(b, ConvBreakdown) else None
+        shown_channel = view.source[c] if view is not None else c  # the channel of the map the window is taken from
         r0, r1, c0, c1 = b.input_window
         is_input = b.input_layer_name == "input"
-        name = "input image" if is_input else f"{b.input_layer_name} ch {c}"
+        name = "input image" if is_input else f"{b.input_layer_name} ch {shown_channel}"
         source = b.input_map
-        if source is not None and source.ndim == 3 and c < source.shape[-1]:
+        if source is not None and source.ndim == 3 and shown_channel < source.shape[-1]:
             hi = input_levels(source)[1] if is_input else float(np.abs(source).max())
-            self.previous_map.set_map(source[..., c], levels=(0.0, hi if hi > 0 else 1.0), cmap=None if is_input else colormap())
+            self.previous_map.set_map(
+                source[..., shown_channel], levels=(0.0, hi if hi > 0 else 1.0), cmap=None if is_input else colormap()
+            )
             self.previous_map.set_window(b.input_window)
             self.previous_map.set_title(f"{name}<br>window: rows {span_text(r0, r1)}, cols {span_text(c0, c1)}")
         else:
             self.previous_map.set_map(None)
             self.previous_map.set_title(f"{name}<br>map not available")
-        if isinstance(b, ConvBreakdown):
-            suffix = "" if b.kernel.shape[2] == 1 else f" · ch {c}"
-            self.window_grid.set_values(b.patch[..., c], padded=b.padded, decimals=DECIMALS, title=f"window{suffix}")
-            self.kernel_grid.set_values(b.kernel[..., c], decimals=DECIMALS, title=f"kernel{suffix}")
-            self.products_grid.set_values(b.products[..., c], padded=b.padded, decimals=DECIMALS, title="products")
-            sums = b.channel_sums
+        if view is not None:
+            n = view.kernel.shape[2]
+            suffix = "" if n == 1 else f" · step-1 ch {c}" if view.separable else f" · ch {shown_channel}"
+            kernel = "depthwise kernel" if view.separable or b.kind == "DepthwiseConv2D" else "kernel"
+            self.window_grid.set_values(view.patch[..., c], padded=view.padded, decimals=DECIMALS, title=f"window{suffix}")
+            self.kernel_grid.set_values(view.kernel[..., c], decimals=DECIMALS, title=f"{kernel}{suffix}")
+            self.products_grid.set_values(view.products[..., c], padded=view.padded, decimals=DECIMALS, title="products")
             brushes = [
                 pg.mkBrush(255, 196, 0) if i == c else pg.mkBrush(236, 112, 84) if v > 0 else pg.mkBrush(84, 146, 222)
-                for i, v in enumerate(sums)
+                for i, v in enumerate(view.contributions)
             ]
-            self.bars.setOpts(x=np.arange(len(sums)), height=sums, width=0.8, brushes=brushes)
-            self._write(conv_arithmetic(b, c, self.model_value))
+            self.bars.setOpts(x=np.arange(n), height=view.contributions, width=0.8, brushes=brushes)
+            self._write(conv_arithmetic(b, c, self.model_value, self.source_channels))
         else:
             source_name = "the input" if is_input else b.input_layer_name
             self.window_grid.set_values(
@@ -313,7 +355,7 @@ class ExplanationPanel(QWidget):
             return
         point = self.contrib_plot.getPlotItem().vb.mapSceneToView(event.scenePos())
         channel = int(round(point.x()))
-        if 0 <= channel < b.kernel.shape[2]:
+        if self.view is not None and 0 <= channel < self.view.kernel.shape[2]:
             self.set_input_channel(channel)
 
 

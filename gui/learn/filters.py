@@ -106,7 +106,9 @@ class FiltersDialog(QDialog):
         self.layer_combo.blockSignals(False)
         if not kernels:
             self.grid.clear()
-            self.show_message("This model has no Conv2D layers, so it has no filters to show.")
+            self.show_message(
+                "This model has no convolution layers, so it has no filters to show: it reads the pixels with Dense layers only."
+            )
             return
         self.show_message("")
         self._redraw()
@@ -178,10 +180,13 @@ class FiltersDialog(QDialog):
         c = self.channel_spin.value()
         channel = f", input channel {c}" if k.kernel.shape[2] > 1 else ""
         self.detail.set_values(shown[index], decimals=3, title=f"{k.name} filter {index}{channel}")
-        self.detail_label.setText(
-            f"Bias {fmt(float(k.bias[index]), 4)}. Each output of this filter is "
-            f"Σ(window × these weights) + bias, then {k.activation}."
-        )
+        if k.note:
+            self.detail_label.setText(f"Bias {fmt(float(k.bias[index]), 4)}. {k.name}: {k.note}.")
+        else:
+            self.detail_label.setText(
+                f"Bias {fmt(float(k.bias[index]), 4)}. Each output of this filter is "
+                f"Σ(window × these weights) + bias, then {k.activation}."
+            )
         self.try_button.setEnabled(True)
 
     @Slot()
@@ -193,6 +198,11 @@ class FiltersDialog(QDialog):
 
 def _intro(k: ConvKernels, channel: int) -> str:
     """What the colours mean for this layer: pixels for a layer on the image, maps for deeper ones."""
+    if k.note:
+        return (
+            f"{k.name} is {k.note}. Each small square is one filter's kernel: red weights add the value under them, "
+            "blue weights subtract it."
+        )
     if k.kernel.shape[2] == 1:
         return (
             "Each small square is one filter (kernel) the network learned from MNIST digits, laid over the drawing: "

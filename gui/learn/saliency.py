@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QButtonGroup, QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QButtonGroup, QDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout
 
 from model.numbers import fmt, fmt_term
 from model.teaching import SaliencyMaps
@@ -37,17 +37,13 @@ class SaliencyDialog(QDialog):
         self.setObjectName("saliency_dialog")
         self.setWindowTitle("Why this answer?")
         self.maps: SaliencyMaps | None = None
+        self.class_names: list[str] = []
         layout = QVBoxLayout(self)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Explain the digit"))
+        row = self.class_row = QHBoxLayout()
+        row.addWidget(QLabel("Explain the class"))
         self.class_buttons = QButtonGroup(self)
         self.class_buttons.setExclusive(True)
-        for digit in range(10):
-            button = QPushButton(str(digit), objectName=f"saliency_class_{digit}")
-            button.setCheckable(True)
-            button.setFixedWidth(32)
-            self.class_buttons.addButton(button, digit)
-            row.addWidget(button)
+        self.set_class_names([str(digit) for digit in range(10)])
         self.class_buttons.idClicked.connect(self.class_chosen)
         self.follow_button = QPushButton("Predicted digit", objectName="saliency_follow")
         self.follow_button.setToolTip("Always explain the digit the network predicts")
@@ -87,6 +83,23 @@ class SaliencyDialog(QDialog):
         fit_to_screen(self, 900, 600)
         self.show_message("Draw a digit first: then this view shows which pixels of your drawing the network relied on.")
 
+    def set_class_names(self, names: list[str]) -> None:
+        """One button per class of the loaded model (``class_chosen`` emits its index)."""
+        if list(names) == self.class_names:
+            return
+        for button in self.class_buttons.buttons():
+            self.class_buttons.removeButton(button)
+            self.class_row.removeWidget(button)
+            button.deleteLater()
+        self.class_names = [str(n) for n in names]
+        for i, name in enumerate(self.class_names):
+            button = QPushButton(name, objectName=f"saliency_class_{i}")
+            button.setCheckable(True)
+            button.setMinimumWidth(32)
+            button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+            self.class_buttons.addButton(button, i)
+            self.class_row.insertWidget(1 + i, button)
+
     def show_message(self, text: str) -> None:
         self.message.setText(text)
         self.message.setVisible(bool(text))
@@ -94,26 +107,32 @@ class SaliencyDialog(QDialog):
     def show_maps(self, maps: SaliencyMaps) -> None:
         self.maps = maps
         t, p, ig = maps.target, maps.probabilities, maps.integrated
+        names = self.class_names if len(self.class_names) == len(p) else [str(i) for i in range(len(p))]
+        self.set_class_names(names)
         button = self.class_buttons.button(t)
         if button is not None:
             button.setChecked(True)
         cmap = diverging_colormap()
         self.input_view.set_map(maps.image, levels=input_levels(maps.image))
-        self.input_view.set_title("your drawing<br>(the model input)<br>&nbsp;")
+        h, w = maps.image.shape
+        self.input_view.set_title(f"your drawing as the model<br>receives it ({h}×{w})<br>&nbsp;")
         predicted = int(np.argmax(p))
-        which = "the predicted digit" if t == predicted else f"the network predicts {predicted} ({p[predicted] * 100:.1f}%)"
-        self.probability.setText(f"Explaining {t}: probability {_percent(float(p[t]))} — {which}")
+        which = (
+            "the predicted class" if t == predicted else f"the network predicts {names[predicted]} ({p[predicted] * 100:.1f}%)"
+        )
+        label = names[t]
+        self.probability.setText(f"Explaining {label}: probability {_percent(float(p[t]))} — {which}")
 
         if ig.below_noise:
             self.integrated_view.set_map(None)
-            self.integrated_view.set_title(f"integrated gradients for {t}<br>{NOISE}")
+            self.integrated_view.set_title(f"integrated gradients for {label}<br>{NOISE}")
         else:
             # A robust scale: the single strongest pixel would otherwise wash every other one out.
             largest = float(np.abs(ig.attributions).max())
             peak = float(np.percentile(np.abs(ig.attributions), 99)) or largest or 1.0
             self.integrated_view.set_map(ig.attributions, levels=(-peak, peak), cmap=cmap)
             self.integrated_view.set_title(
-                f"integrated gradients for {t}<br>each pixel's share of the score<br>largest: {fmt(largest, 3)}"
+                f"integrated gradients for {label}<br>each pixel's share of the score<br>largest: {fmt(largest, 3)}"
                 " (the top 1% saturate)"
             )
         self.completeness.setText(
@@ -125,27 +144,27 @@ class SaliencyDialog(QDialog):
         change = maps.occlusion
         if maps.occlusion_below_noise:
             self.occlusion_view.set_map(None)
-            self.occlusion_view.set_title(f"occlusion for {t}<br>{NOISE}")
+            self.occlusion_view.set_title(f"occlusion for {label}<br>{NOISE}")
         else:
             peak = float(np.abs(change).max()) or 1.0
             self.occlusion_view.set_map(change, levels=(-peak, peak), cmap=cmap)
             self.occlusion_view.set_title(
-                f"occlusion for {t}: change of p({t})<br>when a 4×4 patch is blanked<br>"
+                f"occlusion for {label}: change of p({label})<br>when a 4×4 patch is blanked<br>"
                 f"largest drop {_points(max(float(change.max()), 0.0))}, "
                 f"largest rise {_points(max(-float(change.min()), 0.0))}"
             )
         note = ""
         if maps.occlusion_below_noise:
             note = (
-                f"The network is so sure of this {t} (p = {_percent(float(p[t]))}) that blanking any 4×4 patch changes "
-                f"p({t}) by less than float32 rounding: no single small part of the drawing decides it. "
+                f"The network is so sure of this {label} (p = {_percent(float(p[t]))}) that blanking any 4×4 patch changes "
+                f"p({label}) by less than float32 rounding: no single small part of the drawing decides it. "
                 f"Integrated gradients work on the score before softmax, which is not saturated, so they still show "
                 f"where the evidence is."
             )
         elif p[t] < 0.01:
             note = (
-                f"p({t}) is {_percent(float(p[t]))}: the network does not see a {t} here. The maps show which pixels "
-                f"argue for (red) and against (blue) a {t} anyway."
+                f"p({label}) is {_percent(float(p[t]))}: the network does not see a {label} here. The maps show which pixels "
+                f"argue for (red) and against (blue) a {label} anyway."
             )
         self.show_message(note)
 
