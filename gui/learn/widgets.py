@@ -228,6 +228,10 @@ class HighlightedMap(pg.GraphicsLayoutWidget):
     def set_title(self, text: str) -> None:
         self.title.setText(text, color="#dddddd", size="9pt")
 
+    def title_text(self) -> str:
+        """The title as shown above the map (rich text; ``<br>`` between lines)."""
+        return str(self.title.text)
+
     def set_map(
         self,
         array: np.ndarray | None,
