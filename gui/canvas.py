@@ -256,6 +256,7 @@ class DrawingCanvas(QWidget):
         return QPen(INK, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
 
     def _paint_stroke(self, painter: QPainter, stroke: list[Point]) -> None:
+        painter.setClipRect(self.paper_rect())  # ink stays on the paper
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         pressures = {round(p[2], 2) for p in stroke}
         if len(pressures) <= 1:
@@ -303,6 +304,7 @@ class DrawingCanvas(QWidget):
         pa, pb = self.to_widget(a[0], a[1]), self.to_widget(b[0], b[1])
         if self._live is not None and self._cache is not None and self._cache.deviceIndependentSize().toSize() == self.size():
             painter = QPainter(self._live)
+            painter.setClipRect(self.paper_rect())  # ink stays on the paper
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             painter.setPen(self._pen((a[2] + b[2]) / 2))
             if a is b:

@@ -256,7 +256,7 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
             self._items[info.name], self._titles[info.name], self._views[info.name] = item, title, view
             row += 2
         self.setMinimumHeight(total_height)
-        self.setMinimumWidth(math.ceil(widest))  # zoomed past the width: the scroll area scrolls sideways
+        self.setMinimumWidth(int(widest))  # zoomed past the width: the scroll area scrolls sideways
         if self.selected is not None:
             self._show_highlight(self.selected)
 

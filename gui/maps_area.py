@@ -7,7 +7,7 @@ explanation rather than over them, and its cells are clicked and explained like 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QEvent, Qt, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
 from .feature_maps import MIN_CELL_PX, FeatureMapPanel
@@ -46,6 +46,7 @@ class FeatureMapArea(QWidget):
         self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.scroll.setWidget(self.panel)
+        self.scroll.viewport().installEventFilter(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(header)
@@ -67,9 +68,11 @@ class FeatureMapArea(QWidget):
         self.zoom_out_button.setEnabled(px > ZOOM_STEPS[0])
         self.zoom_in_button.setEnabled(px < ZOOM_STEPS[-1])
 
-    def resizeEvent(self, event):  # noqa: N802 (Qt override)
-        super().resizeEvent(event)
-        self.panel.set_available_width(self.scroll.viewport().width())
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        # The viewport's own size, once the scroll area has laid it out: the maps reflow to it.
+        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+            self.panel.set_available_width(self.scroll.viewport().width())
+        return False
 
     @Slot(str)
     def _on_hover_text(self, text: str) -> None:

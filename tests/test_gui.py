@@ -173,6 +173,8 @@ def test_map_cells_are_at_least_6_px_and_zoom_enlarges_them_in_place(qtbot, wind
         qtbot.wait(50)
         for info in window.model_info.layers:
             assert window.feature_maps.cell_size_on_screen(info.name) >= 6 - 0.01, (width, info.name)
+        # Reflowed to the visible width: no map cut off at the right edge.
+        assert window.feature_maps.width() <= window.maps_area.scroll.viewport().width(), width
     first = window.model_info.layers[0].name
     before = window.feature_maps.cell_size_on_screen(first)
     for _ in range(3):

@@ -39,7 +39,7 @@ print(json.dumps({
     "minimum": [max(hint.width(), w.minimumWidth()), max(hint.height(), w.minimumHeight())],
     "dpr": screen.devicePixelRatio(),
     "input_view": [view.width(), view.height()],
-    "maps_fit": w.feature_maps.width() <= scroll.viewport().width() or scroll.horizontalScrollBar().isVisible(),
+    "maps_fit": w.feature_maps.width() <= scroll.viewport().width(),  # at the default zoom: no sideways scroll
 }))
 w.shutdown()
 """
