@@ -118,11 +118,8 @@ class Architecture:
 
 
 def explain_job(layer: str, channel: int, row: int, col: int, image: np.ndarray, model_value: float | None) -> JobFn:
-    """A job: the breakdown of ``(row, col, channel)`` of ``layer`` for the ``(28, 28)`` drawing ``image``.
-
-    The breakdown is of what the model receives (``Predictor.prepare``: its size, value range and
-    ink colour), and ``Explanation.image`` is that input.
-    """
+    """A job: the breakdown of ``(row, col, channel)`` of ``layer`` for the ``(28, 28)`` drawing ``image``,
+    computed on what the model receives (``Predictor.prepare``), which is ``Explanation.image``."""
 
     def fn(predictor) -> Explanation:
         from .explain import breakdown
@@ -152,17 +149,10 @@ def source_channels(conv, channel: int) -> tuple[int, ...]:
     return tuple(range(c_in))
 
 
-def _activation_of(layer) -> str:
-    return getattr(layer.activation, "__name__", type(layer.activation).__name__)
-
-
 def kernels_job(predictor) -> list[ConvKernels]:
-    """Every convolution's spatial filters, in model order, nested sub-models' layers included.
-
-    ``Conv2D`` layers give their kernels; ``DepthwiseConv2D`` and ``SeparableConv2D`` their
-    depthwise kernels (one per input channel and multiplier), the spatial filters they learned.
-    """
-    from .graph import flat_model
+    """Every convolution's spatial filters in model order, nested layers included: ``Conv2D`` kernels, and
+    the depthwise kernels (one per input channel and multiplier) of depthwise and separable layers."""
+    from .graph import activation_name, flat_model
 
     out = []
     for layer in flat_model(predictor.model).layers:
@@ -171,21 +161,16 @@ def kernels_job(predictor) -> list[ConvKernels]:
             continue
         weights = [np.asarray(w, np.float32) for w in layer.get_weights()]
         if kind == "Conv2D":
-            kernel = weights[0]
-            bias = weights[1] if len(weights) > 1 else np.zeros(kernel.shape[-1], np.float32)
-            out.append(ConvKernels(layer.name, kernel, bias, _activation_of(layer)))
+            bias = weights[1] if len(weights) > 1 else np.zeros(weights[0].shape[-1], np.float32)
+            out.append(ConvKernels(layer.name, weights[0], bias, activation_name(layer)))
             continue
         depthwise = weights[0]  # (kh, kw, c_in, multiplier)
         kh, kw, c_in, mult = depthwise.shape
         kernel = depthwise.reshape(kh, kw, 1, c_in * mult)  # filter c * mult + m, as TensorFlow orders them
         if kind == "DepthwiseConv2D":
             bias = weights[1] if len(weights) > 1 else np.zeros(c_in * mult, np.float32)
-            note = (
-                f"depthwise: filter f reads only input channel f // {mult}"
-                if mult > 1
-                else "depthwise: filter f reads only input channel f"
-            )
-            out.append(ConvKernels(layer.name, kernel, bias, _activation_of(layer), note))
+            note = f"depthwise: filter f reads only input channel f{f' // {mult}' if mult > 1 else ''}"
+            out.append(ConvKernels(layer.name, kernel, bias, activation_name(layer), note))
         else:
             note = (
                 f"the depthwise step of a separable convolution (filter f reads only input channel f // {mult}); "
@@ -212,8 +197,7 @@ def _shape_of(layer) -> tuple[int | None, ...]:
 
 
 def architecture_job(predictor) -> Architecture:
-    """The loaded model's layers (nested sub-models' layers under their own names), parameter
-    groups and card accuracies, and the lesson MLP's card accuracies."""
+    """The model's layers (nested ones under their own names), parameter groups, card accuracies, the MLP's."""
     from .graph import flat_model
 
     flat = flat_model(predictor.model)
@@ -265,12 +249,8 @@ def _shown(model_input: np.ndarray) -> np.ndarray:
 
 
 def saliency_job(image: np.ndarray, target: int) -> JobFn:
-    """A job: integrated gradients and occlusion of the ``(28, 28)`` drawing ``image`` for class ``target``.
-
-    Both are computed on what the model receives (``Predictor.prepare``) and shown on it; the
-    baseline and the occluding patches are a blank drawing as the model receives it (black, or
-    white for a model that reads dark ink on white).
-    """
+    """A job: integrated gradients and occlusion of the ``(28, 28)`` drawing ``image`` for class ``target``, on
+    what the model receives; baseline and occluding patches are a blank drawing as the model receives it."""
 
     def fn(predictor) -> SaliencyMaps:
         from .explain import integrated_gradients_result, occlusion, signal_below_noise
@@ -381,8 +361,7 @@ def channel_view(b: ConvBreakdown, source_channels: tuple[int, ...] = ()) -> Cha
         mult = max(n // max(b.patch.shape[2], 1), 1)
         source = tuple(k // mult for k in range(n))
         labels = [
-            f"step-1 channel {k} (input channel {k // mult}{f', kernel {k % mult}' if mult > 1 else ''}): "
-            f"value × weight = {fmt(v, DECIMALS)}"
+            f"step-1 ch {k} (input ch {k // mult}{f', kernel {k % mult}' if mult > 1 else ''}): × weight = {fmt(v, DECIMALS)}"
             for k, v in enumerate(pointwise.products.reshape(-1))
         ]
         contributions = pointwise.products.reshape(-1).astype(np.float64)
@@ -415,14 +394,11 @@ def _top_terms(values: np.ndarray, names: list[str]) -> str:
 def conv_arithmetic(
     b: ConvBreakdown, channel: int, model_value: float | None = None, source_channels: tuple[int, ...] = ()
 ) -> Arithmetic:
-    """The convolution ``b`` written out step by step, showing slice ``channel`` of its ``channel_view`` in full.
+    """The convolution ``b`` written out as the layer computes it, slice ``channel`` of its ``channel_view`` in full.
 
-    The layer's own steps are written as it computes them: the convolution (or the depthwise step
-    and then the pointwise 1x1 step of a separable one), its bias, a batch normalisation that
-    follows, the activation. Every number is written with ``DECIMALS`` decimals, each sum is the
-    sum of the numbers as written, and each step starts from the previous step's written result,
-    so every line adds up by hand.
-    """
+    Steps: the convolution (or depthwise, then pointwise), bias, a batch normalisation after it, the
+    activation. Numbers have ``DECIMALS`` decimals; each sum is of the numbers as written and each
+    step starts from the previous written result, so every line adds up by hand."""
     view = channel_view(b, source_channels)
     first = _first_stage(b)
     shown = rounded(view.products, DECIMALS)  # (kh, kw, n), the numbers as written
@@ -433,7 +409,8 @@ def conv_arithmetic(
         pointwise = next(s for s in b.stages if s.kind == "pointwise")
         n = len(sums)
         size = f"{first.kernel.shape[0]}×{first.kernel.shape[1]}"
-        lines.append(f"Step 1 · depthwise: each input channel gets its own {size} kernel: {n} step-1 channels, no mixing.")
+        kernels = f"{n // max(b.patch.shape[2], 1)} {size} kernels" if n > b.patch.shape[2] else f"its own {size} kernel"
+        lines.append(f"Step 1 · depthwise: each input channel gets {kernels}: {n} step-1 channels, no mixing.")
         lines.append(_slice_line(view, shown, channel, "depthwise kernel"))
         if n > 1:
             listed = ", ".join(fmt(v, DECIMALS) for v in sums[:16]) + (", …" if n > 16 else "")

@@ -229,9 +229,11 @@ def click_and_read(w, qtbot, layer: str, channel: int, row: int, col: int):
     qtbot.mouseClick(fm.viewport(), Qt.MouseButton.LeftButton, pos=fm.map_centre(layer, channel, row, col).toPoint())
     panel = w.teaching.panel
     qtbot.waitUntil(
-        lambda: panel.breakdown is not None
-        and panel.breakdown.layer_name == layer
-        and (panel.breakdown.channel, panel.breakdown.row, panel.breakdown.col) == w.teaching.target[1:],
+        lambda: (
+            panel.breakdown is not None
+            and panel.breakdown.layer_name == layer
+            and (panel.breakdown.channel, panel.breakdown.row, panel.breakdown.col) == w.teaching.target[1:]
+        ),
         timeout=20000,
     )
     b = panel.breakdown
@@ -248,7 +250,7 @@ def test_separable_and_depthwise_cells_in_the_window(open_window, qtbot, zoo):  
     text = panel.summary_text()
     assert "two steps" in panel.intro_label.text()
     assert "Step 1 · depthwise" in text and "Step 2 · pointwise" in text
-    assert panel.channel_combo.count() == 12 and panel.kernel_grid.title.startswith("depthwise kernel")
+    assert panel.channel_combo.count() == 12 and panel.kernel_grid.title.startswith("depthwise")
     # Picking a step-1 channel shows the input channel it reads on the previous layer's map.
     index = panel.channel_combo.findData(7)
     panel.channel_combo.setCurrentIndex(index)

@@ -310,8 +310,8 @@ class ExplanationPanel(QWidget):
             self.previous_map.set_title(f"{name}<br>map not available")
         if view is not None:
             n = view.kernel.shape[2]
-            suffix = "" if n == 1 else f" · step-1 ch {c}" if view.separable else f" · ch {shown_channel}"
-            kernel = "depthwise kernel" if view.separable or b.kind == "DepthwiseConv2D" else "kernel"
+            suffix = "" if n == 1 else f" · ch {c if view.separable else shown_channel}"
+            kernel = "depthwise" if view.separable else "depthwise kernel" if b.kind == "DepthwiseConv2D" else "kernel"
             self.window_grid.set_values(view.patch[..., c], padded=view.padded, decimals=DECIMALS, title=f"window{suffix}")
             self.kernel_grid.set_values(view.kernel[..., c], decimals=DECIMALS, title=f"{kernel}{suffix}")
             self.products_grid.set_values(view.products[..., c], padded=view.padded, decimals=DECIMALS, title="products")
