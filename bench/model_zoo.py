@@ -164,6 +164,7 @@ def main() -> int:
 
     import_tensorflow()
     import numpy as np
+
     from model.data import load_mnist, write_png
     from model.inference import Predictor
     from model.preprocess import inputs_from_files
@@ -184,8 +185,8 @@ def main() -> int:
         pngs.append(str(path))
     png_inputs = np.stack(inputs_from_files(pngs))
 
-    header = f"{'model':18} {'keras':>7} {'app':>7} {'cli':>7} {'worst':>6}  {'conf (cli)':>13} {'same':>4} {'maps':>4} {'explain':>8}  how the app reads it"
-    print(header, flush=True)
+    columns = f"{'model':18} {'keras':>7} {'app':>7} {'cli':>7} {'worst':>6}  {'conf (cli)':>13} {'same':>4} {'maps':>4}"
+    print(f"{columns} {'explain':>8}  how the app reads it", flush=True)
     rows, passed = [], True
     for name, (path, model, feed) in zoo.items():
         keras_acc = float((model.predict(feed(x_test), verbose=0, batch_size=1000).argmax(1) == y_test).mean())
@@ -236,9 +237,8 @@ def main() -> int:
                 "ok": ok,
             }
         )
-    print(
-        f"{'all within' if passed else 'NOT all within'} {MAX_POINTS_OFF:g} points, confidences in [0, 1], maps and explanations exact"
-    )
+    verdict = "all within" if passed else "NOT all within"
+    print(f"{verdict} {MAX_POINTS_OFF:g} points, confidences in [0, 1], maps and explanations exact")
     if args.json:
         print(json.dumps({"train": args.train, "epochs": args.epochs, "rows": rows}))
     return 0 if passed else 1
