@@ -216,16 +216,15 @@ def evaluate_folder(predictor, directory: str | os.PathLike, errors_dir: Path | 
     Files that cannot be read or carry no known label are passed to ``on_problem`` as one line
     each and left out; the rest are read, classified and counted a batch at a time.
     """
-    from .preprocess import inputs_from_files
+    from .preprocess import inputs_from_files, read_ahead
 
     names = list(predictor.class_names)
     report = on_problem or (lambda message: None)
     labels: list[int] = []
     predicted: list[np.ndarray] = []
     files = supported_files(directory)
-    for start in range(0, len(files), BATCH):
-        chunk = files[start : start + BATCH]
-        loaded = inputs_from_files(chunk, with_labels=True)
+    chunks = [files[i : i + BATCH] for i in range(0, len(files), BATCH)]
+    for chunk, loaded in zip(chunks, read_ahead(chunks, lambda c: inputs_from_files(c, with_labels=True))):
         inputs, truth, tags = [], [], []
         for path, item in zip(chunk, loaded):
             if isinstance(item, BaseException):

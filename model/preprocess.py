@@ -16,7 +16,10 @@ caller shows "no digit" instead of a made-up prediction.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import queue
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -430,6 +433,36 @@ def image_header(raw: bytes) -> tuple[str, int, int]:
     raise ValueError(f"not a PNG, JPEG, GIF or BMP image (it starts with {head!r})")
 
 
+def gif_frames(raw: bytes) -> tuple[int, int]:
+    """``(frames, pixels)`` of a GIF: how many images it holds and their total area, by walking its blocks.
+
+    Stops quietly at the trailer or at anything malformed (the decoder reports that itself).
+    """
+    def table(packed: int) -> int:
+        return 3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0
+
+    def skip_sub_blocks(i: int) -> int:
+        while i < len(raw) and raw[i]:
+            i += raw[i] + 1
+        return i + 1
+
+    if len(raw) < 13:
+        return 0, 0
+    i = 13 + table(raw[10])
+    frames = pixels = 0
+    while i < len(raw):
+        block = raw[i]
+        if block == 0x21:  # extension: label, then data sub-blocks
+            i = skip_sub_blocks(i + 2)
+        elif block == 0x2C and i + 10 <= len(raw):  # image descriptor
+            w, h = int.from_bytes(raw[i + 5 : i + 7], "little"), int.from_bytes(raw[i + 7 : i + 9], "little")
+            frames, pixels = frames + 1, pixels + w * h
+            i = skip_sub_blocks(i + 10 + table(raw[i + 9]) + 1)
+        else:  # 0x3B trailer, or something malformed
+            break
+    return frames, pixels
+
+
 def decode_image(raw: bytes, source: str = "<image>") -> np.ndarray:
     """Decode PNG/JPEG/GIF/BMP bytes into an ``(h, w, c)`` uint8 array.
 
@@ -452,6 +485,13 @@ def decode_image(raw: bytes, source: str = "<image>") -> np.ndarray:
             f"{source} is a {w}x{h} {fmt} ({w * h / 1e6:.1f} megapixels); the limit is "
             f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels. Scale it down first."
         )
+    if fmt == "GIF":
+        frames, pixels = gif_frames(raw)
+        if pixels > MAX_IMAGE_PIXELS:  # the decoder expands every frame of an animation first
+            raise DataError(
+                f"{source} is a GIF of {frames} frames holding {pixels / 1e6:.1f} megapixels in all; the limit is "
+                f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels."
+            )
     from .tf_runtime import import_tensorflow
 
     tf = import_tensorflow()
@@ -465,6 +505,7 @@ def decode_image(raw: bytes, source: str = "<image>") -> np.ndarray:
     except (tf.errors.OpError, ValueError) as exc:
         message = str(getattr(exc, "message", exc)).splitlines()[0]
         message = message.split("}}", 1)[-1].strip() or message  # drop TF's {{function_node ...}} prefix
+        message = re.sub(r"\s*\[Op:\w+\]$", "", message)  # and its " [Op:DecodePng]" suffix
         raise DataError(f"{source} is not a readable {fmt} image: {message}") from None
     return decoded.numpy()
 
@@ -553,6 +594,35 @@ def inputs_from_files(paths: Sequence[str | os.PathLike], with_labels: bool = Fa
     if with_labels:
         return [r if isinstance(r, BaseException) else (r, labels[i]) for i, r in enumerate(results)]
     return results
+
+
+def read_ahead(chunks: list, read: Callable) -> Iterator:
+    """``read(chunk)`` for each chunk, in order, computed one chunk ahead on a background thread.
+
+    While the model classifies one batch, the next is read and decoded (TensorFlow's decoders and
+    NumPy release the GIL), so the two overlap on a multi-core machine. The thread is a daemon:
+    Ctrl+C never waits for it.
+    """
+    results: queue.Queue = queue.Queue(maxsize=1)
+    done = object()
+
+    def work() -> None:
+        try:
+            for chunk in chunks:
+                results.put((True, read(chunk)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            results.put((False, exc))
+        results.put((True, done))
+
+    threading.Thread(target=work, name="read-ahead", daemon=True).start()
+    while True:
+        ok, item = results.get()
+        if not ok:
+            raise item
+        if item is done:
+            return
+        yield item
+
 
 
 def describe_failure(path: str | os.PathLike, exc: BaseException) -> str:
