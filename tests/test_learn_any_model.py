@@ -260,6 +260,12 @@ def test_separable_and_depthwise_cells_in_the_window(open_window, qtbot, zoo):  
     assert "reads only channel 2" in panel.intro_label.text() and "conv ch 2" in panel.previous_map.title_text()
     assert not panel.channel_combo.isVisible()
 
+    # Learn ▸ Learned filters lists the depthwise kernels of both layers, saying what they are.
+    filters = w.teaching.open_filters()
+    qtbot.waitUntil(lambda: filters.layer_combo.count() == 3, timeout=20000)
+    filters.layer_combo.setCurrentIndex(filters.layer_combo.findData("sep"))
+    assert "separable" in filters.intro.text() and filters.shown_kernels().shape == (12, 3, 3)
+
 
 @pytest.mark.slow
 def test_batch_norm_and_nested_cells_in_the_window(open_window, qtbot, zoo):  # noqa: F811

@@ -300,7 +300,8 @@ class Teaching(QObject):
         if name in playground.preset_names() and k.kernel.shape[2] == 1:
             playground.load_preset(name)
         else:
-            playground.set_kernel(k.kernel[:, :, channel, index], f"{name}, input channel {channel}")
+            # A depthwise filter has one kernel, over the one input channel it reads (its note says which).
+            playground.set_kernel(k.kernel[:, :, channel, index], name if k.note else f"{name}, input channel {channel}")
 
     def _learned_presets(self) -> dict[str, np.ndarray]:
         first = self.kernels[0] if self.kernels else None
