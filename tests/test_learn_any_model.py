@@ -307,6 +307,10 @@ def test_a_dense_only_model_says_it_has_no_convolution_layers(open_window, qtbot
     qtbot.waitUntil(lambda: saliency.maps is not None, timeout=30000)
     assert saliency.maps.integrated.attributions.shape == (28, 28)
     assert teaching.open_playground().isVisible()
+    # Another model with convolutions: the dock invites a click again.
+    w.load_model(zoo["logits"][1])
+    qtbot.waitUntil(lambda: w.model_info.name == "logits.keras", timeout=60000)
+    assert "no convolution" not in teaching.panel.summary_text() and "Click any cell" in teaching.panel.summary_text()
 
 
 @pytest.mark.slow

@@ -253,9 +253,9 @@ class Teaching(QObject):
         if not self.has_maps():
             self.target = None
             self.panel.show_message(NO_CONV, title=NO_CONV_TITLE)
-        elif self.target is not None and self.target[0] not in names:
+        elif self.target is None or self.target[0] not in names:  # also replaces a previous model's "no convolution"
             self.target = None
-            self.panel.show_message("A new model is loaded. Click any cell of its feature maps to see how it is computed.")
+            self.panel.show_message(f"{info.name} is loaded. Click any cell of its feature maps to see how it is computed.")
         if self.saliency_dialog is not None:
             self.saliency_dialog.set_class_names(info.class_names)
         if _shown(self.filters_dialog) or _shown(self.playground):
