@@ -34,10 +34,8 @@ def main() -> None:
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
 
-    import numpy as np
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtTest import QTest
-    from PySide6.QtCore import Qt
 
     from gui.app import make_app
     from gui.automation import to_canvas_points
@@ -110,7 +108,7 @@ def main() -> None:
         # A release that adds no new point shows the result of the last move: take the newest shown.
         shown = max((rid for rid in shown_at if rid <= target), default=None)
         latencies.append(shown_at[shown] - t_last if shown_at.get(shown, 0) >= t_last else 0.0)
-        correct += window.findChild(__import__("PySide6.QtWidgets", fromlist=["QLabel"]).QLabel, "predicted_digit").text() == str(label)
+        correct += window.prediction.digit_label.text() == str(label)
     timer.stop()
     window.close()
     lat = sorted(latencies)

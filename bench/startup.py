@@ -42,8 +42,12 @@ def launch(cmd: list[str]) -> dict[str, float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--command", choices=["python", "uv", "frozen"], default="python",
-                   help="python: the venv's interpreter on main.py; uv: `uv run main.py`; frozen: dist/digit-recognizer")
+    p.add_argument(
+        "--command",
+        choices=["python", "uv", "frozen"],
+        default="python",
+        help="python: the venv's interpreter on main.py; uv: `uv run main.py`; frozen: dist/digit-recognizer",
+    )
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     if args.command == "python":
