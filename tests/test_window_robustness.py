@@ -304,3 +304,21 @@ def test_model_input_dialog_opens_from_the_file_menu_for_the_active_model(qtbot,
     qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible(), timeout=3000)
     assert window.model_info.name in " ".join(label.text() for label in dialog.findChildren(QLabel))
     dialog.close()
+
+
+def test_a_picture_too_large_is_refused_from_its_header_before_decoding(qtbot, window, tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    # A 20000x20000 greyscale PNG header over a few bytes of data: decoding it would need 400 MB.
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b"")
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png)
+    with qtbot.waitSignal(window.files_opened, timeout=10_000) as opened:
+        window.open_file(path)
+    assert opened.args == [0, 1]
+    assert "bomb.png" in window.last_error and "20000x20000" in window.last_error
