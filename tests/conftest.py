@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -16,7 +15,6 @@ import pytest  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_DATA = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +40,17 @@ def stroke_fixtures():
         strokes, label = read_strokes(path)
         out.append((path, strokes, label))
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _first_run_tour_already_seen():
+    """The first-run tour floats over the maps; tests of other things start as a returning user.
+
+    The tour's own tests remove the key to see it as a new user would.
+    """
+    from PySide6.QtCore import QSettings
+
+    from gui.hints import DONE_KEY
+    from model.paths import APPLICATION, ORGANIZATION
+
+    QSettings(ORGANIZATION, APPLICATION).setValue(DONE_KEY, True)
