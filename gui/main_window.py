@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
         for b in (self.undo_button, self.redo_button, self.clear_button):
             buttons.addWidget(b)
 
-        seen_title = QLabel("What the network sees (28×28)")
+        self.seen_title = seen_title = QLabel("What the network sees (28×28)")
         seen_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         seen_title.setWordWrap(True)
         seen = QVBoxLayout()
@@ -244,6 +244,11 @@ class MainWindow(QMainWindow):
                 + (" Its Dense layers' outputs:" if info.dense_layers else ""),
             )
         self.prediction.set_class_names(info.class_names)
+        h, w = info.input_size
+        self.seen_title.setText(
+            "What the network sees (28×28)" if (h, w) == (28, 28) else f"Your drawing at 28×28 (the model gets it as {h}×{w})"
+        )
+        self.seen_title.setToolTip(info.input_note)
         self._show_active_model()
         self.setWindowTitle(f"Digit Recognizer — {info.name}")
         if first:

@@ -116,6 +116,7 @@ class ModelInfo:
     import_seconds: float = 0.0
     input_note: str = ""  # how the drawing is fed (size, value range), as the predictor put it
     output_note: str = ""  # how the outputs are read (softmax, logits, ...)
+    input_size: tuple[int, int] = (28, 28)  # (h, w) the model receives; the drawing is 28x28
 
     @property
     def name(self) -> str:
@@ -156,6 +157,7 @@ def model_info(predictor, bundled: bool, load_seconds: float = 0.0, import_secon
         import_seconds,
         input_note,
         output_note,
+        tuple(int(d) for d in getattr(predictor, "input_size", (28, 28))),
     )
 
 

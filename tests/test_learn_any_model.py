@@ -282,6 +282,8 @@ def test_batch_norm_and_nested_cells_in_the_window(open_window, qtbot, zoo):  # 
 @pytest.mark.slow
 def test_other_input_sizes_and_ranges_are_explained_on_what_the_model_receives(open_window, qtbot, more):
     w = open_window(more["lenet"])
+    # The preview under the canvas says what it is: the 28x28 drawing, not the model's 32x32 input.
+    assert "the model gets it as 32×32" in w.seen_title.text()
     panel = click_and_read(w, qtbot, "c1", 3, 13, 14)
     assert "model input 32×32" in panel.input_map.title_text()
     r0, r1, c0, c1 = panel.breakdown.receptive_field
