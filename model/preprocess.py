@@ -600,9 +600,14 @@ def read_ahead(chunks: list, read: Callable) -> Iterator:
     """``read(chunk)`` for each chunk, in order, computed one chunk ahead on a background thread.
 
     While the model classifies one batch, the next is read and decoded (TensorFlow's decoders and
-    NumPy release the GIL), so the two overlap on a multi-core machine. The thread is a daemon:
-    Ctrl+C never waits for it.
+    NumPy release the GIL), so the two overlap on a machine with 4 or more cores (with fewer, it
+    reads in turn). The thread is a daemon: Ctrl+C never waits for it.
     """
+    if (os.cpu_count() or 1) < 4:
+        # Measured on 2 cores: the overlap gains no time there (TensorFlow already keeps both busy)
+        # and costs ~0.3 s of CPU per 10,000 files in thread hand-offs.
+        yield from (read(chunk) for chunk in chunks)
+        return
     results: queue.Queue = queue.Queue(maxsize=1)
     done = object()
 

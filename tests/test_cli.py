@@ -303,3 +303,44 @@ def test_ctrl_c_in_a_real_run(fixtures):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode in (130, 0), err  # 0 only if it had already finished
     assert b"Traceback" not in err
+
+
+# --- desktop integration files (issue 13) ------------------------------------------------------
+
+
+def test_desktop_entry_declares_keras_models_and_validates():
+    import shutil
+    import xml.etree.ElementTree as ET
+
+    desktop = (ROOT / "packaging" / "digit-recognizer.desktop").read_text()
+    assert "MimeType=application/x-keras;" in desktop
+    assert "Version=1.5" not in desktop
+    ns = {"m": "http://www.freedesktop.org/standards/shared-mime-info"}
+    mime = ET.parse(ROOT / "packaging" / "digit-recognizer-mime.xml").getroot()
+    (entry,) = mime.findall("m:mime-type", ns)
+    assert entry.get("type") == "application/x-keras"
+    assert [g.get("pattern") for g in entry.findall("m:glob", ns)] == ["*.keras"]
+    validator = shutil.which("desktop-file-validate")
+    if validator is None:
+        pytest.skip("desktop-file-validate is not installed (apt-get install desktop-file-utils); .ci/run installs it")
+    proc = subprocess.run([validator, str(ROOT / "packaging" / "digit-recognizer.desktop")], capture_output=True, text=True)
+    assert proc.returncode == 0 and "error" not in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("cores", [2, 8])
+def test_read_ahead_keeps_order_and_hands_errors_on(monkeypatch, cores):
+    from model.preprocess import read_ahead
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert list(read_ahead([1, 2, 3], lambda c: c * 10)) == [10, 20, 30]
+
+    def boom(c):
+        if c == 2:
+            raise RuntimeError("read failed")
+        return c
+
+    got = []
+    with pytest.raises(RuntimeError, match="read failed"):
+        for item in read_ahead([1, 2, 3], boom):
+            got.append(item)
+    assert got == [1]

@@ -131,3 +131,21 @@ def test_blank_pictures_are_no_digit(value):
 def test_weird_arrays_are_refused():
     with pytest.raises(ValueError, match="shape"):
         image_to_input(np.zeros((4, 4, 5)))
+
+
+def test_batched_pictures_are_faster_than_one_by_one(mnist_digits):
+    """Batch `predict` preprocesses same-sized pictures together (issue 13: it was the bottleneck)."""
+    import time
+
+    from model.preprocess import images_to_inputs
+
+    x, _ = mnist_digits
+    pictures = [x[i % len(x)] for i in range(1000)]
+    t0 = time.process_time()
+    for p in pictures[:200]:
+        image_to_input(p)
+    one_by_one = (time.process_time() - t0) * 5
+    t0 = time.process_time()
+    images_to_inputs(pictures)
+    batched = time.process_time() - t0
+    assert batched < one_by_one / 1.5, (batched, one_by_one)
