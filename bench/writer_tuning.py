@@ -34,6 +34,23 @@ from model.tune import TuneConfig  # noqa: E402
 TUNE_COUNT = 50
 
 
+def sweep(base_model, tuned_path: Path, alphas: list[float], x, y, mnist_dir: Path, writer: int) -> None:
+    """Writer and MNIST accuracy of base + alpha * (tuned - base), for choosing TuneConfig.blend."""
+    from model.data import load_mnist_test
+    from model.inference import load_checked_model
+    from model.tune import blend_weights
+
+    xt, yt = load_mnist_test(mnist_dir)
+    xt = xt.astype(np.float32)[..., None] / 255.0
+    tuned = load_checked_model(tuned_path)
+    tuned_weights = tuned.get_weights()
+    for alpha in alphas:
+        tuned.set_weights(blend_weights(base_model.get_weights(), tuned_weights, alpha))
+        acc = float(np.mean(np.asarray(tuned.predict(x[..., None], verbose=0)).argmax(1) == y))
+        macc = float(np.mean(np.asarray(tuned.predict(xt, batch_size=1024, verbose=0)).argmax(1) == yt))
+        print(json.dumps({"writer": writer, "blend": alpha, "after": acc, "mnist_after": macc}), flush=True)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pendigits", type=Path, default=ROOT.parent / "shared/data/pendigits/pendigits-orig.tra")
@@ -48,6 +65,8 @@ def main() -> int:
                    help="distillation temperature for the replay digits; 0: plain labels (default: %(default)s)")
     p.add_argument("--freeze", type=int, default=TuneConfig.freeze_first, help="leading layers with weights kept fixed")
     p.add_argument("--seed", type=int, default=TuneConfig.seed)
+    p.add_argument("--blend", type=float, default=TuneConfig.blend, help="weight blend of the saved model")
+    p.add_argument("--sweep-blend", help="also report these blends of base and tuned weights, e.g. 0.5,0.75")
     p.add_argument("--no-holdout", action="store_true")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args()
@@ -61,7 +80,7 @@ def main() -> int:
 
     cfg = TuneConfig(epochs=args.epochs, learning_rate=args.learning_rate, replay=args.replay, variants=args.variants,
                      distill_temperature=args.distill or None, holdout=not args.no_holdout,
-                     freeze_first=args.freeze, seed=args.seed)
+                     freeze_first=args.freeze, seed=args.seed, blend=args.blend)
     base = Predictor(args.model)
     all_digits = read_pendigits(args.pendigits)
     rows = []
@@ -78,6 +97,8 @@ def main() -> int:
             seconds = time.perf_counter() - t0
             tuned = Predictor(out)
             after = float(np.mean(tuned.predict_probabilities(x).argmax(1) == y))
+            if args.sweep_blend:
+                sweep(base.model, out, [float(a) for a in args.sweep_blend.split(",")], x, y, args.mnist, w)
             mnist = card["before_after"].get("mnist_test") or {}
             row = {"writer": w, "tuned_on": card["tuning"]["tuned_on"], "test_digits": len(rest),
                    "before": before, "after": after, "mnist_before": mnist.get("before"), "mnist_after": mnist.get("after"),
