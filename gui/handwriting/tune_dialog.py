@@ -1,6 +1,8 @@
 """The Fine-tune dialog: start, watch the progress, cancel, read the before/after figures, switch models.
 
-Not modal: tuning runs on its own thread, so drawing and live predictions go on meanwhile.
+Not modal: tuning runs on its own thread, so drawing and live predictions go on meanwhile. Closing
+the dialog does not stop a tuning in progress; it finishes in the background and the dialog shows
+the result when reopened. Closing the window cancels it.
 """
 
 from __future__ import annotations
@@ -126,7 +128,3 @@ class FineTuneDialog(QDialog):
         if self.thread is not None:
             self.thread.cancel()
             self.thread.wait()
-
-    def closeEvent(self, event):
-        # Closing the dialog does not stop a tuning in progress; it finishes in the background.
-        super().closeEvent(event)
