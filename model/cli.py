@@ -140,7 +140,7 @@ def load_predictor(path: Path | None, verbose: bool):
     from .inference import ModelError, Predictor
 
     try:
-        return Predictor(path)
+        return Predictor(path, feature_maps=False)  # classification only: no map function to trace
     except ModelError as exc:
         _error(str(exc))
     except Exception as exc:  # noqa: BLE001 - any other failure to load is still one line

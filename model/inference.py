@@ -257,7 +257,7 @@ class Predictor:
     ``dense_layers``.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike | None = None, feature_maps: bool = True):
         tf = import_tensorflow()  # quietly (model/tf_runtime.py)
         import keras
 
@@ -280,13 +280,16 @@ class Predictor:
 
         self._features = feature_layers(flat)
         self._dense = _dense_layers(flat)
-        multi = keras.Model(flat.inputs[0], [layer.output for layer in self._features + self._dense] + list(flat.outputs))
-        signature = [tf.TensorSpec([None, *self.input_size, *([1] if self._channel_axis else [])], tf.float32)]
-        self._fn = tf.function(lambda x: multi(x, training=False), input_signature=signature, reduce_retracing=True)
-        self._probs_fn = tf.function(lambda x: flat(x, training=False), input_signature=signature)
+        self._signature = [tf.TensorSpec([None, *self.input_size, *([1] if self._channel_axis else [])], tf.float32)]
+        self._fn = None  # the multi-output function (every map + the output), built on first use
+        self._probs_fn = tf.function(lambda x: flat(x, training=False), input_signature=self._signature)
         self._lock = threading.Lock()
-        # Shapes from a real call: a model with an unknown (None) input size has them only then.
-        shapes = [tuple(o.shape) for o in self._fn(self.prepare(np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32)))]
+        if feature_maps:
+            # Traced now, so the first drawing does not pay for it. Shapes from a real call: a
+            # model with an unknown (None) input size has them only then.
+            shapes = [tuple(o.shape) for o in self._maps_fn()(self.prepare(np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32)))]
+        else:  # batch classification (the command line): no feature-map function to trace
+            shapes = [tuple(layer.output.shape) for layer in self._features + self._dense]
         self.layers = [_info(layer, shape) for layer, shape in zip(self._features, shapes, strict=False)]
         self.dense_layers = [
             _info(layer, shape) for layer, shape in zip(self._dense, shapes[len(self._features) :], strict=False)
@@ -308,6 +311,17 @@ class Predictor:
         self.predict(np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32))
 
     # --- what was detected ---------------------------------------------------------------------
+
+    def _maps_fn(self):
+        """The traced multi-output call (keras-io's feature-extraction recipe), built once."""
+        if self._fn is None:
+            import keras
+            import tensorflow as tf
+
+            flat = self._flat
+            multi = keras.Model(flat.inputs[0], [layer.output for layer in self._features + self._dense] + list(flat.outputs))
+            self._fn = tf.function(lambda x: multi(x, training=False), input_signature=self._signature, reduce_retracing=True)
+        return self._fn
 
     def _describe_input(self, detected: tuple[float, float], why: str) -> str:
         h, w = self.input_size
@@ -445,7 +459,7 @@ class Predictor:
             return Prediction(None, {})
         x = self.prepare(image)
         with self._lock:
-            outputs = [o.numpy() for o in self._fn(x)]
+            outputs = [o.numpy() for o in self._maps_fn()(x)]
         n_maps = len(self._features)
         activations = {layer.name: out[0] for layer, out in zip(self._features, outputs[:n_maps], strict=True)}
         dense = {layer.name: out[0] for layer, out in zip(self._dense, outputs[n_maps:-1], strict=True)}

@@ -141,3 +141,16 @@ def test_any_compatible_model_is_generic(tmp_path):
     p = Predictor(_save(keras.Model(inp, out), tmp_path / "other.keras"))
     assert [(i.name, i.shape) for i in p.layers] == [("edges", (12, 12, 4)), ("smooth", (6, 6, 4))]
     assert set(p.predict(np.zeros((28, 28), np.float32)).activations) == {"edges", "smooth"}
+
+
+def test_a_classification_only_predictor_gives_the_same_answers_and_maps_on_demand(predictor, stroke_fixtures):
+    """The command line skips tracing the feature-map function; the answers must not change."""
+    from model.inference import Predictor
+    from model.preprocess import strokes_to_input
+
+    fast = Predictor(feature_maps=False)
+    images = np.stack([strokes_to_input(s) for _, s, _ in stroke_fixtures[:8]])
+    np.testing.assert_allclose(fast.predict_probabilities(images), predictor.predict_probabilities(images), atol=1e-6)
+    assert [layer.name for layer in fast.layers] == [layer.name for layer in predictor.layers]
+    maps = fast.predict(images[0]).activations  # built on first use
+    assert set(maps) == set(predictor.predict(images[0]).activations)
