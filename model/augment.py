@@ -31,6 +31,24 @@ class Augmentation:
     pen_aspect_range: tuple[float, float] = (0.8, 1.2)
     pen_width_range: tuple[float, float] = (0.75, 1.4)  # times PEN_WIDTH
 
+    def scaled(self, factor: float) -> Augmentation:
+        """The same kinds of warp, each ``factor`` times as strong (0: none, 1: this one)."""
+
+        def around(r: tuple[float, float], centre: float) -> tuple[float, float]:
+            return (centre + (r[0] - centre) * factor, centre + (r[1] - centre) * factor)
+
+        return Augmentation(
+            max_rotation_deg=self.max_rotation_deg * factor,
+            max_shear=self.max_shear * factor,
+            scale_range=around(self.scale_range, 1.0),
+            max_shift_px=self.max_shift_px * factor,
+            thickness_range=around(self.thickness_range, 0.0),
+            pen_rotation_deg=self.pen_rotation_deg * factor,
+            pen_shear=self.pen_shear * factor,
+            pen_aspect_range=around(self.pen_aspect_range, 1.0),
+            pen_width_range=around(self.pen_width_range, 1.0),
+        )
+
 
 def pen_variants(strokes, count: int, rng: np.random.Generator, aug: Augmentation = Augmentation()) -> list[np.ndarray]:
     """``count`` renders of ``strokes``, each warped at random: ``(28, 28)`` float32 images."""

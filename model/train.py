@@ -41,6 +41,7 @@ class TrainConfig:
     limit: int | None = None  # at most this many MNIST training digits (and a tenth as many pen digits)
     pen_variants: int = 3  # warped re-renders of each training pen digit, besides the clean one
     augmentation: Augmentation = field(default_factory=Augmentation)
+    init: str | None = None  # continue from this saved model (a second, gentler stage) instead of new weights
 
 
 class WriterSpecError(ValueError):
@@ -173,7 +174,13 @@ def train(
     (x_train, y_train), (x_val, y_val), sources = load_training_data(data_dir, cfg, pendigits, pendigits_writers)
     print(f"training on {len(x_train)} images, validating on {len(x_val)} held-out training images", flush=True)
     steps = math.ceil(len(x_train) / cfg.batch_size)
-    net = build_model(batch_norm=True) if cfg.arch == "cnn" else build_mlp()
+    if cfg.init:
+        from .inference import load_checked_model
+
+        net = load_checked_model(cfg.init)
+    else:
+        net = build_model(batch_norm=True) if cfg.arch == "cnn" else build_mlp()
+    has_bn = any(type(layer).__name__ == "BatchNormalization" for layer in net.layers)
     trainer = keras.Sequential([keras.Input(net.input_shape[1:]), random_warp_layer(cfg.augmentation, cfg.seed), net])
     schedule = keras.optimizers.schedules.CosineDecay(
         cfg.learning_rate * 0.1, decay_steps=cfg.epochs * steps, alpha=0.01,
@@ -199,8 +206,8 @@ def train(
         verbose=1 if sys.stdout.isatty() else 2,
     )
     train_seconds = time.time() - t0
-    shipped = fold_batch_norm(net) if cfg.arch == "cnn" else net
-    if cfg.arch == "cnn":
+    shipped = fold_batch_norm(net) if has_bn else net
+    if has_bn:
         gap = float(np.abs(np.asarray(net(x_val[:256], training=False)) - np.asarray(shipped(x_val[:256]))).max())
         print(f"batch normalisation folded into the convolutions (max output change {gap:.1e})", flush=True)
         if gap > 1e-4:
@@ -234,7 +241,8 @@ def train(
             "optimizer": "AdamW, learning rate warmed up then cosine-decayed",
             "loss": "sparse categorical cross-entropy",
             "batch_norm": "trained with batch normalisation, folded into the convolutions when saved"
-            if cfg.arch == "cnn" else None,
+            if has_bn else None,
+            "continued_from": cfg.init,
             "seconds": round(train_seconds),
             "machine": f"{platform.machine()}, {_cpu_count()} cores",
             "validation_accuracy": round(val_acc, 5),
@@ -341,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--init", help="continue training this saved model (a second stage) instead of new weights")
+    p.add_argument("--augment-scale", type=float, default=1.0, metavar="F",
+                   help="strength of every augmentation, times the default (default: %(default)s)")
     p.add_argument("--limit", type=int, metavar="N", help="train on at most N MNIST digits (and N/10 pen digits): a quick run")
     p.add_argument("--logdir", help="write TensorBoard logs here")
     p.add_argument("--out", type=Path, help="where to save (default: a new file in " + str(models_dir()) + ")")
@@ -365,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         what = "the bundled model" if is_bundled(out) else "an existing file"
         p.error(f"--out {out} is {what}; add --force to replace it")
     cfg = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                      seed=args.seed, limit=args.limit)
+                      seed=args.seed, limit=args.limit, init=args.init,
+                      augmentation=Augmentation().scaled(args.augment_scale))
     command = "uv run main.py train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[2:]))
     print(f"will save to {out}", flush=True)
     train(args.data, out, cfg, args.pendigits, train_writers, heldout, command, args.logdir)
