@@ -349,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--pen-variants", type=int, default=TrainConfig.pen_variants, metavar="N",
+                   help="warped re-renders of each training pen digit (default: %(default)s)")
     p.add_argument("--init", help="continue training this saved model (a second stage) instead of new weights")
     p.add_argument("--augment-scale", type=float, default=1.0, metavar="F",
                    help="strength of every augmentation, times the default (default: %(default)s)")
@@ -376,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         what = "the bundled model" if is_bundled(out) else "an existing file"
         p.error(f"--out {out} is {what}; add --force to replace it")
     cfg = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                      seed=args.seed, limit=args.limit, init=args.init,
+                      seed=args.seed, limit=args.limit, init=args.init, pen_variants=args.pen_variants,
                       augmentation=Augmentation().scaled(args.augment_scale))
     command = "uv run main.py train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[2:]))
     print(f"will save to {out}", flush=True)
