@@ -29,8 +29,12 @@ def _quiet_tensorflow() -> None:
 def run_app(argv: list[str]) -> int:
     from model.cli import commands_help, version
 
-    p = argparse.ArgumentParser(prog="main.py", description="Draw a digit and watch a CNN recognise it, layer by layer.",
-                                epilog=commands_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="main.py",
+        description="Draw a digit and watch a CNN recognise it, layer by layer.",
+        epilog=commands_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("model", nargs="?", type=Path, help="a .keras model or a drawing to open")
     p.add_argument("--self-test", action="store_true", help="check model, preprocessing and window offscreen, then exit")
     p.add_argument("--version", action="version", version=f"digit-recognizer {version()}")

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PLAIN = r'''
+PLAIN = r"""
 import sys
 import numpy as np
 import tensorflow as tf
@@ -42,7 +42,7 @@ paths = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith
 x = np.stack([tf.io.decode_png(open(p, "rb").read(), channels=1).numpy() for p in paths]).astype("float32") / 255.0
 probs = model.predict(x, batch_size=256, verbose=0)
 sys.stdout.writelines(f"{p}\t{int(q.argmax())}\t{float(q.max()):.4f}\n" for p, q in zip(paths, probs))
-'''
+"""
 
 
 def run(cmd: list[str], out_path: Path) -> tuple[float, float]:
@@ -90,8 +90,11 @@ def main() -> int:
         for r in range(args.repeats):
             plain_times.append(run(plain_cmd, plain_out))
             cli_times.append(run(cli_cmd, cli_out))
-            print(f"run {r + 1}: plain Keras {plain_times[-1][0]:.2f} s wall / {plain_times[-1][1]:.2f} s CPU, "
-                  f"main.py predict {cli_times[-1][0]:.2f} s wall / {cli_times[-1][1]:.2f} s CPU", flush=True)
+            print(
+                f"run {r + 1}: plain Keras {plain_times[-1][0]:.2f} s wall / {plain_times[-1][1]:.2f} s CPU, "
+                f"main.py predict {cli_times[-1][0]:.2f} s wall / {cli_times[-1][1]:.2f} s CPU",
+                flush=True,
+            )
         a, b = answers(plain_out), answers(cli_out)
         n = len(a)
         agree = sum(a[k] == b.get(k) for k in a)
@@ -100,12 +103,18 @@ def main() -> int:
         cli_acc = sum(b.get(k) == truth[k] for k in a) / n
     (plain_wall, plain_cpu), (cli_wall, cli_cpu) = (tuple(min(v) for v in zip(*t)) for t in (plain_times, cli_times))
     print(f"{n} PNG files, best of {args.repeats} (whole process: start, import, load, read, print):")
-    print(f"  plain Keras script (decode_png, /255, model.predict): {plain_wall:.2f} s wall, {plain_cpu:.2f} s CPU, "
-          f"accuracy {plain_acc * 100:.2f}%")
-    print(f"  main.py predict FOLDER (MNIST-style re-centring):      {cli_wall:.2f} s wall, {cli_cpu:.2f} s CPU, "
-          f"accuracy {cli_acc * 100:.2f}%")
-    print(f"  ratio cli/plain: {cli_wall / plain_wall:.2f} wall, {cli_cpu / plain_cpu:.2f} CPU "
-          f"(answers agree on {agree / n * 100:.2f}% of files)")
+    print(
+        f"  plain Keras script (decode_png, /255, model.predict): {plain_wall:.2f} s wall, {plain_cpu:.2f} s CPU, "
+        f"accuracy {plain_acc * 100:.2f}%"
+    )
+    print(
+        f"  main.py predict FOLDER (MNIST-style re-centring):      {cli_wall:.2f} s wall, {cli_cpu:.2f} s CPU, "
+        f"accuracy {cli_acc * 100:.2f}%"
+    )
+    print(
+        f"  ratio cli/plain: {cli_wall / plain_wall:.2f} wall, {cli_cpu / plain_cpu:.2f} CPU "
+        f"(answers agree on {agree / n * 100:.2f}% of files)"
+    )
     return 0
 
 

@@ -110,8 +110,11 @@ class Xvfb:
             socket = Path(f"/tmp/.X11-unix/X{n}")
             if socket.exists() or Path(f"/tmp/.X{n}-lock").exists():
                 continue
-            self.proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                ["Xvfb", f":{n}", "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             self.display = f":{n}"
             deadline = time.time() + 10
             while time.time() < deadline and self.proc.poll() is None:
@@ -131,8 +134,11 @@ class Xvfb:
 def _main_windows(display: str) -> list[tuple[str, str]]:
     """``(id, title)`` of the app's windows bigger than 100x100 (Qt also makes tiny helper windows)."""
     out = subprocess.run(["xwininfo", "-root", "-tree", "-display", display], capture_output=True, text=True).stdout
-    return [(wid, title) for wid, title, w, h in re.findall(r'(0x[0-9a-f]+) "([^"]*)":.*?\s(\d+)x(\d+)\+', out)
-            if title.startswith(TITLE) and int(w) > 100 and int(h) > 100]
+    return [
+        (wid, title)
+        for wid, title, w, h in re.findall(r'(0x[0-9a-f]+) "([^"]*)":.*?\s(\d+)x(\d+)\+', out)
+        if title.startswith(TITLE) and int(w) > 100 and int(h) > 100
+    ]
 
 
 def _viewable(display: str, window_id: str) -> bool:
@@ -176,8 +182,7 @@ def _launch_once(exe: Path, display: str | None, method: str) -> dict:
     try:
         with open(out_path, "w") as out, open(err_path, "w") as err:
             t0_wall, t0 = time.time(), time.perf_counter()
-            proc = subprocess.Popen([str(exe), *args, "--quit-after", str(TIMEOUT)], env=env, stdout=out, stderr=err,
-                                    cwd=home)
+            proc = subprocess.Popen([str(exe), *args, "--quit-after", str(TIMEOUT)], env=env, stdout=out, stderr=err, cwd=home)
             try:
                 while time.perf_counter() - t0 < TIMEOUT and ready is None:
                     exited = proc.poll() is not None
@@ -204,8 +209,12 @@ def _launch_once(exe: Path, display: str | None, method: str) -> dict:
                     time.sleep(0.03)
             finally:
                 _stop(proc)
-        result = {"window_s": None if shown is None else round(shown, 2),
-                  "model_ready_s": None if ready is None else round(ready, 2), "method": method, **extra}
+        result = {
+            "window_s": None if shown is None else round(shown, 2),
+            "model_ready_s": None if ready is None else round(ready, 2),
+            "method": method,
+            **extra,
+        }
         if ready is None:
             stderr = err_path.read_text(errors="replace")
             if "unrecognized arguments: --startup-timing" in stderr:
@@ -219,7 +228,7 @@ def _launch_once(exe: Path, display: str | None, method: str) -> dict:
 def time_startup(exe: Path, display: str | None, method: str, attempts: int = 3) -> dict:
     """One measured launch. Xvfb now and then refuses a connection ("could not connect to display";
     a plain ``QApplication([])`` shows the same), so such launches are retried."""
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, attempts + 1):  # noqa: B007 (read after the loop)
         result = _launch_once(exe, display, method)
         if "could not connect to display" not in result.get("problem", ""):
             break
@@ -236,11 +245,17 @@ def measure_startup(exe: Path, runs: int) -> dict:
         first = time_startup(exe, x.display, method)  # warms the disk cache; not counted
         if first.get("unsupported"):
             if not (use_x and shutil.which("xwininfo")):
-                return {"skipped": "this build has no --startup-timing; polling instead needs Xvfb and xwininfo "
-                                   "(apt-get install xvfb x11-utils)", "runs": []}
+                return {
+                    "skipped": "this build has no --startup-timing; polling instead needs Xvfb and xwininfo "
+                    "(apt-get install xvfb x11-utils)",
+                    "runs": [],
+                }
             method = "xwininfo"
-        result: dict = {"platform": platform, "method": method,
-                        "runs": [time_startup(exe, x.display, method) for _ in range(runs)]}
+        result: dict = {
+            "platform": platform,
+            "method": method,
+            "runs": [time_startup(exe, x.display, method) for _ in range(runs)],
+        }
     for key in ("window_s", "model_ready_s", "import_tensorflow_s", "load_model_s"):
         values = [r[key] for r in result["runs"] if r.get(key) is not None]
         result[f"median_{key}"] = round(statistics.median(values), 2) if values else None
@@ -282,12 +297,14 @@ def print_report(result: dict) -> None:
     print(f"\nstart-up on {startup['platform']}, measured via {startup['method']} (seconds from launch):")
     print(f"{'run':<8}{'window':>10}{'model ready':>14}{'TF import':>12}{'model load':>12}")
     rows = [(str(i), r) for i, r in enumerate(startup["runs"], 1)]
-    rows.append(("median", {k[len("median_"):]: v for k, v in startup.items() if k.startswith("median_")}))
+    rows.append(("median", {k[len("median_") :]: v for k, v in startup.items() if k.startswith("median_")}))
     for name, r in rows:
         note = f"  ({r['problem']})" if r.get("problem") else ""
         note += f"  [{r['attempts']} attempts: Xvfb refused a connection]" if r.get("attempts") else ""
-        print(f"{name:<8}{_fmt(r.get('window_s')):>10}{_fmt(r.get('model_ready_s')):>14}"
-              f"{_fmt(r.get('import_tensorflow_s')):>12}{_fmt(r.get('load_model_s')):>12}{note}")
+        print(
+            f"{name:<8}{_fmt(r.get('window_s')):>10}{_fmt(r.get('model_ready_s')):>14}"
+            f"{_fmt(r.get('import_tensorflow_s')):>12}{_fmt(r.get('load_model_s')):>12}{note}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,8 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     dist = args.dist.resolve()
     exe = dist / (APP_NAME + (".exe" if sys.platform == "win32" else ""))
     if not exe.is_file():
-        print(f"error: no built app at {exe}; build it with: uv run pyinstaller --noconfirm "
-              "packaging/digit_recognizer.spec (or pass --dist)", file=sys.stderr)
+        print(
+            f"error: no built app at {exe}; build it with: uv run pyinstaller --noconfirm "
+            "packaging/digit_recognizer.spec (or pass --dist)",
+            file=sys.stderr,
+        )
         return 2
 
     result = {

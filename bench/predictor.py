@@ -37,7 +37,10 @@ def timed(fn, repeats: int) -> list[float]:
 
 def summary(times: list[float]) -> dict:
     times = sorted(times)
-    return {"median_ms": round(statistics.median(times) * 1000, 3), "p95_ms": round(times[int(0.95 * (len(times) - 1))] * 1000, 3)}
+    return {
+        "median_ms": round(statistics.median(times) * 1000, 3),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))] * 1000, 3),
+    }
 
 
 def main() -> None:

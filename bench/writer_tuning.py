@@ -61,8 +61,12 @@ def main() -> int:
     p.add_argument("--learning-rate", type=float, default=TuneConfig.learning_rate)
     p.add_argument("--replay", type=int, default=TuneConfig.replay)
     p.add_argument("--variants", type=int, default=TuneConfig.variants)
-    p.add_argument("--distill", type=float, default=TuneConfig.distill_temperature,
-                   help="distillation temperature for the replay digits; 0: plain labels (default: %(default)s)")
+    p.add_argument(
+        "--distill",
+        type=float,
+        default=TuneConfig.distill_temperature,
+        help="distillation temperature for the replay digits; 0: plain labels (default: %(default)s)",
+    )
     p.add_argument("--freeze", type=int, default=TuneConfig.freeze_first, help="leading layers with weights kept fixed")
     p.add_argument("--seed", type=int, default=TuneConfig.seed)
     p.add_argument("--blend", type=float, default=TuneConfig.blend, help="weight blend of the saved model")
@@ -78,9 +82,17 @@ def main() -> int:
     from model.preprocess import strokes_to_input
     from model.tune import tune
 
-    cfg = TuneConfig(epochs=args.epochs, learning_rate=args.learning_rate, replay=args.replay, variants=args.variants,
-                     distill_temperature=args.distill or None, holdout=not args.no_holdout,
-                     freeze_first=args.freeze, seed=args.seed, blend=args.blend)
+    cfg = TuneConfig(
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        replay=args.replay,
+        variants=args.variants,
+        distill_temperature=args.distill or None,
+        holdout=not args.no_holdout,
+        freeze_first=args.freeze,
+        seed=args.seed,
+        blend=args.blend,
+    )
     base = Predictor(args.model)
     all_digits = read_pendigits(args.pendigits)
     rows = []
@@ -100,9 +112,17 @@ def main() -> int:
             if args.sweep_blend:
                 sweep(base.model, out, [float(a) for a in args.sweep_blend.split(",")], x, y, args.mnist, w)
             mnist = card["before_after"].get("mnist_test") or {}
-            row = {"writer": w, "tuned_on": card["tuning"]["tuned_on"], "test_digits": len(rest),
-                   "before": before, "after": after, "mnist_before": mnist.get("before"), "mnist_after": mnist.get("after"),
-                   "tune_seconds": round(seconds, 1), "fit_seconds": card["tuning"]["fit_seconds"]}
+            row = {
+                "writer": w,
+                "tuned_on": card["tuning"]["tuned_on"],
+                "test_digits": len(rest),
+                "before": before,
+                "after": after,
+                "mnist_before": mnist.get("before"),
+                "mnist_after": mnist.get("after"),
+                "tune_seconds": round(seconds, 1),
+                "fit_seconds": card["tuning"]["fit_seconds"],
+            }
             rows.append(row)
             print(json.dumps(row), flush=True)
 
@@ -116,12 +136,18 @@ def main() -> int:
     print("| writer | digits tested | base model | tuned | MNIST test (tuned) | tune time |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['writer']} | {r['test_digits']} | {pct(r['before'])} | **{pct(r['after'])}** | "
-              f"{pct(r['mnist_after'])} | {r['tune_seconds']:.0f} s |")
+        print(
+            f"| {r['writer']} | {r['test_digits']} | {pct(r['before'])} | **{pct(r['after'])}** | "
+            f"{pct(r['mnist_after'])} | {r['tune_seconds']:.0f} s |"
+        )
     print(f"| all | {n} | {pct(before_all)} | **{pct(after_all)}** | base: {pct(rows[0]['mnist_before'])} | |")
     if args.json:
-        args.json.write_text(json.dumps({"model": str(args.model), "config": str(cfg), "rows": rows,
-                                         "before_all": before_all, "after_all": after_all}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {"model": str(args.model), "config": str(cfg), "rows": rows, "before_all": before_all, "after_all": after_all},
+                indent=2,
+            )
+        )
     return 0
 
 

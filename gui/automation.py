@@ -28,8 +28,9 @@ def to_canvas_points(canvas, strokes: Sequence[np.ndarray], fill: float = 0.7) -
     return out
 
 
-def draw_with_mouse(canvas, strokes: Sequence[np.ndarray], after_move: Callable[[], None] | None = None,
-                    release: bool = True) -> None:
+def draw_with_mouse(
+    canvas, strokes: Sequence[np.ndarray], after_move: Callable[[], None] | None = None, release: bool = True
+) -> None:
     """Replay strokes as left-button drags; ``after_move`` runs after each move (e.g. processEvents)."""
     for points in to_canvas_points(canvas, strokes):
         QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])

@@ -119,8 +119,10 @@ def run_self_test() -> int:
     watchdog = _start_watchdog(WATCHDOG_SECONDS)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     frozen = bool(getattr(sys, "frozen", False))
-    _print(f"Digit Recognizer self-test — {'frozen app ' + sys.executable if frozen else 'from source'}, "
-           f"Python {sys.version.split()[0]}, Qt platform: {platform}")
+    _print(
+        f"Digit Recognizer self-test — {'frozen app ' + sys.executable if frozen else 'from source'}, "
+        f"Python {sys.version.split()[0]}, Qt platform: {platform}"
+    )
     report = Report()
     state: dict[str, object] = {}
 
@@ -151,8 +153,11 @@ def _check_core(report: Report, state: dict) -> None:
         root = DEFAULT_MODEL.parent
         if GUI_RESOURCES.resolve() != root.resolve():
             raise CheckFailed(f"gui looks in {GUI_RESOURCES} but model looks in {root}")
-        missing = [p for p in (DEFAULT_MODEL, DEFAULT_MODEL.with_suffix(".json"), root / "icons" / "digit-recognizer.png")
-                   if not p.is_file()]
+        missing = [
+            p
+            for p in (DEFAULT_MODEL, DEFAULT_MODEL.with_suffix(".json"), root / "icons" / "digit-recognizer.png")
+            if not p.is_file()
+        ]
         if missing:
             raise CheckFailed(f"missing: {', '.join(map(str, missing))}")
         import json
@@ -196,8 +201,10 @@ def _check_core(report: Report, state: dict) -> None:
         if set(blank.activations) != {layer.name for layer in predictor.layers}:
             raise CheckFailed(f"feature maps {sorted(blank.activations)} do not match layers {predictor.layers}")
         state["predictor"] = predictor
-        return (f"{predictor.path.name}: input {in_shape} -> output {out_shape}, "
-                f"{len(predictor.layers)} feature layers ({', '.join(layer.name for layer in predictor.layers)})")
+        return (
+            f"{predictor.path.name}: input {in_shape} -> output {out_shape}, "
+            f"{len(predictor.layers)} feature layers ({', '.join(layer.name for layer in predictor.layers)})"
+        )
 
     def recognise(path: Path, label: int, x) -> str:
         import numpy as np
@@ -205,8 +212,10 @@ def _check_core(report: Report, state: dict) -> None:
         if x is None:
             raise CheckFailed(f"{path.name}: preprocessing found no digit")
         if x.shape != (28, 28) or x.dtype != np.float32 or not (0.0 <= float(x.min()) and float(x.max()) <= 1.0):
-            raise CheckFailed(f"{path.name}: model input has shape {x.shape}, dtype {x.dtype}, range "
-                              f"[{float(x.min()):.2f}, {float(x.max()):.2f}]; expected (28, 28) float32 in [0, 1]")
+            raise CheckFailed(
+                f"{path.name}: model input has shape {x.shape}, dtype {x.dtype}, range "
+                f"[{float(x.min()):.2f}, {float(x.max()):.2f}]; expected (28, 28) float32 in [0, 1]"
+            )
         prediction = state["predictor"].predict(x)
         if prediction.digit != label:
             raise CheckFailed(f"{path.name}: recognised as {prediction.digit} ({prediction.confidence:.1%}), expected {label}")
@@ -267,8 +276,10 @@ def _check_tuning(state: dict) -> str:
         wrong = [d.path.name for d in drawings if tuned.predict(strokes_to_input(d.strokes)).digit != d.label]
         if wrong or not out.with_suffix(".json").is_file():
             raise CheckFailed(f"the tuned model misreads {wrong}" if wrong else "no card was written")
-    return (f"{len(drawings)} drawings + {card['tuning']['replay']['images']} replay digits, "
-            f"{card['tuning']['fit_seconds']:.1f} s of training; the tuned model reads all {len(drawings)}")
+    return (
+        f"{len(drawings)} drawings + {card['tuning']['replay']['images']} replay digits, "
+        f"{card['tuning']['fit_seconds']:.1f} s of training; the tuned model reads all {len(drawings)}"
+    )
 
 
 # --- the window ---------------------------------------------------------------------------------
@@ -299,6 +310,7 @@ def _check_window(report: Report, state: dict) -> None:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir.name)
     window = None
     try:
+
         def build() -> str:
             nonlocal window
             from .main_window import MainWindow
@@ -353,8 +365,10 @@ def _check_window(report: Report, state: dict) -> None:
             app.processEvents()
             window.shutdown()
             stopped = not window.worker.isRunning()
-            _print(f"  {'OK  ' if stopped else 'FAIL'}  {'window closed':<22} "
-                   f"worker thread {'stopped' if stopped else 'still running'} ({time.perf_counter() - t0:.2f} s)")
+            _print(
+                f"  {'OK  ' if stopped else 'FAIL'}  {'window closed':<22} "
+                f"worker thread {'stopped' if stopped else 'still running'} ({time.perf_counter() - t0:.2f} s)"
+            )
             (report.passed if stopped else report.failed).append("window closed")
             window.deleteLater()
             app.processEvents()

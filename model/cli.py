@@ -66,8 +66,10 @@ def unknown_command(word: str) -> str:
     """The error for a first word that is neither a sub-command nor an existing file."""
     close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.6)
     hint = f" Did you mean '{close[0]}'?" if close else ""
-    return (f"main.py: error: '{word}' is not a sub-command or an existing file.{hint}\n"
-            f"Sub-commands: {', '.join(COMMANDS)}. To open a model or drawing, give the path of an existing file.")
+    return (
+        f"main.py: error: '{word}' is not a sub-command or an existing file.{hint}\n"
+        f"Sub-commands: {', '.join(COMMANDS)}. To open a model or drawing, give the path of an existing file."
+    )
 
 
 def is_command_like(word: str) -> bool:
@@ -170,7 +172,7 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
 def predict_main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(
         prog="main.py predict",
-        description="Classify images (PNG, JPEG, GIF, BMP) and stroke files ({\"strokes\": [[[x, y], ...], ...]}, y down, "
+        description='Classify images (PNG, JPEG, GIF, BMP) and stroke files ({"strokes": [[[x, y], ...], ...]}, y down, '
         "any units). A folder means every such file inside it, recursively, sorted; '-' reads one image or stroke "
         "document from standard input. Prints PATH<TAB>CLASS<TAB>CONFIDENCE per input ('-' when it holds nothing to "
         "read), each line as soon as its batch is done, in input order. Unreadable inputs are reported on stderr as "
@@ -205,12 +207,17 @@ def predict_main(argv: list[str]) -> int:
         if args.json:
             import json
 
-            out.write(json.dumps({
-                "path": path,
-                "class": None if probs is None else names[int(probs.argmax())],
-                "confidence": 0.0 if probs is None else round(float(probs.max()), 6),
-                "probabilities": None if probs is None else {n: round(float(v), 6) for n, v in zip(names, probs)},
-            }) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "path": path,
+                        "class": None if probs is None else names[int(probs.argmax())],
+                        "confidence": 0.0 if probs is None else round(float(probs.max()), 6),
+                        "probabilities": None if probs is None else {n: round(float(v), 6) for n, v in zip(names, probs)},
+                    }
+                )
+                + "\n"
+            )
         else:
             label = "-" if probs is None else names[int(probs.argmax())]
             out.write(f"{path}\t{label}\t{0.0 if probs is None else float(probs.max()):.4f}\n")
@@ -254,16 +261,23 @@ def evaluate_main(argv: list[str]) -> int:
         description="Report a model's accuracy, per-class accuracy and confusion matrix. --data may be: a folder with "
         "the MNIST test IDX files (t10k-*); a pendigits-orig.tra file (pen strokes, rendered like the canvas; choose "
         "writers with --writers); or a folder of labelled images and stroke files (in class sub-folders 0/ ... 9/ or "
-        "named after the model's classes, or stroke files with a \"label\" key, or names starting with the class "
+        'named after the model\'s classes, or stroke files with a "label" key, or names starting with the class '
         "and '_').",
     )
     p.add_argument("--data", required=True, type=Path, help="MNIST folder, pendigits .tra file, or folder of labelled files")
     p.add_argument("--writers", help="pendigits writers, e.g. 25-30 or 1,4,7 (default: all)")
     p.add_argument("--model", type=Path, help="a .keras model (default: the bundled one)")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object: n, accuracy, errors, per_class, classes, confusion (rows: true class), no_answer")
-    p.add_argument("--errors", type=Path, metavar="DIR",
-                   help="write each misread input, as the model saw it, to DIR as true-T_read-A_NAME.png")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: n, accuracy, errors, per_class, classes, confusion (rows: true class), no_answer",
+    )
+    p.add_argument(
+        "--errors",
+        type=Path,
+        metavar="DIR",
+        help="write each misread input, as the model saw it, to DIR as true-T_read-A_NAME.png",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up messages")
     args = p.parse_args(argv)
 

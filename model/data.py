@@ -5,7 +5,6 @@ No TensorFlow here: these readers are used by tests and the command line without
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -63,10 +62,14 @@ def read_limited(path: str | os.PathLike, limit: int, what: str = "file") -> byt
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             kind = (
-                "a folder" if stat.S_ISDIR(info.st_mode)
-                else "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode)
-                else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
-                else "a socket" if stat.S_ISSOCK(info.st_mode)
+                "a folder"
+                if stat.S_ISDIR(info.st_mode)
+                else "a FIFO (named pipe)"
+                if stat.S_ISFIFO(info.st_mode)
+                else "a device"
+                if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+                else "a socket"
+                if stat.S_ISSOCK(info.st_mode)
                 else "not a regular file"
             )
             raise DataError(f"{path} is {kind}; expected a regular {what}.")
@@ -136,8 +139,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     expected = int(np.prod(shape, dtype=object))
     if len(raw) - offset != expected:
         raise DataError(
-            f"{path} is truncated or corrupt: header says {shape} ({expected} bytes of data), "
-            f"found {len(raw) - offset} bytes."
+            f"{path} is truncated or corrupt: header says {shape} ({expected} bytes of data), found {len(raw) - offset} bytes."
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
 
@@ -269,13 +271,13 @@ def strokes_to_json(strokes: Strokes, label: int | None = None) -> dict:
     return doc
 
 
-def limit_points(strokes: Strokes, per_stroke: int = MAX_POINTS_PER_STROKE,
-                 per_drawing: int = MAX_POINTS_PER_DRAWING) -> Strokes:
+def limit_points(strokes: Strokes, per_stroke: int = MAX_POINTS_PER_STROKE, per_drawing: int = MAX_POINTS_PER_DRAWING) -> Strokes:
     """Thin strokes evenly to at most ``per_stroke`` points each and ``per_drawing`` in all.
 
     Even thinning keeps each stroke's ends and its shape (a dense stroke from a file has far more
     points than pixels); only drawings above the caps change. Each stroke keeps at least 2 points.
     """
+
     def thin(s: np.ndarray, n: int) -> np.ndarray:
         n = max(2, n)
         if len(s) <= n:
@@ -401,8 +403,12 @@ def png_bytes(image: np.ndarray) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     rows = np.concatenate([np.zeros((h, 1), np.uint8), image], axis=1)  # filter type 0 per row
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 def write_png(path: str | os.PathLike, image: np.ndarray) -> None:

@@ -151,8 +151,9 @@ def evaluate_mnist(predictor, directory: str | os.PathLike, errors_dir: Path | N
     return EvalResult("MNIST test set", labels, predicted, list(predictor.class_names))
 
 
-def evaluate_pendigits(predictor, path: str | os.PathLike, writers: Sequence[int] | None = None,
-                       errors_dir: Path | None = None) -> EvalResult:
+def evaluate_pendigits(
+    predictor, path: str | os.PathLike, writers: Sequence[int] | None = None, errors_dir: Path | None = None
+) -> EvalResult:
     """Pen-tablet digits of the given writers, rendered through the canvas's strokes-to-input path."""
     from .data import read_pendigits
     from .preprocess import strokes_to_input
@@ -209,8 +210,9 @@ def supported_files(directory: str | os.PathLike) -> list[Path]:
     return sorted(found, key=lambda p: p.parts)
 
 
-def evaluate_folder(predictor, directory: str | os.PathLike, errors_dir: Path | None = None,
-                    on_problem: Callable[[str], None] | None = None) -> EvalResult:
+def evaluate_folder(
+    predictor, directory: str | os.PathLike, errors_dir: Path | None = None, on_problem: Callable[[str], None] | None = None
+) -> EvalResult:
     """Every labelled image and stroke file under ``directory`` (see :func:`label_of`).
 
     Files that cannot be read or carry no known label are passed to ``on_problem`` as one line
@@ -235,8 +237,10 @@ def evaluate_folder(predictor, directory: str | os.PathLike, errors_dir: Path | 
             index = None if label is None else class_index(names, label)
             if index is None:
                 what = "no label" if label is None else f"label {label!r} is not one of the model's classes"
-                report(f"{path}: {what} (put it in a folder named after its class, e.g. {names[0]}/, "
-                       f"or add \"label\" to a stroke file); skipped")
+                report(
+                    f"{path}: {what} (put it in a folder named after its class, e.g. {names[0]}/, "
+                    f'or add "label" to a stroke file); skipped'
+                )
                 continue
             inputs.append(x)
             truth.append(index)
@@ -246,8 +250,10 @@ def evaluate_folder(predictor, directory: str | os.PathLike, errors_dir: Path | 
         labels.extend(truth)
         predicted.append(answers)
     return EvalResult(
-        f"files in {directory}", np.array(labels, np.int64),
-        np.concatenate(predicted) if predicted else np.zeros(0, np.int64), names,
+        f"files in {directory}",
+        np.array(labels, np.int64),
+        np.concatenate(predicted) if predicted else np.zeros(0, np.int64),
+        names,
     )
 
 

@@ -58,7 +58,7 @@ def read_labelled_folder(folder: str | os.PathLike) -> tuple[list[LabelledDrawin
             continue
         label = label_of(path, doc_label)
         if label is None:
-            problems.append(f"{path}: no label (add \"label\": N, or put it in a folder named N)")
+            problems.append(f'{path}: no label (add "label": N, or put it in a folder named N)')
         elif not strokes:
             problems.append(f"{path}: no strokes")
         else:

@@ -259,7 +259,6 @@ class Predictor:
 
     def __init__(self, path: str | os.PathLike | None = None, feature_maps: bool = True):
         tf = import_tensorflow()  # quietly (model/tf_runtime.py)
-        import keras
 
         self.path = Path(path) if path is not None else DEFAULT_MODEL
         self.model = load_checked_model(self.path)

@@ -20,7 +20,6 @@ import queue
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -438,6 +437,7 @@ def gif_frames(raw: bytes) -> tuple[int, int]:
 
     Stops quietly at the trailer or at anything malformed (the decoder reports that itself).
     """
+
     def table(packed: int) -> int:
         return 3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0
 
@@ -629,7 +629,6 @@ def read_ahead(chunks: list, read: Callable) -> Iterator:
         yield item
 
 
-
 def describe_failure(path: str | os.PathLike, exc: BaseException) -> str:
     """One line naming the file and what went wrong, e.g. ``"x.png: not a PNG, JPEG, GIF or BMP image ..."``."""
     if isinstance(exc, MemoryError):
@@ -645,7 +644,7 @@ def describe_failure(path: str | os.PathLike, exc: BaseException) -> str:
         message = message[:397] + "..."
     shown, source = str(path), _source(path)
     if message.startswith(source + " ") or message.startswith(source + ":"):
-        return shown + message[len(source):]
+        return shown + message[len(source) :]
     return f"{shown}: {message}"
 
 

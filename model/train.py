@@ -29,6 +29,7 @@ from .architecture import ARCHITECTURES, build_mlp, build_model, fold_batch_norm
 from .augment import Augmentation, pen_variants, random_warp_layer
 from .paths import RESOURCES, is_bundled, models_dir
 
+
 @dataclass
 class TrainConfig:
     arch: str = "cnn"
@@ -105,8 +106,7 @@ def _split(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarra
 
 def load_training_data(data_dir, cfg: TrainConfig, pendigits=None, writers=None, log=print):
     """``(x_train, y_train), (x_val, y_val), sources``: images ``(n, 28, 28, 1)`` float32 in [0, 1]."""
-    from .data import load_mnist
-    from .data import read_pendigits
+    from .data import load_mnist, read_pendigits
 
     rng = np.random.default_rng(cfg.seed)
     (x, y), _ = load_mnist(data_dir)
@@ -183,8 +183,11 @@ def train(
     has_bn = any(type(layer).__name__ == "BatchNormalization" for layer in net.layers)
     trainer = keras.Sequential([keras.Input(net.input_shape[1:]), random_warp_layer(cfg.augmentation, cfg.seed), net])
     schedule = keras.optimizers.schedules.CosineDecay(
-        cfg.learning_rate * 0.1, decay_steps=cfg.epochs * steps, alpha=0.01,
-        warmup_target=cfg.learning_rate, warmup_steps=min(steps, cfg.epochs * steps // 10),
+        cfg.learning_rate * 0.1,
+        decay_steps=cfg.epochs * steps,
+        alpha=0.01,
+        warmup_target=cfg.learning_rate,
+        warmup_steps=min(steps, cfg.epochs * steps // 10),
     )
     trainer.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
@@ -197,7 +200,8 @@ def train(
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(logdir)))
     t0 = time.time()
     history = trainer.fit(
-        x_train, y_train,
+        x_train,
+        y_train,
         batch_size=cfg.batch_size,
         epochs=cfg.epochs,
         validation_data=(x_val, y_val),
@@ -240,8 +244,7 @@ def train(
             "config": asdict(cfg),
             "optimizer": "AdamW, learning rate warmed up then cosine-decayed",
             "loss": "sparse categorical cross-entropy",
-            "batch_norm": "trained with batch normalisation, folded into the convolutions when saved"
-            if has_bn else None,
+            "batch_norm": "trained with batch normalisation, folded into the convolutions when saved" if has_bn else None,
             "continued_from": cfg.init,
             "seconds": round(train_seconds),
             "machine": f"{platform.machine()}, {_cpu_count()} cores",
@@ -340,20 +343,34 @@ def main(argv: list[str] | None = None) -> int:
         description="Train the digit CNN (or the lesson's MLP) with augmentation; save it with its card (JSON next to it). "
         "Validation uses a split of the training data, never MNIST test.",
     )
-    p.add_argument("--arch", choices=ARCHITECTURES, default="cnn", help="cnn: the app's CNN; mlp: the lesson's 784-128-10 network")
+    p.add_argument(
+        "--arch", choices=ARCHITECTURES, default="cnn", help="cnn: the app's CNN; mlp: the lesson's 784-128-10 network"
+    )
     p.add_argument("--data", help="folder with the MNIST IDX files (default: keras.datasets.mnist, which downloads)")
     p.add_argument("--pendigits", help="pendigits-orig.tra file to add pen-drawn digits to the training data")
     p.add_argument("--pendigits-writers", default="1-24", help="writers to train on (default: %(default)s)")
-    p.add_argument("--heldout-writers", default="25-30", help="writers reported in the card, never trained on (default: %(default)s)")
+    p.add_argument(
+        "--heldout-writers", default="25-30", help="writers reported in the card, never trained on (default: %(default)s)"
+    )
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
-    p.add_argument("--pen-variants", type=int, default=TrainConfig.pen_variants, metavar="N",
-                   help="warped re-renders of each training pen digit (default: %(default)s)")
+    p.add_argument(
+        "--pen-variants",
+        type=int,
+        default=TrainConfig.pen_variants,
+        metavar="N",
+        help="warped re-renders of each training pen digit (default: %(default)s)",
+    )
     p.add_argument("--init", help="continue training this saved model (a second stage) instead of new weights")
-    p.add_argument("--augment-scale", type=float, default=1.0, metavar="F",
-                   help="strength of every augmentation, times the default (default: %(default)s)")
+    p.add_argument(
+        "--augment-scale",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="strength of every augmentation, times the default (default: %(default)s)",
+    )
     p.add_argument("--limit", type=int, metavar="N", help="train on at most N MNIST digits (and N/10 pen digits): a quick run")
     p.add_argument("--logdir", help="write TensorBoard logs here")
     p.add_argument("--out", type=Path, help="where to save (default: a new file in " + str(models_dir()) + ")")
@@ -377,9 +394,17 @@ def main(argv: list[str] | None = None) -> int:
     if out.exists() and not args.force:
         what = "the bundled model" if is_bundled(out) else "an existing file"
         p.error(f"--out {out} is {what}; add --force to replace it")
-    cfg = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                      seed=args.seed, limit=args.limit, init=args.init, pen_variants=args.pen_variants,
-                      augmentation=Augmentation().scaled(args.augment_scale))
+    cfg = TrainConfig(
+        arch=args.arch,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        limit=args.limit,
+        init=args.init,
+        pen_variants=args.pen_variants,
+        augmentation=Augmentation().scaled(args.augment_scale),
+    )
     command = "uv run main.py train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[2:]))
     print(f"will save to {out}", flush=True)
     train(args.data, out, cfg, args.pendigits, train_writers, heldout, command, args.logdir)

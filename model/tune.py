@@ -287,10 +287,13 @@ def tune(
         "name": model.name,
         "file": out.name,
         "architecture": (base_card or {}).get("architecture", "cnn"),
-        "contract": (base_card or {}).get("contract", {
-            "input": "(None, 28, 28, 1) float32 in [0, 1], white ink on black (MNIST convention)",
-            "output": "(None, 10) softmax probabilities for digits 0-9",
-        }),
+        "contract": (base_card or {}).get(
+            "contract",
+            {
+                "input": "(None, 28, 28, 1) float32 in [0, 1], white ink on black (MNIST convention)",
+                "output": "(None, 10) softmax probabilities for digits 0-9",
+            },
+        ),
         "layers": layer_table(model),
         "total_params": int(model.count_params()),
         "tuning": {
@@ -311,9 +314,13 @@ def tune(
         },
         "before_after": {
             "held_out_drawings": {"n": int(len(y_held)), "before": _round(before_held), "after": _round(after_held)},
-            "mnist_test": {"n": 10000 if x_mnist_test is None else int(len(y_mnist_test)),
-                           "before": _round(before_mnist), "after": _round(after_mnist)}
-            if x_mnist_test is not None else None,
+            "mnist_test": {
+                "n": 10000 if x_mnist_test is None else int(len(y_mnist_test)),
+                "before": _round(before_mnist),
+                "after": _round(after_mnist),
+            }
+            if x_mnist_test is not None
+            else None,
         },
     }
     if after_mnist is not None:
@@ -341,8 +348,10 @@ def _read_card(model_path: Path) -> dict | None:
 def describe(card: dict) -> str:
     """A few lines a person can read: what was tuned, and the before/after figures."""
     t, ba = card["tuning"], card["before_after"]
-    lines = [f"tuned {t['base_model_name']} on {t['tuned_on']} of your {t['samples']} drawings "
-             f"(+ {t['replay']['images']} MNIST replay digits) in {t['seconds']:.0f} s"]
+    lines = [
+        f"tuned {t['base_model_name']} on {t['tuned_on']} of your {t['samples']} drawings "
+        f"(+ {t['replay']['images']} MNIST replay digits) in {t['seconds']:.0f} s"
+    ]
 
     def pct(v, digits=1):
         return "-" if v is None else f"{v * 100:.{digits}f}%"
@@ -363,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(
         prog="main.py tune",
-        description="Fine-tune a copy of a model on your own labelled drawings (stroke .json files with a \"label\" key, "
+        description='Fine-tune a copy of a model on your own labelled drawings (stroke .json files with a "label" key, '
         "or in folders named 0-9), mixed with a replay sample of MNIST. Every 5th drawing of each digit is held out "
         "and reported before/after; MNIST test too when the MNIST files are found. The bundled model is never overwritten.",
     )
@@ -371,8 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help=f"where to write the tuned .keras model (default: a new file in {models_dir()})")
     p.add_argument("--model", type=Path, help="the model to start from (default: the bundled one)")
     p.add_argument("--epochs", type=int, default=TuneConfig.epochs, help="passes over the data (default: %(default)s)")
-    p.add_argument("--mnist", type=Path, help="MNIST IDX folder for replay digits and the MNIST test figure "
-                   f"(default: {SHARED_MNIST} when it exists, else the {REPLAY_FILE.name} shipped with the app)")
+    p.add_argument(
+        "--mnist",
+        type=Path,
+        help="MNIST IDX folder for replay digits and the MNIST test figure "
+        f"(default: {SHARED_MNIST} when it exists, else the {REPLAY_FILE.name} shipped with the app)",
+    )
     p.add_argument("--no-holdout", action="store_true", help="tune on every drawing (no held-out before/after figure)")
     p.add_argument("--seed", type=int, default=TuneConfig.seed)
     p.add_argument("--force", action="store_true", help="allow --out to replace an existing file (never the bundled model)")

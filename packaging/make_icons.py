@@ -38,8 +38,11 @@ def _viridis(t: float):
     t = min(max(t, 0.0), 1.0) * (len(VIRIDIS) - 1)
     i = min(int(t), len(VIRIDIS) - 2)
     a, b, f = QColor(VIRIDIS[i]), QColor(VIRIDIS[i + 1]), t - i
-    return QColor(round(a.red() + (b.red() - a.red()) * f), round(a.green() + (b.green() - a.green()) * f),
-                  round(a.blue() + (b.blue() - a.blue()) * f))
+    return QColor(
+        round(a.red() + (b.red() - a.red()) * f),
+        round(a.green() + (b.green() - a.green()) * f),
+        round(a.blue() + (b.blue() - a.blue()) * f),
+    )
 
 
 def _seven(scale: float = 1.0, dx: float = 0.0, dy: float = 0.0):

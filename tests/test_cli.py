@@ -28,7 +28,10 @@ ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # qu
 
 def run(*args: str, stdin: bytes | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args], input=stdin, capture_output=True, timeout=300,
+        [sys.executable, str(ROOT / "main.py"), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=300,
         env={**ENV, **(env or {})},
     )
     proc.out = proc.stdout.decode("utf-8", "replace")  # type: ignore[attr-defined]
@@ -49,7 +52,7 @@ def mixed(fixtures, tmp_path_factory):
     bad["broken.png"] = b"\x89PNG\r\n\x1a\n this is not really a png"
     bad["flat.json"] = json.dumps({"strokes": [[1, 2, 3]]}).encode()
     bad["deep.json"] = b"[" * 100_000 + b"]" * 100_000  # RecursionError in json.loads, if it got there
-    bad["bignumber.json"] = b'{"strokes": [[[1' + b"7" * 5000 + b', 2], [3, 4]]]}'
+    bad["bignumber.json"] = b'{"strokes": [[[1' + b"7" * 5000 + b", 2], [3, 4]]]}"
     bad["farapart.json"] = json.dumps({"strokes": [[[-1e308, 0], [1e308, 1]]]}).encode()
     bad["huge.png"] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (20000).to_bytes(4, "big") * 2 + b"\x08\x00\x00\x00\x00"
     bad["text.png"] = b"hello"
@@ -67,9 +70,23 @@ def mixed(fixtures, tmp_path_factory):
     images = fixtures / "images"
     strokes = sorted((fixtures / "strokes").glob("*.json"))[:6]
     # Order on the command line: good, bad, good, ...; answers must come back in this order.
-    args = [str(strokes[0]), str(tmp / "broken.png"), str(images), str(tmp / "deep.json"), str(blank),
-            str(tmp / "bignumber.json"), str(strokes[1]), str(tmp / "farapart.json"), str(tmp / "huge.png"),
-            str(thin), str(tmp / "text.png"), str(accented), str(tmp / "flat.json"), "missing.png", str(strokes[2])]
+    args = [
+        str(strokes[0]),
+        str(tmp / "broken.png"),
+        str(images),
+        str(tmp / "deep.json"),
+        str(blank),
+        str(tmp / "bignumber.json"),
+        str(strokes[1]),
+        str(tmp / "farapart.json"),
+        str(tmp / "huge.png"),
+        str(thin),
+        str(tmp / "text.png"),
+        str(accented),
+        str(tmp / "flat.json"),
+        "missing.png",
+        str(strokes[2]),
+    ]
     if hasattr(os, "mkfifo"):
         args.insert(3, str(fifo))
     if os.path.exists("/dev/zero"):
@@ -100,8 +117,23 @@ def test_predict_answers_every_good_input_in_order_and_names_each_bad_one(mixed)
     right = sum(answers[p][1] == Path(p).name[0] for p in image_files)
     assert right >= 0.9 * len(image_files)
     errors = [line for line in proc.err.splitlines() if line.startswith("error: ")]
-    bad = [a for a in args if Path(a).name in {"broken.png", "deep.json", "bignumber.json", "farapart.json", "huge.png",
-                                                "text.png", "flat.json", "missing.png", "pipe.png", "zero"}]
+    bad = [
+        a
+        for a in args
+        if Path(a).name
+        in {
+            "broken.png",
+            "deep.json",
+            "bignumber.json",
+            "farapart.json",
+            "huge.png",
+            "text.png",
+            "flat.json",
+            "missing.png",
+            "pipe.png",
+            "zero",
+        }
+    ]
     assert len(errors) == len(bad), proc.err
     for path, line in zip(bad, errors):
         assert line.startswith(f"error: {path}"), (path, line)
@@ -296,8 +328,12 @@ def test_a_closed_pipe_is_not_a_traceback(tmp_path, monkeypatch):
 
 
 def test_ctrl_c_in_a_real_run(fixtures):
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "predict", str(fixtures / "images")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "predict", str(fixtures / "images")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)

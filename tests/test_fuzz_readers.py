@@ -33,15 +33,15 @@ def clear_error_or(fn, check):
 
 
 def valid_input(x) -> None:
-    assert x is None or (x.shape == (28, 28) and x.dtype == np.float32 and np.isfinite(x).all()
-                         and x.min() >= 0 and x.max() <= 1)
+    assert x is None or (x.shape == (28, 28) and x.dtype == np.float32 and np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1)
 
 
 # --- stroke JSON -------------------------------------------------------------------------------
 
 numbers = st.one_of(
     st.sampled_from([0, 1, -1, 1e308, -1e308, 1e-308, 2**63, 10**400, True]),
-    st.integers(-(10**30), 10**30), st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
 )
 json_values = st.recursive(
     st.none() | st.booleans() | numbers | st.text(max_size=5),
@@ -50,8 +50,9 @@ json_values = st.recursive(
 )
 points = st.lists(st.one_of(st.tuples(numbers, numbers).map(list), st.lists(numbers, max_size=3), json_values), max_size=6)
 documents = st.one_of(
-    st.fixed_dictionaries({"strokes": st.lists(points, max_size=4)},
-                          optional={"label": json_values | st.integers(-3, 12) | st.text(max_size=3)}),
+    st.fixed_dictionaries(
+        {"strokes": st.lists(points, max_size=4)}, optional={"label": json_values | st.integers(-3, 12) | st.text(max_size=3)}
+    ),
     json_values,
 )
 
@@ -148,8 +149,20 @@ def test_idx(tmp_path_factory, raw):
 # --- pendigits ---------------------------------------------------------------------------------
 
 lines = st.one_of(
-    st.sampled_from([".PEN_DOWN", ".PEN_UP", ".DT 100", "", ".LEXICON", '.SEGMENT DIGIT 0 ? "7"',
-                     ".COMMENT 7 12 3", '.SEGMENT DIGIT    0 ? "8"', ".SEGMENT", ".COMMENT"]),
+    st.sampled_from(
+        [
+            ".PEN_DOWN",
+            ".PEN_UP",
+            ".DT 100",
+            "",
+            ".LEXICON",
+            '.SEGMENT DIGIT 0 ? "7"',
+            ".COMMENT 7 12 3",
+            '.SEGMENT DIGIT    0 ? "8"',
+            ".SEGMENT",
+            ".COMMENT",
+        ]
+    ),
     st.tuples(numbers, numbers).map(lambda p: f" {p[0]} {p[1]}"),
     st.text(max_size=20).filter(lambda s: "\n" not in s and "\r" not in s),
     st.tuples(st.sampled_from([".SEGMENT DIGIT 0 ? ", ".COMMENT 1 "]), st.text(max_size=8)).map("".join),

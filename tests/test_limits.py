@@ -115,8 +115,13 @@ def test_pixel_limit_is_checked_in_the_header_before_decoding():
 
 
 def test_unknown_formats_and_broken_headers_are_named():
-    for raw, message in [(b"GIF8", "not a PNG"), (b"\x89PNG\r\n\x1a\n", "truncated"), (b"\xff\xd8\xff\xda", "no frame"),
-                         (b"\xff\xd8\x00", "truncated"), (b"RIFF....WEBP", "not a PNG")]:
+    for raw, message in [
+        (b"GIF8", "not a PNG"),
+        (b"\x89PNG\r\n\x1a\n", "truncated"),
+        (b"\xff\xd8\xff\xda", "no frame"),
+        (b"\xff\xd8\x00", "truncated"),
+        (b"RIFF....WEBP", "not a PNG"),
+    ]:
         with pytest.raises(DataError, match=message):
             decode_image(raw, "x")
 
@@ -159,8 +164,12 @@ def test_json_nesting_is_capped_before_parsing():
 
 
 def test_absurd_numbers_are_refused_with_a_message():
-    for doc in [b'{"strokes": [[[1' + b"0" * 5000 + b", 2]]]}", b'{"strokes": [[[1' + b"0" * 400 + b", 2]]]}",
-                b'{"strokes": [[[1e308, 0], [-1e308, 1]]]}', b'{"strokes": [[[1e999, 0]]]}']:
+    for doc in [
+        b'{"strokes": [[[1' + b"0" * 5000 + b", 2]]]}",
+        b'{"strokes": [[[1' + b"0" * 400 + b", 2]]]}",
+        b'{"strokes": [[[1e308, 0], [-1e308, 1]]]}',
+        b'{"strokes": [[[1e999, 0]]]}',
+    ]:
         with pytest.raises(DataError):
             parse_stroke_bytes(doc, "x.json")
     with pytest.raises(ValueError, match="out of range"):
@@ -231,14 +240,17 @@ def test_truncated_gz_and_gz_bombs_are_refused(tmp_path, monkeypatch):
         read_idx(short)
 
 
-@pytest.mark.parametrize("text, line", [
-    ('.SEGMENT DIGIT 0 ? "7"\n.COMMENT 7 12 3\n.PEN_DOWN\n 10 x\n.PEN_UP\n', 4),
-    ('.SEGMENT DIGIT 0 ? 7\n', 1),
-    ('.SEGMENT DIGIT 0 ? "7"\n.COMMENT\n', 2),
-    ('.SEGMENT DIGIT 0 ? "7"\n.COMMENT 7 abc 3\n', 2),
-    ('.SEGMENT DIGIT 0 ? "7"\n.COMMENT 7 1 3\n.PEN_DOWN\n 10\n', 4),
-    ('.SEGMENT DIGIT 0 ? "7"\n.COMMENT 7 1 3\n.PEN_DOWN\n nan 3\n', 4),
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ('.SEGMENT DIGIT 0 ? "7"\n.COMMENT 7 12 3\n.PEN_DOWN\n 10 x\n.PEN_UP\n', 4),
+        (".SEGMENT DIGIT 0 ? 7\n", 1),
+        ('.SEGMENT DIGIT 0 ? "7"\n.COMMENT\n', 2),
+        ('.SEGMENT DIGIT 0 ? "7"\n.COMMENT 7 abc 3\n', 2),
+        ('.SEGMENT DIGIT 0 ? "7"\n.COMMENT 7 1 3\n.PEN_DOWN\n 10\n', 4),
+        ('.SEGMENT DIGIT 0 ? "7"\n.COMMENT 7 1 3\n.PEN_DOWN\n nan 3\n', 4),
+    ],
+)
 def test_bad_pendigits_lines_name_file_and_line(tmp_path, text, line):
     path = tmp_path / "p.tra"
     path.write_text(text)

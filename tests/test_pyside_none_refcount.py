@@ -39,8 +39,13 @@ PAINT_MANY_STROKES = textwrap.dedent(
 
 def test_thousands_of_void_qt_calls_do_not_leak_none_references():
     # A subprocess, so a "none_dealloc" abort fails this test instead of killing the test run.
-    proc = subprocess.run([sys.executable, "-c", PAINT_MANY_STROKES], capture_output=True, text=True, timeout=120,
-                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    proc = subprocess.run(
+        [sys.executable, "-c", PAINT_MANY_STROKES],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-2000:]}"
 
 

@@ -80,13 +80,19 @@ def test_refuses_to_overwrite_the_bundled_model(fixtures):
 
 def test_cli_refuses_the_bundled_model_and_too_few_drawings(tmp_path, fixtures):
     run = [sys.executable, str(ROOT / "main.py"), "tune"]
-    r = subprocess.run(run + ["--data", str(fixtures / "writer" / "tune"), "--out", str(BUNDLED_MODEL)],
-                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        run + ["--data", str(fixtures / "writer" / "tune"), "--out", str(BUNDLED_MODEL)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode == 2 and "bundled" in r.stderr
     few = tmp_path / "few"
     few.mkdir()
     (few / "a.json").write_text('{"strokes": [[[0, 0], [1, 1]]], "label": 1}')
-    r = subprocess.run(run + ["--data", str(few), "--out", str(tmp_path / "x.keras")],
-                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    r = subprocess.run(
+        run + ["--data", str(few), "--out", str(tmp_path / "x.keras")], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert r.returncode == 2 and "at least 5" in r.stderr
     assert not (tmp_path / "x.keras").exists()

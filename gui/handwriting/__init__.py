@@ -71,8 +71,10 @@ class HandwritingController(QObject):
                 panel.class_clicked.connect(self.label_current)
 
         self.counter = QLabel(objectName="handwriting_counts")
-        self.counter.setToolTip("Your stored drawings per digit. Type a digit (0-9) on the canvas to store the drawing "
-                                "with that label; Handwriting ▸ My handwriting shows them.")
+        self.counter.setToolTip(
+            "Your stored drawings per digit. Type a digit (0-9) on the canvas to store the drawing "
+            "with that label; Handwriting ▸ My handwriting shows them."
+        )
         window.statusBar().addPermanentWidget(self.counter)
         self._build_menu()
         self.update_counts()
@@ -96,18 +98,36 @@ class HandwritingController(QObject):
             self.window.addAction(a)
             return a
 
-        self.view_action = action("&My handwriting…", self.show_view, "Ctrl+Shift+H",
-                                  "Your stored digits: thumbnails by digit, delete, relabel, import, export",
-                                  "my_handwriting_action")
-        self.tune_action = action("&Fine-tune on my digits…", self.show_tune_dialog, "Ctrl+Shift+T",
-                                  "Teach a copy of the model your handwriting", "fine_tune_action")
+        self.view_action = action(
+            "&My handwriting…",
+            self.show_view,
+            "Ctrl+Shift+H",
+            "Your stored digits: thumbnails by digit, delete, relabel, import, export",
+            "my_handwriting_action",
+        )
+        self.tune_action = action(
+            "&Fine-tune on my digits…",
+            self.show_tune_dialog,
+            "Ctrl+Shift+T",
+            "Teach a copy of the model your handwriting",
+            "fine_tune_action",
+        )
         menu.addSeparator()
-        self.use_personal_action = action("Use my &personal model", self.set_use_personal, "Ctrl+Shift+P",
-                                          "Switch between the bundled model and the one tuned on your handwriting",
-                                          "use_personal_action")
+        self.use_personal_action = action(
+            "Use my &personal model",
+            self.set_use_personal,
+            "Ctrl+Shift+P",
+            "Switch between the bundled model and the one tuned on your handwriting",
+            "use_personal_action",
+        )
         self.use_personal_action.setCheckable(True)
-        self.compare_action = action("&Compare bundled and personal", self.toggle_compare, "Ctrl+Shift+C",
-                                     "Both models' probabilities for the current drawing, side by side", "compare_action")
+        self.compare_action = action(
+            "&Compare bundled and personal",
+            self.toggle_compare,
+            "Ctrl+Shift+C",
+            "Both models' probabilities for the current drawing, side by side",
+            "compare_action",
+        )
         self.compare_action.setCheckable(True)
         self._sync_actions()
 
@@ -127,7 +147,8 @@ class HandwritingController(QObject):
             self.window.load_model(self.personal_path)
         elif wanted:
             self.window.statusBar().showMessage(
-                f"Your personal model {self.personal_path} is missing; using the bundled model.", 8000)
+                f"Your personal model {self.personal_path} is missing; using the bundled model.", 8000
+            )
         self._sync_actions()
 
     def set_use_personal(self, on: bool) -> None:
@@ -198,7 +219,9 @@ class HandwritingController(QObject):
         canvas.clear()
         self.window.statusBar().showMessage(
             f"Stored as {digit} — {counts[digit]} of that digit, {sum(counts.values())} in all "
-            "(canvas cleared; Ctrl+Z brings the drawing back).", 6000)
+            "(canvas cleared; Ctrl+Z brings the drawing back).",
+            6000,
+        )
         self.stored.emit(str(path), int(digit))
         if self.view is not None and self.view.isVisible():
             self.view.refresh()
@@ -209,8 +232,11 @@ class HandwritingController(QObject):
     def update_counts(self) -> dict[int, int]:
         counts = self.store.counts()
         total = sum(counts.values())
-        self.counter.setText(f"My digits: {total}  (" + " ".join(f"{d}:{n}" for d, n in counts.items()) + ")"
-                             if total else "My digits: none yet — type a digit on the canvas to store it")
+        self.counter.setText(
+            f"My digits: {total}  (" + " ".join(f"{d}:{n}" for d, n in counts.items()) + ")"
+            if total
+            else "My digits: none yet — type a digit on the canvas to store it"
+        )
         return counts
 
     # --- dialogs and panels ------------------------------------------------------------------

@@ -54,7 +54,8 @@ class ComparePanel(QDockWidget):
                 return f"<span style='color: rgb{colour}'>■</span> {name}: —"
             return f"<span style='color: rgb{colour}'>■</span> {name}: <b>{int(p.argmax())}</b> ({p.max() * 100:.1f}%)"
 
-        self.answers.setText(answer("bundled", BUNDLED_BRUSH, bundled) + "&nbsp;&nbsp;&nbsp;"
-                             + answer("my model", PERSONAL_BRUSH, personal))
+        self.answers.setText(
+            answer("bundled", BUNDLED_BRUSH, bundled) + "&nbsp;&nbsp;&nbsp;" + answer("my model", PERSONAL_BRUSH, personal)
+        )
         self.bundled_bars.setOpts(height=np.zeros(10) if bundled is None else bundled)
         self.personal_bars.setOpts(height=np.zeros(10) if personal is None else personal)

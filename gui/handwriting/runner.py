@@ -126,9 +126,15 @@ class TuneThread(QThread):
         from model.tune import TuneCancelled, tune
 
         try:
-            card = tune(self.base, self.drawings, self.out, mnist_dir=self.mnist_dir,
-                        progress=lambda f, text: self.progressed.emit(f, text), should_stop=self._stop.is_set,
-                        command="the app's Fine-tune button")
+            card = tune(
+                self.base,
+                self.drawings,
+                self.out,
+                mnist_dir=self.mnist_dir,
+                progress=lambda f, text: self.progressed.emit(f, text),
+                should_stop=self._stop.is_set,
+                command="the app's Fine-tune button",
+            )
         except TuneCancelled:
             self.cancelled.emit()
         except Exception as exc:  # TuneError, ModelError, anything Keras raises: say it, lose nothing

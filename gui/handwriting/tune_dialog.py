@@ -65,12 +65,12 @@ class FineTuneDialog(QDialog):
             f"Fine-tunes a copy of the bundled model on your {total} stored drawings ({per_digit}) mixed with MNIST "
             f"digits, so it keeps reading everybody else's. Every {HOLDOUT_EVERY}th drawing of each digit is held out "
             f"to measure the result honestly. Needs at least {MIN_DRAWINGS} drawings; about 50 (5 of each digit) work "
-            f"well. The result is saved as {self.controller.personal_path.name}; the bundled model is never changed.")
+            f"well. The result is saved as {self.controller.personal_path.name}; the bundled model is never changed."
+        )
         running = self.thread is not None
         self.start_button.setEnabled(not running and total >= MIN_DRAWINGS)
         self.cancel_button.setEnabled(running)
-        self.use_button.setEnabled(not running and self.controller.personal_path.exists()
-                                   and not self.controller.use_personal)
+        self.use_button.setEnabled(not running and self.controller.personal_path.exists() and not self.controller.use_personal)
         if not running and self.controller.personal_path.exists() and not self.results.text():
             self.results.setText(self.controller.personal_summary())
 
@@ -81,8 +81,9 @@ class FineTuneDialog(QDialog):
         self.results.setText("")
         self.progress.setValue(0)
         self.stage.setText("starting…")
-        self.thread = TuneThread(self.controller.tune_base(), drawings, self.controller.personal_path,
-                                 self.controller.mnist_dir(), self)
+        self.thread = TuneThread(
+            self.controller.tune_base(), drawings, self.controller.personal_path, self.controller.mnist_dir(), self
+        )
         self.thread.progressed.connect(self._progressed)
         self.thread.finished_ok.connect(self._finished)
         self.thread.failed.connect(self._failed)

@@ -1,4 +1,4 @@
-""""My handwriting": the stored digits as 28x28 thumbnails grouped by label, with the model's reading.
+""" "My handwriting": the stored digits as 28x28 thumbnails grouped by label, with the model's reading.
 
 Delete, relabel, import and export work on the files of :class:`model.handwriting.HandwritingStore`;
 the current model's accuracy on them is computed off the GUI thread and shown at the top, and each
@@ -36,8 +36,9 @@ def thumbnail(x: np.ndarray | None) -> QPixmap:
     """A ``(28, 28)`` float32 model input in [0, 1] as a grey pixmap (blank for ``None``)."""
     pixels = np.zeros((28, 28), np.uint8) if x is None else np.ascontiguousarray((np.clip(x, 0, 1) * 255).astype(np.uint8))
     image = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
-    return QPixmap.fromImage(image).scaled(28 * THUMB_SCALE, 28 * THUMB_SCALE, Qt.AspectRatioMode.KeepAspectRatio,
-                                           Qt.TransformationMode.FastTransformation)
+    return QPixmap.fromImage(image).scaled(
+        28 * THUMB_SCALE, 28 * THUMB_SCALE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+    )
 
 
 class HandwritingView(QDialog):
@@ -88,7 +89,7 @@ class HandwritingView(QDialog):
         self.import_button = QPushButton("Import folder…", objectName="import_drawings")
         self.import_button.setToolTip("Add every labelled stroke .json file of a folder")
         self.export_button = QPushButton("Export folder…", objectName="export_drawings")
-        self.export_button.setToolTip("Copy your drawings into a folder (stroke .json files with a \"label\" key)")
+        self.export_button.setToolTip('Copy your drawings into a folder (stroke .json files with a "label" key)')
         self.delete_button.clicked.connect(self.delete_selected)
         self.relabel_button.clicked.connect(self.relabel_selected)
         self.import_button.clicked.connect(self.import_dialog)
@@ -124,8 +125,10 @@ class HandwritingView(QDialog):
         counts = [lst.count() for lst in self.lists.values()]
         self.summary.setText(
             f"{sum(counts)} drawings stored in {self.store.folder}. Add more: draw a digit, then type it (0-9) "
-            "while the canvas has focus." if sum(counts) else
-            "No drawings stored yet. Draw a digit, then type it (0-9) while the canvas has focus to store it.")
+            "while the canvas has focus."
+            if sum(counts)
+            else "No drawings stored yet. Draw a digit, then type it (0-9) while the canvas has focus to store it."
+        )
         self.accuracy.setText("Reading them with the current model…" if drawings else "")
         if drawings:
             self.controller.request_readings(drawings)
@@ -141,14 +144,17 @@ class HandwritingView(QDialog):
                     continue
                 shown += 1
                 item.setText("" if read == digit else f"{digit}→{'-' if read < 0 else read}")
-                item.setToolTip(f"{Path(item.data(PATH_ROLE)).name}\nlabelled {digit}, the model reads "
-                                f"{'no digit' if read < 0 else read}")
+                item.setToolTip(
+                    f"{Path(item.data(PATH_ROLE)).name}\nlabelled {digit}, the model reads {'no digit' if read < 0 else read}"
+                )
         if shown != len(paths) or not len(labels):
             return  # the store changed meanwhile; a newer reading is on its way
         right = int((labels == predicted).sum())
-        self.accuracy.setText(f"The current model ({model_name}) reads <b>{right} of {len(labels)}</b> "
-                              f"({right / len(labels) * 100:.1f}%) of them as you labelled them; misread ones are "
-                              "captioned label→reading.")
+        self.accuracy.setText(
+            f"The current model ({model_name}) reads <b>{right} of {len(labels)}</b> "
+            f"({right / len(labels) * 100:.1f}%) of them as you labelled them; misread ones are "
+            "captioned label→reading."
+        )
 
     def selected_paths(self) -> list[Path]:
         return [Path(item.data(PATH_ROLE)) for lst in self.lists.values() for item in lst.selectedItems()]
@@ -188,8 +194,13 @@ class HandwritingView(QDialog):
             QMessageBox.warning(self, "Import", str(exc))
             return 0
         if problems:
-            box = QMessageBox(QMessageBox.Icon.Information, "Import",
-                              f"Imported {count} drawings; skipped {len(problems)} files.", QMessageBox.StandardButton.Ok, self)
+            box = QMessageBox(
+                QMessageBox.Icon.Information,
+                "Import",
+                f"Imported {count} drawings; skipped {len(problems)} files.",
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
             box.setDetailedText("\n".join(problems))
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.open()
