@@ -38,7 +38,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist"
 MAX_POINTS_OFF = 3.0  # accuracy points the app may lose against plain Keras
 EXPLAIN_TOLERANCE = 1e-4
