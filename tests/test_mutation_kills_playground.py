@@ -296,3 +296,39 @@ def test_the_edge_demo_note_quotes_the_numbers_its_output_has():
     p = Playground()
     p.load(EDGE_DEMO)
     assert p.output.max() == 30 and "30" in p.note() and "0" in p.note()
+
+
+# --- the words for 'same' padding that is uneven, the step's window, pooling (after the second run) ---
+
+
+def test_uneven_same_padding_is_written_per_axis_with_both_amounts():
+    p = Playground()
+    p.set_input(np.zeros((5, 7)))
+    p.set_kernel(np.ones((2, 2)))
+    p.set_padding("same")
+    p.set_stride(2)
+    assert p.pads() == (0, 1, 0, 1)
+    assert p.formula().startswith("Output rows = (5 + 0 + 1 − 2) / 2 + 1 = 3\ncolumns = (7 + 0 + 1 − 2) / 2 + 1 = 4  →  a 3×4")
+
+
+def test_the_step_text_names_the_window_in_image_coordinates_and_counts_steps():
+    p = Playground()
+    p.load(LESSON)
+    p.set_padding(1)  # 5x5 output, 25 steps
+    first = p.step()
+    text = p.step_text()
+    assert first.rows == (0, 3)
+    assert "step 1 of 25, window over image rows -1…1, columns -1…1:" in text
+    p.go_to_step(6)
+    assert "step 7 of 25, window over image rows 0…2, columns 0…2:" in p.step_text()
+
+
+def test_pooling_the_output_uses_2x2_windows_with_stride_2():
+    p = Playground()
+    p.set_input(np.arange(36.0).reshape(6, 6))
+    p.load("identity")  # the 4x4 inside of the image
+    biggest, mean = p.pooled()
+    np.testing.assert_array_equal(biggest, [[14, 16], [26, 28]])
+    np.testing.assert_array_equal(mean, [[10.5, 12.5], [22.5, 24.5]])
+    p.set_input(np.arange(16.0).reshape(4, 4))  # 2x2 output: still one pooling window
+    assert p.pooled()[0].shape == (1, 1)
