@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from model.numbers import MINUS, fmt, fmt_term, parse_number
+from model.numbers import MINUS, fmt_term, parse_number
 from model.requests import LatestRequest
 
 
