@@ -1,6 +1,6 @@
 """The networks of the lesson: the small CNN that ships with the app, and the dense network it beats.
 
-The CNN (``digit_cnn``, 58,762 parameters when shipped) shows every idea of the lesson on the
+The CNN (``digit_cnn``, 56,282 parameters when shipped, 55% of the MLP's) shows every idea of the lesson on the
 user's own drawing:
 
 * ``conv1``-``conv3``: 3x3 convolutions with "same" padding (the map keeps its 28x28 / 14x14 size);
