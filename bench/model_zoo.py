@@ -166,7 +166,7 @@ def main() -> int:
 
     from model.data import load_mnist, write_png
     from model.inference import Predictor
-    from model.preprocess import inputs_from_files
+    from model.pictures import inputs_from_files
 
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data)
     x_train, y_train = x_train[: args.train].astype(np.float32), y_train[: args.train]

@@ -236,7 +236,7 @@ def _check_core(report: Report, state: dict) -> None:
 
     def image_check(path: Path) -> Callable[[], str]:
         def run() -> str:
-            from model.preprocess import image_to_input, load_image
+            from model.pictures import image_to_input, load_image
 
             pixels = load_image(path)  # TensorFlow's decoder, as `digit-recognizer predict` uses
             label = _label_of(path)

@@ -250,7 +250,8 @@ class InferenceWorker(QThread):
         self.model_loaded.emit(info)
 
     def _predict(self, request: Request) -> Result:
-        from model.preprocess import image_to_input, strokes_to_input
+        from model.pictures import image_to_input
+        from model.preprocess import strokes_to_input
 
         t0 = time.perf_counter()
         try:

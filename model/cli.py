@@ -191,7 +191,7 @@ def predict_main(argv: list[str]) -> int:
 
     import numpy as np
 
-    from .preprocess import describe_failure, inputs_from_files, read_ahead
+    from .pictures import describe_failure, inputs_from_files, read_ahead
 
     paths, problems = expand_paths(args.paths)
     failed = bool(problems)

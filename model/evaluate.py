@@ -2,7 +2,7 @@
 
 Every source ends in an :class:`EvalResult` (true and predicted class indices), which gives the
 accuracy, per-class accuracy and the confusion matrix, as text or as one JSON-able dict.
-Inputs are read and classified a batch at a time (``model.preprocess.inputs_from_files``), so a
+Inputs are read and classified a batch at a time (``model.pictures.inputs_from_files``), so a
 folder of any size costs the memory of one batch, and a bad file is reported and skipped.
 """
 
@@ -200,7 +200,7 @@ def class_label_of(path: Path, doc_label: object, class_names: Sequence[str]) ->
 
 def supported_files(directory: str | os.PathLike) -> list[Path]:
     """Every image and stroke file under ``directory`` (recursively, symlinked folders not followed), sorted."""
-    from .preprocess import IMAGE_SUFFIXES, STROKE_SUFFIXES
+    from .pictures import IMAGE_SUFFIXES, STROKE_SUFFIXES
 
     suffixes = set(IMAGE_SUFFIXES) | set(STROKE_SUFFIXES)
     found = []
@@ -218,7 +218,7 @@ def evaluate_folder(
     Files that cannot be read or carry no known label are passed to ``on_problem`` as one line
     each and left out; the rest are read, classified and counted a batch at a time.
     """
-    from .preprocess import inputs_from_files, read_ahead
+    from .pictures import inputs_from_files, read_ahead
 
     names = list(predictor.class_names)
     report = on_problem or (lambda message: None)
@@ -258,7 +258,7 @@ def evaluate_folder(
 
 
 def _message(path: Path | str, exc: BaseException) -> str:
-    from .preprocess import describe_failure
+    from .pictures import describe_failure
 
     return describe_failure(str(path), exc)
 

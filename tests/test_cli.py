@@ -365,7 +365,7 @@ def test_desktop_entry_declares_keras_models_and_validates():
 
 @pytest.mark.parametrize("cores", [2, 8])
 def test_read_ahead_keeps_order_and_hands_errors_on(monkeypatch, cores):
-    from model.preprocess import read_ahead
+    from model.pictures import read_ahead
 
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     assert list(read_ahead([1, 2, 3], lambda c: c * 10)) == [10, 20, 30]

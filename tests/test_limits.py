@@ -29,15 +29,12 @@ from model.data import (
     read_pendigits,
     read_strokes,
 )
+from model.pictures import decode_image, image_header, image_to_input, images_to_inputs
 from model.preprocess import (
     MAX_IMAGE_PIXELS,
     MAX_POINTS_PER_DRAWING,
     MAX_POINTS_PER_STROKE,
     MAX_STROKES_PER_DRAWING,
-    decode_image,
-    image_header,
-    image_to_input,
-    images_to_inputs,
     strokes_to_input,
 )
 

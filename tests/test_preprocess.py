@@ -8,7 +8,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from model.preprocess import COM_TARGET, centre_of_mass, image_to_input, strokes_to_input
+from model.pictures import image_to_input
+from model.preprocess import COM_TARGET, centre_of_mass, strokes_to_input
 
 coord = st.floats(-1000, 1000, allow_nan=False, allow_infinity=False)
 stroke = arrays(np.float64, st.tuples(st.integers(1, 12), st.just(2)), elements=coord)
@@ -137,7 +138,7 @@ def test_batched_pictures_are_faster_than_one_by_one(mnist_digits):
     """Batch `predict` preprocesses same-sized pictures together (issue 13: it was the bottleneck)."""
     import time
 
-    from model.preprocess import images_to_inputs
+    from model.pictures import images_to_inputs
 
     x, _ = mnist_digits
     pictures = [x[i % len(x)] for i in range(1000)]
