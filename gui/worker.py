@@ -234,7 +234,9 @@ class InferenceWorker(QThread):
     def _load(self, load: ModelLoad) -> None:
         t0 = time.perf_counter()
         try:
-            import tensorflow  # noqa: F401  (the slow part, timed separately)
+            from model.tf_runtime import import_tensorflow
+
+            import_tensorflow()  # the slow part, timed separately; quiet (no oneDNN/absl lines)
 
             t1 = time.perf_counter()
             from model.inference import Predictor

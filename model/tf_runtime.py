@@ -15,10 +15,33 @@ import tempfile
 import threading
 
 _lock = threading.Lock()
+# What TensorFlow prints at import that says nothing to a user; anything else printed to fd 2
+# while it was pointed away (another thread's warning, say) is written back afterwards.
+_CHATTER = (
+    "oneDNN custom operations",
+    "All log messages before absl::InitializeLog",
+    "cpu_feature_guard",
+    "This TensorFlow binary is optimized",
+    "To enable the following instructions",
+    "port.cc:",
+)
+
+
+def _replay(sink, everything: bool) -> None:
+    sink.seek(0)
+    text = sink.read().decode("utf-8", "replace")
+    lines = [ln for ln in text.splitlines(keepends=True) if everything or not any(c in ln for c in _CHATTER)]
+    if lines:
+        try:
+            sys.stderr.write("".join(lines))
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def import_tensorflow(verbose: bool = False):
     """Import and return the ``tensorflow`` module; quiet unless ``verbose`` (or already imported)."""
+    verbose = verbose or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
     if "tensorflow" in sys.modules or verbose:
         import tensorflow as tf
 
@@ -47,11 +70,9 @@ def import_tensorflow(verbose: bool = False):
                 os.dup2(saved, 2)
                 os.close(saved)
                 if isinstance(exc, Exception):  # a failed import: what TensorFlow said may explain it
-                    sink.seek(0)
-                    chatter = sink.read().decode("utf-8", "replace")
-                    if chatter:
-                        sys.stderr.write(chatter)
+                    _replay(sink, everything=True)
                 raise
             os.dup2(saved, 2)
             os.close(saved)
+            _replay(sink, everything=False)
         return tf

@@ -380,3 +380,11 @@ def test_read_ahead_keeps_order_and_hands_errors_on(monkeypatch, cores):
         for item in read_ahead([1, 2, 3], boom):
             got.append(item)
     assert got == [1]
+
+
+@pytest.mark.slow
+def test_the_window_starts_quietly_too():
+    """The app's worker imports TensorFlow through the same quiet import as the command line."""
+    proc = run("--quit-after", "6", env={"QT_QPA_PLATFORM": "offscreen"})
+    assert proc.returncode == 0, proc.err
+    assert_clean(proc.err)
