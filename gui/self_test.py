@@ -176,11 +176,11 @@ def _check_core(report: Report, state: dict) -> None:
         return f"model, card, icon, {len(strokes)} stroke files, {len(images)} pictures in {root} ({where})"
 
     def tensorflow() -> str:
-        import keras
-        import tensorflow as tf
+        from model.tf_runtime import runtime_versions
 
+        versions = runtime_versions()
         state["tf"] = True
-        return f"TensorFlow {tf.__version__}, Keras {keras.__version__} (backend {keras.backend.backend()})"
+        return versions
 
     def model() -> str:
         import numpy as np

@@ -76,3 +76,11 @@ def import_tensorflow(verbose: bool = False):
             os.close(saved)
             _replay(sink, everything=False)
         return tf
+
+
+def runtime_versions() -> str:
+    """``"TensorFlow x, Keras y (backend z)"``, importing them quietly (the self-test's check)."""
+    tf = import_tensorflow()
+    import keras
+
+    return f"TensorFlow {tf.__version__}, Keras {keras.__version__} (backend {keras.backend.backend()})"

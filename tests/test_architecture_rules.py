@@ -35,6 +35,15 @@ def test_heavy_libraries_are_imported_lazily():
             assert not bad, f"{path.relative_to(ROOT)} imports {bad} at module level; import it where it is used"
 
 
+def test_only_the_worker_imports_keras_in_the_gui():
+    """Keras runs on the worker thread only; the jobs that compute live in model/ (issue 12)."""
+    for path in (ROOT / "gui").rglob("*.py"):
+        if path.name == "worker.py" and path.parent.name == "gui":
+            continue
+        bad = _imports(path, top_level_only=False) & {"tensorflow", "keras"}
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}; only gui/worker.py may (through model/)"
+
+
 def test_preprocessing_does_not_load_tensorflow():
     code = (
         "import sys\n"
