@@ -26,10 +26,9 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage, QImageReader
 
 from model.data import (
-    MAX_JSON_DEPTH,
     MAX_STROKE_FILE_BYTES,
     DataError,
-    json_depth,
+    checked_json_text,
     parse_stroke_bytes,
     parse_strokes,
     read_limited,
@@ -123,13 +122,7 @@ def read_drawing(path: Path) -> OpenedFile:
     if len(raw) < FAST_PARSE_BYTES:
         strokes, _ = parse_stroke_bytes(raw, source)
         return OpenedFile(path, "strokes", strokes=strokes)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{source} is not valid JSON: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
-    depth = json_depth(raw)
-    if depth > MAX_JSON_DEPTH:
-        raise DataError(f"{source}: JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted.")
+    text = checked_json_text(raw, source)
     del raw
     try:
         doc = _parse_json_yielding(text)

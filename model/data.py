@@ -344,10 +344,8 @@ def json_depth(raw: bytes) -> int:
     return int(np.cumsum(np.where((b == ord("[")) | (b == ord("{")), 1, -1), dtype=np.int64).max())
 
 
-def parse_stroke_bytes(raw: bytes, source: str = "<strokes>") -> tuple[Strokes, int | str | None]:
-    """A stroke JSON document's bytes -> its strokes and optional ``label`` (an int 0-9 or a class name)."""
-    if len(raw) > MAX_STROKE_FILE_BYTES:
-        raise DataError(f"{source} is {_mib(len(raw))}, more than the {_mib(MAX_STROKE_FILE_BYTES)} limit for a stroke file.")
+def checked_json_text(raw: bytes, source: str = "<strokes>") -> str:
+    """A JSON document's bytes as text, refused before parsing if not UTF-8 or nested too deep."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -355,6 +353,14 @@ def parse_stroke_bytes(raw: bytes, source: str = "<strokes>") -> tuple[Strokes, 
     depth = json_depth(raw)
     if depth > MAX_JSON_DEPTH:
         raise DataError(f"{source}: JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted.")
+    return text
+
+
+def parse_stroke_bytes(raw: bytes, source: str = "<strokes>") -> tuple[Strokes, int | str | None]:
+    """A stroke JSON document's bytes -> its strokes and optional ``label`` (an int 0-9 or a class name)."""
+    if len(raw) > MAX_STROKE_FILE_BYTES:
+        raise DataError(f"{source} is {_mib(len(raw))}, more than the {_mib(MAX_STROKE_FILE_BYTES)} limit for a stroke file.")
+    text = checked_json_text(raw, source)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
