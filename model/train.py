@@ -386,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--pendigits-writers and --heldout-writers overlap on {sorted(overlap)}; held-out writers must stay unseen")
     if args.limit is not None and args.limit < 1:
         p.error(f"--limit must be a positive number of digits; got {args.limit}")
+    if args.logdir:
+        try:
+            import tensorboard  # noqa: F401 - only to know it is there before hours of training
+        except ImportError:
+            p.error("--logdir writes TensorBoard logs, which needs the tensorboard package: uv add tensorboard")
     if args.epochs < 1:
         p.error(f"--epochs must be at least 1; got {args.epochs}")
     out = args.out or models_dir() / f"digit_{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}.keras"

@@ -138,3 +138,24 @@ def test_quick_training_run_writes_a_model_and_card_with_a_reproducible_command(
     assert card["training"]["data"]["mnist_train"]["validation"] > 0
     assert f"--model {out}" in card["evaluation"]["mnist_test"]["command"]
     assert Predictor(out).predict(x[0].astype(np.float32) / 255).probabilities.shape == (10,)
+
+
+def test_logdir_writes_tensorboard_event_files(tmp_path, fixtures):
+    from model.data import load_mnist_test
+    from model.train import main
+
+    pytest.importorskip("tensorboard")
+    x, y = load_mnist_test(fixtures / "mnist")
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for stem, array, magic in (
+        ("train-images-idx3-ubyte", x, 2051),
+        ("train-labels-idx1-ubyte", y, 2049),
+        ("t10k-images-idx3-ubyte", x, 2051),
+        ("t10k-labels-idx1-ubyte", y, 2049),
+    ):
+        _write_idx(data / f"{stem}.gz", array, magic)
+    logs = tmp_path / "logs"
+    args = ["--data", str(data), "--limit", "32", "--epochs", "1", "--out", str(tmp_path / "m.keras"), "--logdir", str(logs)]
+    assert main(args) == 0
+    assert list((logs / "train").glob("events.out.tfevents.*")) and list((logs / "validation").glob("events.out.tfevents.*"))
