@@ -281,7 +281,8 @@ class Predictor:
         self._dense = _dense_layers(flat)
         self._signature = [tf.TensorSpec([None, *self.input_size, *([1] if self._channel_axis else [])], tf.float32)]
         self._fn = None  # the multi-output function (every map + the output), built on first use
-        self._probs_fn = tf.function(lambda x: flat(x, training=False), input_signature=self._signature)
+        # autograph=False: a Keras model is already graph code; converting it again only slows tracing.
+        self._probs_fn = tf.function(lambda x: flat(x, training=False), input_signature=self._signature, autograph=False)
         self._lock = threading.Lock()
         if feature_maps:
             # Traced now, so the first drawing does not pay for it. Shapes from a real call: a
@@ -306,8 +307,13 @@ class Predictor:
             "logits": "The model outputs raw scores (logits, no softmax); the app applies softmax to show probabilities.",
             "sigmoid": "The model ends in independent sigmoids; the app divides them by their sum to show probabilities.",
         }[self.output_kind]
-        # Trace now, so the first drawing does not pay for it (and a model that outputs NaN fails here).
-        self.predict(np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32))
+        # Trace now, so the first drawing does not pay for it (and a model that outputs NaN fails here);
+        # for classification only, trace just that path.
+        blank = np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32)
+        if feature_maps:
+            self.predict(blank)
+        else:
+            self.predict_probabilities(blank[None])
 
     # --- what was detected ---------------------------------------------------------------------
 
@@ -319,7 +325,9 @@ class Predictor:
 
             flat = self._flat
             multi = keras.Model(flat.inputs[0], [layer.output for layer in self._features + self._dense] + list(flat.outputs))
-            self._fn = tf.function(lambda x: multi(x, training=False), input_signature=self._signature, reduce_retracing=True)
+            self._fn = tf.function(
+                lambda x: multi(x, training=False), input_signature=self._signature, reduce_retracing=True, autograph=False
+            )
         return self._fn
 
     def _describe_input(self, detected: tuple[float, float], why: str) -> str:
