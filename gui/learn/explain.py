@@ -13,13 +13,29 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.panels import colormap
 from model.explain import ConvBreakdown, PoolBreakdown
 from model.teaching import DECIMALS, Arithmetic, ChannelView, channel_view, conv_arithmetic, pool_arithmetic, tied_cells
 
 from .widgets import FIELD_COLOUR, HighlightedMap, Operator, ValueGrid, input_levels, plain_axis, span_text
+
+# Below this width the two maps and the window/kernel/products grids stack instead of standing side
+# by side, so a narrow dock (a 1366x768 or 1024x768 screen) needs no sideways scrolling.
+NARROW_PX = 560
+MAP_ROW_PX = 250
+GRID_ROW_PX = 150
 
 
 class ExplanationPanel(QWidget):
@@ -81,7 +97,7 @@ class ExplanationPanel(QWidget):
         self.previous_map = HighlightedMap("previous layer")
         maps.addWidget(self.input_map)
         maps.addWidget(self.previous_map)
-        self.maps_row.setFixedHeight(250)
+        self.maps_row.setFixedHeight(MAP_ROW_PX)
         layout.addWidget(self.maps_row)
 
         self.channel_row = QWidget()
@@ -122,7 +138,7 @@ class ExplanationPanel(QWidget):
         self.equals_label = Operator("=")
         for w in (self.window_grid, self.times_label, self.kernel_grid, self.equals_label, self.products_grid):
             grids.addWidget(w, 0 if isinstance(w, Operator) else 1)
-        self.grids_row.setMinimumHeight(150)
+        self.grids_row.setMinimumHeight(GRID_ROW_PX)
         layout.addWidget(self.grids_row)
 
         self.arithmetic_label = QLabel(objectName="explanation_arithmetic")
@@ -149,6 +165,21 @@ class ExplanationPanel(QWidget):
         self.show_message("Click any cell of a feature map to see how its value is computed from your drawing.")
 
     # --- public API ------------------------------------------------------------------------------
+
+    def resizeEvent(self, event):  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.reflow(event.size().width())
+
+    def reflow(self, width: int) -> None:
+        """Side by side when there is room, stacked when the panel is narrower than ``NARROW_PX``."""
+        narrow = width < NARROW_PX
+        direction = QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
+        for row in (self.maps_row, self.grids_row):
+            layout = row.layout()
+            if isinstance(layout, QBoxLayout) and layout.direction() != direction:
+                layout.setDirection(direction)
+        self.maps_row.setFixedHeight(2 * MAP_ROW_PX if narrow else MAP_ROW_PX)
+        self.grids_row.setMinimumHeight(3 * GRID_ROW_PX if narrow else GRID_ROW_PX)
 
     def summary_text(self) -> str:
         """Everything the panel says, as plain text (tests, copying into notes)."""
