@@ -54,3 +54,38 @@ def _first_run_tour_already_seen():
     from model.paths import APPLICATION, ORGANIZATION
 
     QSettings(ORGANIZATION, APPLICATION).setValue(DONE_KEY, True)
+
+
+class EventLoopGaps:
+    """Times between ticks of a 5 ms timer on the GUI thread: a long gap is a frozen window.
+
+    ``with EventLoopGaps() as gaps: ...`` then ``gaps.longest`` (seconds) and ``len(gaps)`` ticks.
+    """
+
+    def __enter__(self) -> EventLoopGaps:
+        import time
+
+        from PySide6.QtCore import QTimer
+
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+
+        def tick() -> None:
+            now = time.perf_counter()
+            self.gaps.append(now - self._last)
+            self._last = now
+
+        self._timer = QTimer()
+        self._timer.timeout.connect(tick)
+        self._timer.start(5)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.stop()
+
+    def __len__(self) -> int:
+        return len(self.gaps)
+
+    @property
+    def longest(self) -> float:
+        return max(self.gaps, default=0.0)
