@@ -155,15 +155,15 @@ def load_predictor(path: Path | None, verbose: bool):
 
 def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
     """Command-line paths -> input paths (folders expanded to their supported files, sorted) and problems."""
-    from .evaluate import supported_files
+    from .evaluate import supported_paths
 
     out, problems = [], []
     for p in paths:
         if p != "-" and os.path.isdir(p):
-            found = supported_files(p)
+            found = supported_paths(p)
             if not found:
                 problems.append(f"{p}: no images or stroke files in this folder")
-            out.extend(str(f) for f in found)
+            out.extend(found)
         else:
             out.append(p)
     return out, problems

@@ -198,16 +198,25 @@ def class_label_of(path: Path, doc_label: object, class_names: Sequence[str]) ->
     return None
 
 
-def supported_files(directory: str | os.PathLike) -> list[Path]:
-    """Every image and stroke file under ``directory`` (recursively, symlinked folders not followed), sorted."""
+def supported_paths(directory: str | os.PathLike) -> list[str]:
+    """Every image and stroke file under ``directory`` (recursively, symlinked folders not followed), sorted.
+
+    Hidden files and folders are skipped. Sorted by path components (``a/b.png`` before ``a-b.png``
+    the way a file manager lists them), as strings: 10,000 files take milliseconds.
+    """
     from .pictures import IMAGE_SUFFIXES, STROKE_SUFFIXES
 
     suffixes = set(IMAGE_SUFFIXES) | set(STROKE_SUFFIXES)
     found = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(Path(root, f) for f in files if Path(f).suffix.lower() in suffixes and not f.startswith("."))
-    return sorted(found, key=lambda p: p.parts)
+        found.extend(os.path.join(root, f) for f in files if not f.startswith(".") and os.path.splitext(f)[1].lower() in suffixes)
+    return sorted(found, key=lambda p: p.split(os.sep))
+
+
+def supported_files(directory: str | os.PathLike) -> list[Path]:
+    """:func:`supported_paths` as ``Path`` objects."""
+    return [Path(p) for p in supported_paths(directory)]
 
 
 def evaluate_folder(

@@ -3,8 +3,8 @@
 * :func:`image_to_input` / :func:`images_to_inputs` take any picture (grey, RGB, RGBA;
   dark-on-light or light-on-dark), many at once with array operations: fit the ink into 20x20
   keeping its aspect, anti-aliased, centre of mass at the centre.
-* :func:`decode_image` / :func:`load_image` read PNG/JPEG/GIF/BMP after checking the size in the
-  header (:func:`image_header`), so a 20000x20000 picture is refused before it is decoded.
+* :func:`load_image` reads a PNG/JPEG/GIF/BMP file (decoding, with the size checked from the
+  header first, lives in :mod:`model.decode`).
 * :func:`inputs_from_files` turns files (pictures or stroke documents) into inputs, one result or
   one failure per file, for the command line's batches.
 
@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import os
 import queue
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from .decode import BATCH_DECODE_PIXELS, check_image, decode_image, decode_images
 from .preprocess import (
     BOX_SIZE,
     COM_TARGET,
     FIELD_CENTRE,
     INPUT_SIZE,
     MAX_IMAGE_FILE_BYTES,
-    MAX_IMAGE_PIXELS,
     MIN_INK,
     strokes_to_input,
 )
@@ -206,135 +205,6 @@ def image_to_input(image: np.ndarray) -> np.ndarray | None:
     return images_to_inputs([image])[0]
 
 
-def image_header(raw: bytes) -> tuple[str, int, int]:
-    """``(format, width, height)`` read from a PNG, JPEG, GIF or BMP header, without decoding.
-
-    Raises ``ValueError`` for any other format or a header that makes no sense.
-    """
-    import struct
-
-    if raw[:8] == b"\x89PNG\r\n\x1a\n":
-        if len(raw) < 24 or raw[12:16] != b"IHDR":
-            raise ValueError("PNG header is truncated or has no IHDR chunk")
-        w, h = struct.unpack(">II", raw[16:24])
-        return "PNG", w, h
-    if raw[:6] in (b"GIF87a", b"GIF89a"):
-        if len(raw) < 10:
-            raise ValueError("GIF header is truncated")
-        w, h = struct.unpack("<HH", raw[6:10])
-        return "GIF", w, h
-    if raw[:2] == b"BM":
-        if len(raw) < 26:
-            raise ValueError("BMP header is truncated")
-        (size,) = struct.unpack("<I", raw[14:18])
-        w, h = struct.unpack("<HH", raw[18:22]) if size == 12 else struct.unpack("<ii", raw[18:26])
-        return "BMP", abs(w), abs(h)
-    if raw[:2] == b"\xff\xd8":
-        i = 2
-        while i + 4 <= len(raw):
-            if raw[i] != 0xFF:
-                raise ValueError(f"JPEG marker expected at byte {i}")
-            marker = raw[i + 1]
-            if marker == 0xFF:  # fill byte
-                i += 1
-                continue
-            if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
-                i += 2
-                continue
-            if marker in (0xD9, 0xDA):
-                raise ValueError("JPEG has no frame header (SOF) before its image data")
-            (length,) = struct.unpack(">H", raw[i + 2 : i + 4])
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                if i + 9 > len(raw):
-                    break
-                h, w = struct.unpack(">HH", raw[i + 5 : i + 9])
-                return "JPEG", w, h
-            if length < 2:
-                raise ValueError(f"JPEG segment at byte {i} has length {length}")
-            i += 2 + length
-        raise ValueError("JPEG header is truncated (no frame header found)")
-    head = raw[:8]
-    raise ValueError(f"not a PNG, JPEG, GIF or BMP image (it starts with {head!r})")
-
-
-def gif_frames(raw: bytes) -> tuple[int, int]:
-    """``(frames, pixels)`` of a GIF: how many images it holds and their total area, by walking its blocks.
-
-    Stops quietly at the trailer or at anything malformed (the decoder reports that itself).
-    """
-
-    def table(packed: int) -> int:
-        return 3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0
-
-    def skip_sub_blocks(i: int) -> int:
-        while i < len(raw) and raw[i]:
-            i += raw[i] + 1
-        return i + 1
-
-    if len(raw) < 13:
-        return 0, 0
-    i = 13 + table(raw[10])
-    frames = pixels = 0
-    while i < len(raw):
-        block = raw[i]
-        if block == 0x21:  # extension: label, then data sub-blocks
-            i = skip_sub_blocks(i + 2)
-        elif block == 0x2C and i + 10 <= len(raw):  # image descriptor
-            w, h = int.from_bytes(raw[i + 5 : i + 7], "little"), int.from_bytes(raw[i + 7 : i + 9], "little")
-            frames, pixels = frames + 1, pixels + w * h
-            i = skip_sub_blocks(i + 10 + table(raw[i + 9]) + 1)
-        else:  # 0x3B trailer, or something malformed
-            break
-    return frames, pixels
-
-
-def decode_image(raw: bytes, source: str = "<image>") -> np.ndarray:
-    """Decode PNG/JPEG/GIF/BMP bytes into an ``(h, w, c)`` uint8 array.
-
-    The size in the header is checked against ``MAX_IMAGE_PIXELS`` before anything is decoded.
-    Uses TensorFlow's decoders (imported here, quietly and lazily) so the core needs no imaging
-    library. Raises ``model.data.DataError`` naming ``source`` when the bytes cannot be used.
-    """
-    from .data import DataError
-
-    if not raw:
-        raise DataError(f"{source} is empty (0 bytes); expected a PNG or JPEG image.")
-    try:
-        fmt, w, h = image_header(raw)
-    except ValueError as exc:
-        raise DataError(f"{source}: {exc}") from None
-    if w < 1 or h < 1:
-        raise DataError(f"{source}: the {fmt} header says {w}x{h} pixels; nothing to read.")
-    if w * h > MAX_IMAGE_PIXELS:
-        raise DataError(
-            f"{source} is a {w}x{h} {fmt} ({w * h / 1e6:.1f} megapixels); the limit is "
-            f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels. Scale it down first."
-        )
-    if fmt == "GIF":
-        frames, pixels = gif_frames(raw)
-        if pixels > MAX_IMAGE_PIXELS:  # the decoder expands every frame of an animation first
-            raise DataError(
-                f"{source} is a GIF of {frames} frames holding {pixels / 1e6:.1f} megapixels in all; the limit is "
-                f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels."
-            )
-    from .tf_runtime import import_tensorflow
-
-    tf = import_tensorflow()
-    try:
-        if fmt == "PNG":  # the format-specific ops skip decode_image's dispatch (a third of the cost)
-            decoded = tf.io.decode_png(raw, channels=0, dtype=tf.uint8)
-        elif fmt == "JPEG":
-            decoded = tf.io.decode_jpeg(raw, channels=0)
-        else:
-            decoded = tf.io.decode_image(raw, channels=0, expand_animations=False, dtype=tf.uint8)
-    except (tf.errors.OpError, ValueError) as exc:
-        message = str(getattr(exc, "message", exc)).splitlines()[0]
-        message = message.split("}}", 1)[-1].strip() or message  # drop TF's {{function_node ...}} prefix
-        message = re.sub(r"\s*\[Op:\w+\]$", "", message)  # and its " [Op:DecodePng]" suffix
-        raise DataError(f"{source} is not a readable {fmt} image: {message}") from None
-    return decoded.numpy()
-
-
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Decode a PNG, JPEG, GIF or BMP file into an ``(h, w, c)`` uint8 array.
 
@@ -371,7 +241,7 @@ def read_input(path: str | os.PathLike) -> tuple[str, object]:
     return "image", decode_image(raw, source)
 
 
-_BATCHED_PIXELS = 1 << 20  # larger pictures become inputs at once, so a batch never holds many of them
+_PENDING_BYTES = 32 << 20  # encoded pictures held at once before they are decoded together
 
 
 def inputs_from_files(paths: Sequence[str | os.PathLike], with_labels: bool = False) -> list:
@@ -380,29 +250,52 @@ def inputs_from_files(paths: Sequence[str | os.PathLike], with_labels: bool = Fa
     Each result is the ``(28, 28)`` input, ``None`` (the file holds no digit), or the exception
     that stopped that file (any exception, ``MemoryError`` and ``RecursionError`` included): one
     bad file never costs the others. With ``with_labels`` a good result is ``(input, label)``, the
-    label of a stroke file's ``"label"`` key (else ``None``). Small pictures are preprocessed
-    together (:func:`images_to_inputs`); if that fails they are retried one by one.
+    label of a stroke file's ``"label"`` key (else ``None``). Small pictures are decoded together
+    (:func:`model.decode.decode_images`) and preprocessed together (:func:`images_to_inputs`; if
+    that fails, one by one); a large one is decoded and reduced to its input on its own.
     """
     from .data import parse_stroke_bytes, read_limited
 
     results: list = [None] * len(paths)
     labels: list = [None] * len(paths)
     pictures: dict[int, np.ndarray] = {}
+    pending: dict[int, bytes] = {}
+
+    def decode_pending() -> None:
+        keys = list(pending)
+        try:
+            decoded = decode_images([pending[k] for k in keys], [_source(paths[k]) for k in keys])
+        except Exception as exc:  # noqa: BLE001 - e.g. MemoryError: each waiting file reports it
+            decoded = [exc] * len(keys)
+        pending.clear()
+        for k, picture in zip(keys, decoded):
+            if isinstance(picture, BaseException):
+                results[k] = picture
+            else:
+                pictures[k] = picture
+
+    held = 0
     for i, path in enumerate(paths):
         try:
             raw = read_limited(path, MAX_IMAGE_FILE_BYTES, "image or stroke file")
             if is_stroke_document(raw, str(path)):
                 strokes, labels[i] = parse_stroke_bytes(raw, _source(path))
                 results[i] = strokes_to_input(strokes)
-            else:
+                continue
+            _, w, h = check_image(raw, _source(path))
+            if w * h > BATCH_DECODE_PIXELS:
                 picture = decode_image(raw, _source(path))
                 del raw
-                if picture.shape[0] * picture.shape[1] > _BATCHED_PIXELS:
-                    results[i] = image_to_input(picture)
-                else:
-                    pictures[i] = picture
+                results[i] = image_to_input(picture)
+                continue
+            pending[i] = raw
+            held += len(raw)
+            if held > _PENDING_BYTES:
+                decode_pending()
+                held = 0
         except Exception as exc:  # noqa: BLE001 - whatever stops one file is that file's alone
             results[i] = exc
+    decode_pending()
     if pictures:
         keys = list(pictures)
         try:

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.data import DataError, PenDigit, parse_stroke_bytes, png_bytes, read_idx, read_pendigits
-from model.pictures import decode_image, image_to_input
+from model.decode import decode_image
+from model.pictures import image_to_input
 from model.preprocess import strokes_to_input
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

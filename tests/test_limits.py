@@ -29,7 +29,8 @@ from model.data import (
     read_pendigits,
     read_strokes,
 )
-from model.pictures import decode_image, image_header, image_to_input, images_to_inputs
+from model.decode import decode_image, image_header
+from model.pictures import image_to_input, images_to_inputs
 from model.preprocess import (
     MAX_IMAGE_PIXELS,
     MAX_POINTS_PER_DRAWING,
