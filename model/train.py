@@ -20,7 +20,7 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ class TrainConfig:
     validation_fraction: float = 0.08  # of MNIST's training digits and of the pen digits, held out
     limit: int | None = None  # at most this many MNIST training digits (and a tenth as many pen digits)
     pen_variants: int = 3  # warped re-renders of each training pen digit, besides the clean one
-    augmentation: Augmentation = field(default_factory=Augmentation)
+    augmentation: Augmentation = Augmentation()
     init: str | None = None  # continue from this saved model (a second, gentler stage) instead of new weights
 
 
@@ -371,6 +371,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="F",
         help="strength of every augmentation, times the default (default: %(default)s)",
     )
+    p.add_argument(
+        "--elastic",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="add elastic warps (images: smooth displacement fields; pen digits: bent strokes, strokes moved "
+        "apart) at F times their full size, before --augment-scale (default: %(default)s, none)",
+    )
     p.add_argument("--limit", type=int, metavar="N", help="train on at most N MNIST digits (and N/10 pen digits): a quick run")
     p.add_argument("--logdir", help="write TensorBoard logs here")
     p.add_argument("--out", type=Path, help="where to save (default: a new file in " + str(models_dir()) + ")")
@@ -408,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         limit=args.limit,
         init=args.init,
         pen_variants=args.pen_variants,
-        augmentation=Augmentation().scaled(args.augment_scale),
+        augmentation=Augmentation().with_elastic(args.elastic).scaled(args.augment_scale),
     )
     command = "uv run main.py train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[2:]))
     print(f"will save to {out}", flush=True)

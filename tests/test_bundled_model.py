@@ -131,10 +131,14 @@ def test_quick_training_run_writes_a_model_and_card_with_a_reproducible_command(
     _write_idx(data / "t10k-labels-idx1-ubyte.gz", y, 2049)
     before = BUNDLED_MODEL.read_bytes()
     out = tmp_path / "models" / "quick.keras"
-    assert main(["--data", str(data), "--limit", "64", "--epochs", "1", "--batch-size", "32", "--out", str(out)]) == 0
+    args = ["--data", str(data), "--limit", "64", "--epochs", "1", "--batch-size", "32", "--out", str(out)]
+    assert main([*args, "--elastic", "1", "--augment-scale", "0.5"]) == 0
     assert BUNDLED_MODEL.read_bytes() == before
     card = json.loads(out.with_suffix(".json").read_text())
-    assert "--limit 64" in card["training"]["command"]
+    assert "--limit 64" in card["training"]["command"] and "--elastic 1" in card["training"]["command"]
+    augmentation = card["training"]["config"]["augmentation"]
+    assert augmentation["elastic_px"] == pytest.approx(0.75) and augmentation["pen_elastic"] == pytest.approx(0.04)
+    assert augmentation["max_rotation_deg"] == pytest.approx(6.0)  # --augment-scale applies to all of it
     assert card["training"]["data"]["mnist_train"]["validation"] > 0
     assert f"--model {out}" in card["evaluation"]["mnist_test"]["command"]
     assert Predictor(out).predict(x[0].astype(np.float32) / 255).probabilities.shape == (10,)

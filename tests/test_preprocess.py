@@ -150,3 +150,45 @@ def test_batched_pictures_are_faster_than_one_by_one(mnist_digits):
     images_to_inputs(pictures)
     batched = time.process_time() - t0
     assert batched < one_by_one / 1.5, (batched, one_by_one)
+
+
+# --- stray marks -------------------------------------------------------------------------------
+
+
+def _seven() -> list[np.ndarray]:
+    return [np.array([[0.0, 0.0], [60.0, 0.0], [25.0, 100.0]]), np.array([[20.0, 50.0], [50.0, 50.0]])]
+
+
+def test_a_tap_far_from_the_digit_is_left_out():
+    from model.preprocess import drop_stray_marks
+
+    tap = np.array([[-80.0, 160.0], [-78.0, 161.0]])
+    assert len(drop_stray_marks([*_seven(), tap])) == 2
+    assert np.array_equal(strokes_to_input([*_seven(), tap]), strokes_to_input(_seven()))
+
+
+def test_marks_that_belong_to_the_digit_stay():
+    from model.preprocess import drop_stray_marks
+
+    t = np.linspace(0, 2 * np.pi, 40)
+    zero = np.column_stack([30 * np.cos(t), 50 * np.sin(t)])
+    dot_inside = np.array([[0.0, 0.0], [1.0, 1.0]])
+    assert len(drop_stray_marks([zero, dot_inside])) == 2
+    flag = np.array([[62.0, -4.0], [66.0, -6.0]])  # a small stroke touching the seven's corner
+    assert len(drop_stray_marks([*_seven(), flag])) == 3
+    far_bar = np.array([[-80.0, 160.0], [-20.0, 160.0]])  # far, but not small: part of the drawing
+    assert len(drop_stray_marks([*_seven(), far_bar])) == 3
+    dots = [np.array([[x, y], [x + 1.0, y]]) for x in range(0, 100, 10) for y in (0.0, 100.0)]
+    assert len(drop_stray_marks(dots)) == len(dots)  # a drawing made only of dots keeps them all
+
+
+def test_stray_marks_cost_little_on_a_drawing_of_thousands_of_strokes():
+    import time
+
+    from model.preprocess import drop_stray_marks
+
+    rng = np.random.default_rng(0)
+    strokes = [rng.uniform(0, 100, (2, 2)) for _ in range(5000)]
+    t0 = time.perf_counter()
+    drop_stray_marks(strokes)
+    assert time.perf_counter() - t0 < 0.5
