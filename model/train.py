@@ -380,6 +380,14 @@ def main(argv: list[str] | None = None) -> int:
         "apart) at F times their full size, before --augment-scale (default: %(default)s, none)",
     )
     p.add_argument("--limit", type=int, metavar="N", help="train on at most N MNIST digits (and N/10 pen digits): a quick run")
+    p.add_argument(
+        "--average",
+        nargs="+",
+        type=Path,
+        metavar="MODEL",
+        help="instead of training: average the weights of these models, fine-tuned from the same --init "
+        "(a model soup), and save that with its card",
+    )
     p.add_argument("--logdir", help="write TensorBoard logs here")
     p.add_argument("--out", type=Path, help="where to save (default: a new file in " + str(models_dir()) + ")")
     p.add_argument("--force", action="store_true", help="allow --out to replace an existing file, the bundled model included")
@@ -407,6 +415,20 @@ def main(argv: list[str] | None = None) -> int:
     if out.exists() and not args.force:
         what = "the bundled model" if is_bundled(out) else "an existing file"
         p.error(f"--out {out} is {what}; add --force to replace it")
+    command = "uv run main.py train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[2:]))
+    if args.average:
+        from .soup import SoupError, make_soup
+
+        missing = [str(m) for m in args.average if not m.is_file()]
+        if missing:
+            p.error(f"--average: no such model file: {', '.join(missing)}")
+        print(f"will save to {out}", flush=True)
+        try:
+            card = make_soup(args.average, out, args.data, args.pendigits, train_writers, heldout, command)
+        except SoupError as exc:
+            p.error(str(exc))
+        print(json.dumps(card["evaluation"], indent=2), flush=True)
+        return 0
     cfg = TrainConfig(
         arch=args.arch,
         epochs=args.epochs,
@@ -418,7 +440,6 @@ def main(argv: list[str] | None = None) -> int:
         pen_variants=args.pen_variants,
         augmentation=Augmentation().with_elastic(args.elastic).scaled(args.augment_scale),
     )
-    command = "uv run main.py train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[2:]))
     print(f"will save to {out}", flush=True)
     train(args.data, out, cfg, args.pendigits, train_writers, heldout, command, args.logdir)
     return 0

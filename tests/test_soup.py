@@ -1,0 +1,86 @@
+"""``main.py train --average``: a model soup is the mean of its ingredients' weights, with a card."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from model.paths import BUNDLED_MODEL
+
+
+def _mnist_folder(tmp_path, fixtures):
+    from test_bundled_model import _write_idx
+
+    from model.data import load_mnist_test
+
+    x, y = load_mnist_test(fixtures / "mnist")
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for stem, array, magic in (
+        ("train-images-idx3-ubyte", x, 2051),
+        ("train-labels-idx1-ubyte", y, 2049),
+        ("t10k-images-idx3-ubyte", x, 2051),
+        ("t10k-labels-idx1-ubyte", y, 2049),
+    ):
+        _write_idx(data / f"{stem}.gz", array, magic)
+    return data
+
+
+def _tiny(seed: int, width: int = 8):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(width, 3, activation="relu", name="conv1"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10, activation="softmax", name="probabilities"),
+        ],
+        name="tiny",
+    )
+
+
+def test_average_writes_the_mean_of_the_weights_with_a_card(tmp_path, fixtures):
+    from model.inference import load_checked_model
+    from model.train import main
+
+    data = _mnist_folder(tmp_path, fixtures)
+    paths = []
+    for seed in (1, 2, 3):
+        path = tmp_path / f"ingredient{seed}.keras"
+        _tiny(seed).save(path)
+        paths.append(path)
+    (tmp_path / "ingredient1.json").write_text(
+        json.dumps({"training": {"command": "uv run main.py train --seed 1", "seconds": 5, "config": {"seed": 1}}})
+    )
+    out = tmp_path / "soup.keras"
+    before = BUNDLED_MODEL.read_bytes()
+    assert main(["--average", *map(str, paths), "--data", str(data), "--out", str(out)]) == 0
+    assert BUNDLED_MODEL.read_bytes() == before
+    soup = load_checked_model(out).get_weights()
+    parts = [load_checked_model(p).get_weights() for p in paths]
+    for i, w in enumerate(soup):
+        assert np.allclose(w, np.mean([p[i] for p in parts], axis=0), atol=1e-7)
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert [i["file"] for i in card["training"]["soup_of"]] == [str(p) for p in paths]
+    assert card["training"]["soup_of"][0]["command"] == "uv run main.py train --seed 1"
+    assert card["training"]["soup_of"][1]["card"] == "missing or unreadable"
+    assert "--average" in card["training"]["command"]
+    assert 0 <= card["training"]["validation_accuracy"] <= 1
+    assert 0 <= card["evaluation"]["mnist_test"]["accuracy"] <= 1
+
+
+def test_models_of_different_shapes_are_refused(tmp_path, capsys):
+    from model.train import main
+
+    a, b = tmp_path / "a.keras", tmp_path / "b.keras"
+    _tiny(1, width=8).save(a)
+    _tiny(2, width=16).save(b)
+    with pytest.raises(SystemExit) as exc:
+        main(["--average", str(a), str(b), "--out", str(tmp_path / "soup.keras")])
+    assert exc.value.code == 2
+    assert "same layers and weight shapes" in capsys.readouterr().err
+    assert not (tmp_path / "soup.keras").exists()
