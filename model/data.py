@@ -154,12 +154,24 @@ def _find(directory: Path, stem: str) -> Path:
 def load_mnist(directory: str | os.PathLike | None = None):
     """Return ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays ``(n, 28, 28)`` / ``(n,)``.
 
-    With ``directory=None`` fall back to ``keras.datasets.mnist`` (which downloads on first use).
+    With ``directory=None``, use the copy Keras keeps after ``keras.datasets.mnist.load_data()``
+    (``~/.keras/datasets/mnist.npz``, or under ``KERAS_HOME``) if there is one; nothing is ever
+    downloaded. Raises ``DataError`` saying what to pass otherwise.
     """
     if directory is None:
-        import keras
-
-        return keras.datasets.mnist.load_data()
+        home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+        cached = home / "datasets" / "mnist.npz"
+        if not cached.is_file():
+            raise DataError(
+                "No MNIST data given: pass --data DIR, a folder with MNIST's four IDX files "
+                "(train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], "
+                f"t10k-labels-idx1-ubyte[.gz]). Nothing is downloaded; no Keras copy at {cached} either."
+            )
+        try:
+            with np.load(cached, allow_pickle=False) as f:
+                return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise DataError(f"{cached}: not a readable MNIST archive ({exc})") from None
     d = Path(directory)
     if (d / "mnist").is_dir() and not any(d.glob("*idx*")):
         d = d / "mnist"

@@ -346,7 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--arch", choices=ARCHITECTURES, default="cnn", help="cnn: the app's CNN; mlp: the lesson's 784-128-10 network"
     )
-    p.add_argument("--data", help="folder with the MNIST IDX files (default: keras.datasets.mnist, which downloads)")
+    p.add_argument(
+        "--data",
+        help="folder with the MNIST IDX files (default: the copy Keras keeps in ~/.keras/datasets; nothing is downloaded)",
+    )
     p.add_argument("--pendigits", help="pendigits-orig.tra file to add pen-drawn digits to the training data")
     p.add_argument("--pendigits-writers", default="1-24", help="writers to train on (default: %(default)s)")
     p.add_argument(
@@ -423,9 +426,12 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             p.error(f"--average: no such model file: {', '.join(missing)}")
         print(f"will save to {out}", flush=True)
+        from .data import DataError
+        from .inference import ModelError
+
         try:
             card = make_soup(args.average, out, args.data, args.pendigits, train_writers, heldout, command)
-        except SoupError as exc:
+        except (SoupError, ModelError, DataError) as exc:
             p.error(str(exc))
         print(json.dumps(card["evaluation"], indent=2), flush=True)
         return 0
@@ -440,6 +446,18 @@ def main(argv: list[str] | None = None) -> int:
         pen_variants=args.pen_variants,
         augmentation=Augmentation().with_elastic(args.elastic).scaled(args.augment_scale),
     )
+    from .data import DataError
+    from .inference import ModelError, load_checked_model
+
+    if args.init:
+        try:  # before minutes of data preparation: a bad start model is a one-line error now
+            load_checked_model(args.init)
+        except ModelError as exc:
+            p.error(f"--init: {exc}")
     print(f"will save to {out}", flush=True)
-    train(args.data, out, cfg, args.pendigits, train_writers, heldout, command, args.logdir)
+    try:
+        train(args.data, out, cfg, args.pendigits, train_writers, heldout, command, args.logdir)
+    except DataError as exc:
+        print(f"main.py train: error: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -84,3 +84,36 @@ def test_models_of_different_shapes_are_refused(tmp_path, capsys):
     assert exc.value.code == 2
     assert "same layers and weight shapes" in capsys.readouterr().err
     assert not (tmp_path / "soup.keras").exists()
+
+
+def test_a_corrupt_ingredient_or_start_model_is_a_one_line_error(tmp_path, capsys):
+    from model.train import main
+
+    junk = tmp_path / "junk.keras"
+    junk.write_text("not a model")
+    good = tmp_path / "good.keras"
+    _tiny(1).save(good)
+    for args in (["--average", str(junk), str(good)], ["--init", str(junk), "--epochs", "1"]):
+        with pytest.raises(SystemExit) as exc:
+            main([*args, "--out", str(tmp_path / "out.keras")])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert "junk.keras is corrupt or not a Keras model" in err and "Traceback" not in err
+    assert not (tmp_path / "out.keras").exists()
+
+
+def test_training_without_data_never_downloads(tmp_path, monkeypatch, capsys):
+    import keras
+
+    from model.train import main
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("tried to download")
+
+    monkeypatch.setattr(keras.utils, "get_file", no_download)
+    assert main(["--limit", "10", "--epochs", "1", "--out", str(tmp_path / "m.keras")]) == 2
+    err = capsys.readouterr().err
+    assert "pass --data DIR" in err and "Nothing is downloaded" in err
+    assert not (tmp_path / "m.keras").exists()
