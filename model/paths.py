@@ -33,6 +33,16 @@ def user_data_dir() -> Path:
     return base / ORGANIZATION / APPLICATION
 
 
+def default_mnist_dir() -> Path | None:
+    """Where MNIST's IDX files are when no ``--data`` is given: ``$DIGIT_RECOGNIZER_MNIST``, else the
+    development layout's ``../shared/data/mnist`` beside the project; ``None`` if neither holds them."""
+    candidates = [os.environ.get("DIGIT_RECOGNIZER_MNIST"), RESOURCES.parent.parent / "shared" / "data" / "mnist"]
+    for c in candidates:
+        if c and any((Path(c) / f"train-labels-idx1-ubyte{ext}").is_file() for ext in ("", ".gz")):
+            return Path(c)
+    return None
+
+
 def models_dir() -> Path:
     """Where trained and fine-tuned models go by default."""
     return user_data_dir() / "models"

@@ -27,7 +27,7 @@ import numpy as np
 
 from .architecture import ARCHITECTURES, build_mlp, build_model, fold_batch_norm
 from .augment import Augmentation, pen_variants, random_warp_layer
-from .paths import RESOURCES, is_bundled, models_dir
+from .paths import RESOURCES, default_mnist_dir, is_bundled, models_dir
 
 
 @dataclass
@@ -412,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
             p.error("--logdir writes TensorBoard logs, which needs the tensorboard package: uv add tensorboard")
     if args.epochs < 1:
         p.error(f"--epochs must be at least 1; got {args.epochs}")
+    if args.data is None and (found := default_mnist_dir()) is not None:
+        args.data = str(found)
+        print(f"MNIST from {found} (--data chooses another folder)", flush=True)
     out = args.out or models_dir() / f"digit_{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}.keras"
     if out.suffix != ".keras":
         p.error(f"--out must end in .keras; got {out}")

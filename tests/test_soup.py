@@ -108,6 +108,7 @@ def test_training_without_data_never_downloads(tmp_path, monkeypatch, capsys):
     from model.train import main
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setattr("model.train.default_mnist_dir", lambda: None)  # as on a machine without ../shared
 
     def no_download(*args, **kwargs):
         raise AssertionError("tried to download")
@@ -117,3 +118,15 @@ def test_training_without_data_never_downloads(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "pass --data DIR" in err and "Nothing is downloaded" in err
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_training_finds_mnist_named_by_the_environment(tmp_path, fixtures, monkeypatch, capsys):
+    from model.train import main
+
+    data = _mnist_folder(tmp_path, fixtures)
+    monkeypatch.setenv("DIGIT_RECOGNIZER_MNIST", str(data))
+    out = tmp_path / "m.keras"
+    assert main(["--limit", "32", "--epochs", "1", "--out", str(out)]) == 0
+    assert f"MNIST from {data}" in capsys.readouterr().out
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert f"--data {data}" in card["evaluation"]["mnist_test"]["command"]
