@@ -170,8 +170,8 @@ def load_mnist(directory: str | os.PathLike | None = None):
         try:
             with np.load(cached, allow_pickle=False) as f:
                 return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
-        except (OSError, ValueError, KeyError) as exc:
-            raise DataError(f"{cached}: not a readable MNIST archive ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - zip, zlib, EOF or key errors: all mean the same to the user
+            raise DataError(f"{cached}: not a readable MNIST archive ({type(exc).__name__}: {exc})") from None
     d = Path(directory)
     if (d / "mnist").is_dir() and not any(d.glob("*idx*")):
         d = d / "mnist"

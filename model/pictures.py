@@ -241,7 +241,7 @@ def read_input(path: str | os.PathLike) -> tuple[str, object]:
     return "image", decode_image(raw, source)
 
 
-_PENDING_BYTES = 32 << 20  # encoded pictures held at once before they are decoded together
+_PENDING_BYTES = 64 << 20  # encoded + decoded bytes of the pictures decoded together (bounds memory)
 
 
 def inputs_from_files(paths: Sequence[str | os.PathLike], with_labels: bool = False) -> list:
@@ -289,7 +289,7 @@ def inputs_from_files(paths: Sequence[str | os.PathLike], with_labels: bool = Fa
                 results[i] = image_to_input(picture)
                 continue
             pending[i] = raw
-            held += len(raw)
+            held += len(raw) + 4 * w * h  # encoded, and decoded (up to 4 channels)
             if held > _PENDING_BYTES:
                 decode_pending()
                 held = 0

@@ -31,11 +31,12 @@ FIELD_CENTRE = INPUT_SIZE / 2.0  # centre of the field in continuous pixel coord
 # *index* 14 in both axes (continuous 14.5), not between pixels 13 and 14.
 COM_TARGET = 14.5
 MIN_INK = 1e-3
-# A stray mark (a tap, a pen bounce): a stroke at most STRAY_SIZE of the drawing's size lying more
-# than STRAY_GAP of it outside the rest. It is not part of the digit, and keeping it would shrink
-# the digit to fit both in the box. MNIST's own segmentation dropped such specks too.
+# A stray mark (a tap, a pen bounce): strokes fitting in STRAY_SIZE of the drawing's size, more than
+# STRAY_GAP of it away from every other stroke. It is not part of the digit, and keeping it would
+# shrink the digit to fit both in the box. MNIST's own segmentation dropped such specks too.
 STRAY_SIZE = 0.1
 STRAY_GAP = 0.25
+STRAY_MAX_STROKES = 200
 
 # --- limits on what a drawing or a picture may be (README, "Command line") --------------------
 # One owner for the canvas (live drawing) and the file readers: a runaway stroke is cut on the
@@ -67,23 +68,41 @@ def _clean_strokes(strokes: Sequence) -> list[np.ndarray]:
 
 
 def drop_stray_marks(strokes: list[np.ndarray]) -> list[np.ndarray]:
-    """``strokes`` without stray marks (see ``STRAY_SIZE``): tiny strokes far outside the others.
+    """``strokes`` without stray marks (see ``STRAY_SIZE``): small groups of strokes far from the rest.
 
-    A dot inside or next to the digit stays; so does everything when every stroke is tiny (a
-    drawing made of dots). Box distances only, so a drawing of thousands of strokes costs little.
+    Strokes closer than ``STRAY_GAP`` of the drawing's size to each other form one group, so a digit
+    drawn in short dashes stays whole; a group is stray when all of it fits in ``STRAY_SIZE`` of the
+    drawing's size (a tap, a double tap) and some other group does not. A drawing of more than
+    ``STRAY_MAX_STROKES`` strokes is left as it is (nobody writes a digit that way; the check would
+    cost time).
     """
-    if len(strokes) < 2:
+    n = len(strokes)
+    if n < 2 or n > STRAY_MAX_STROKES:
         return strokes
     lo = np.array([s.min(0) for s in strokes])
     hi = np.array([s.max(0) for s in strokes])
     extent = float((hi.max(0) - lo.min(0)).max())
-    tiny = (hi - lo).max(axis=1) <= STRAY_SIZE * extent
-    if extent <= 0 or tiny.all() or not tiny.any():
+    if extent <= 0:
         return strokes
-    body_lo, body_hi = lo[~tiny].min(0), hi[~tiny].max(0)
-    outside = np.maximum(np.maximum(body_lo - hi, lo - body_hi), 0.0)  # per stroke, x and y
-    stray = tiny & (np.hypot(outside[:, 0], outside[:, 1]) > STRAY_GAP * extent)
-    return [s for s, drop in zip(strokes, stray) if not drop]
+    # Gap between every pair of stroke boxes (0 where they overlap), then groups of linked strokes.
+    apart = np.maximum(np.maximum(lo[None] - hi[:, None], lo[:, None] - hi[None]), 0.0)
+    linked = np.hypot(apart[..., 0], apart[..., 1]) <= STRAY_GAP * extent
+    group = np.full(n, -1)
+    for start in range(n):
+        if group[start] >= 0:
+            continue
+        group[start], todo = start, [start]
+        while todo:
+            for j in np.flatnonzero(linked[todo.pop()] & (group < 0)):
+                group[j] = start
+                todo.append(j)
+    small = {}
+    for g in np.unique(group):
+        members = group == g
+        small[g] = float((hi[members].max(0) - lo[members].min(0)).max()) <= STRAY_SIZE * extent
+    if all(small.values()):
+        return strokes
+    return [s for s, g in zip(strokes, group) if not small[g]]
 
 
 def _decimate(points: np.ndarray, min_step: float) -> np.ndarray:

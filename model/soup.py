@@ -21,18 +21,20 @@ class SoupError(ValueError):
     """Models that cannot be averaged (different layers or shapes)."""
 
 
-def average_weights(models: list) -> list[np.ndarray]:
+def average_weights(models: list, names: list[str] | None = None) -> list[np.ndarray]:
     """The element-wise mean of the models' weights; ``SoupError`` unless every model has the same layers and shapes."""
+    names = names or [m.name for m in models]
     first = models[0]
     kinds = [type(layer).__name__ for layer in first.layers]
-    shapes = [w.shape for w in first.get_weights()]
-    for m in models[1:]:
-        if [type(layer).__name__ for layer in m.layers] != kinds or [w.shape for w in m.get_weights()] != shapes:
+    weights = [m.get_weights() for m in models]
+    shapes = [w.shape for w in weights[0]]
+    for m, w, name in zip(models[1:], weights[1:], names[1:]):
+        if [type(layer).__name__ for layer in m.layers] != kinds or [a.shape for a in w] != shapes:
             raise SoupError(
-                f"{m.name} does not have the same layers and weight shapes as {first.name}; only models "
+                f"{name} does not have the same layers and weight shapes as {names[0]}; only models "
                 "fine-tuned from the same start can be averaged"
             )
-    return [np.mean([m.get_weights()[i] for m in models], axis=0) for i in range(len(shapes))]
+    return [np.mean([w[i] for w in weights], axis=0) for i in range(len(shapes))]
 
 
 def _ingredient(path: Path) -> dict:
@@ -52,26 +54,45 @@ def _ingredient(path: Path) -> dict:
     return entry
 
 
-def _validation_accuracy(model, data_dir, pendigits, train_writers, config: dict) -> float | None:
-    """Accuracy on the ingredients' own validation split (same seed, fraction and limit: the same digits)."""
-    from .train import TrainConfig, load_training_data
+def _validation(model, data_dir, pendigits, train_writers, configs: list[dict], sources: list[dict]):
+    """``(accuracy, note)`` on the ingredients' shared validation split, or ``(None, why not)``.
 
+    The split is drawn from the seed, fraction and limit (and which pen writers): only when these
+    are the same for every ingredient is it the same held-out set, never trained on by any of them.
+    """
+    from .train import TrainConfig, load_training_data, parse_writers
+
+    keys = ("seed", "validation_fraction", "limit")
+    if not configs[0] or any(tuple(c.get(k) for k in keys) != tuple(configs[0].get(k) for k in keys) for c in configs):
+        return None, "the ingredients were not validated on one split (seed, fraction or limit differ, or a card is missing)"
+    pen = [src.get("pendigits", {}).get("writers") for src in sources]
+    if any(w != pen[0] for w in pen):
+        return None, "the ingredients were trained on different pen writers"
     if not data_dir:
-        return None
+        return None, "no MNIST data given"
+    writers = None
+    if pen[0] is not None:
+        if not pendigits:
+            return None, "the ingredients trained on pen digits; give --pendigits to score their validation split"
+        writers = parse_writers(pen[0]) if isinstance(pen[0], str) else [int(w) for w in pen[0]]
+    elif pendigits and train_writers:
+        return None, "the ingredients trained on MNIST only; leave out --pendigits to score their validation split"
     cfg = TrainConfig(
-        seed=int(config.get("seed", 1)),
-        validation_fraction=float(config.get("validation_fraction", TrainConfig.validation_fraction)),
-        limit=config.get("limit"),
+        seed=int(configs[0].get("seed", 1)),
+        validation_fraction=float(configs[0].get("validation_fraction", TrainConfig.validation_fraction)),
+        limit=configs[0].get("limit"),
         pen_variants=0,  # the split does not depend on it; no need to render training variants
     )
-    _, (x_val, y_val), _ = load_training_data(data_dir, cfg, pendigits, train_writers, log=lambda *_: None)
-    return float(np.mean(np.argmax(np.asarray(model.predict(x_val, batch_size=512, verbose=0)), 1) == y_val))
+    _, (x_val, y_val), _ = load_training_data(data_dir, cfg, pendigits, writers, log=lambda *_: None)
+    accuracy = float(np.mean(np.argmax(np.asarray(model.predict(x_val, batch_size=512, verbose=0)), 1) == y_val))
+    return accuracy, f"the ingredients' shared validation split ({len(y_val)} digits, never trained on)"
 
 
-def _config(path: Path) -> dict:
+def _card(path: Path) -> dict:
     try:
-        return json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["training"]["config"]
-    except (OSError, ValueError, KeyError, TypeError):
+        card = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        return card if isinstance(card, dict) else {}
+    except (OSError, ValueError):
         return {}
 
 
@@ -86,30 +107,29 @@ def make_soup(paths: list[Path], out: Path, data_dir, pendigits, train_writers, 
         raise SoupError("averaging needs at least two models")
     models = [load_checked_model(p) for p in paths]
     soup = models[0]
-    soup.set_weights(average_weights(models))
-    save_model_atomically(soup, out)
+    soup.set_weights(average_weights(models, [str(p) for p in paths]))
+    cards = [_card(p) for p in paths]
+    training = [c.get("training") if isinstance(c.get("training"), dict) else {} for c in cards]
+    configs = [t.get("config") if isinstance(t.get("config"), dict) else {} for t in training]
+    sources = [t.get("data") if isinstance(t.get("data"), dict) else {} for t in training]
+    # Measured before anything is written: a data problem leaves no half-made model behind.
+    val_accuracy, val_note = _validation(soup, data_dir, pendigits, train_writers, configs, sources)
     ingredients = [_ingredient(p) for p in paths]
-    try:
-        base = json.loads(paths[0].with_suffix(".json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        base = {}
-    configs = [_config(p) for p in paths]
-    if any(c.get("seed") != configs[0].get("seed") or c.get("limit") != configs[0].get("limit") for c in configs):
-        print("note: the ingredients were validated on different splits (seed or limit differ); reporting the first's")
+    save_model_atomically(soup, out)
+    has_conv = any("Conv" in type(layer).__name__ for layer in soup.layers)
     card = {
         "name": soup.name,
         "file": out.name,
-        "architecture": base.get("architecture", "cnn"),
-        "contract": base.get("contract"),
+        "architecture": cards[0].get("architecture", "cnn" if has_conv else "mlp"),
+        "contract": cards[0].get("contract"),
         "layers": layer_table(soup),
         "total_params": int(soup.count_params()),
         "training": {
             "soup_of": ingredients,
             "method": "element-wise mean of the ingredients' weights (a uniform model soup)",
             "seconds": sum(i.get("seconds") or 0 for i in ingredients),
-            "validation_accuracy": _validation_accuracy(
-                soup, data_dir, pendigits, train_writers, base.get("training", {}).get("config", {})
-            ),
+            "validation_accuracy": val_accuracy,
+            "validation": val_note,
             "command": command,
             "versions": {"keras": keras.__version__, "python": platform.python_version()},
             "date": time.strftime("%Y-%m-%d"),

@@ -180,6 +180,15 @@ def test_marks_that_belong_to_the_digit_stay():
     assert len(drop_stray_marks([*_seven(), far_bar])) == 3
     dots = [np.array([[x, y], [x + 1.0, y]]) for x in range(0, 100, 10) for y in (0.0, 100.0)]
     assert len(drop_stray_marks(dots)) == len(dots)  # a drawing made only of dots keeps them all
+    # A "4": one long upright and a diagonal and crossbar drawn in short dashes, each dash tiny but
+    # touching the next; far from the upright's box, yet all part of the digit.
+    upright = np.array([[60.0, 0.0], [60.0, 100.0]])
+    diagonal = [np.array([[60.0 - 6 * k, 6.0 * k], [60.0 - 6 * (k + 1), 6.0 * (k + 1)]]) for k in range(10)]
+    crossbar = [np.array([[6.0 * k, 60.0], [6.0 * (k + 1), 60.0]]) for k in range(12)]
+    four = [upright, *diagonal, *crossbar]
+    assert len(drop_stray_marks(four)) == len(four)
+    double_tap = [np.array([[-80.0, 160.0], [-79.0, 161.0]]), np.array([[-76.0, 160.0], [-75.0, 161.0]])]
+    assert len(drop_stray_marks([*_seven(), *double_tap])) == 2  # two taps side by side: still stray
 
 
 def test_stray_marks_cost_little_on_a_drawing_of_thousands_of_strokes():

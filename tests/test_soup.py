@@ -53,9 +53,10 @@ def test_average_writes_the_mean_of_the_weights_with_a_card(tmp_path, fixtures):
         path = tmp_path / f"ingredient{seed}.keras"
         _tiny(seed).save(path)
         paths.append(path)
-    (tmp_path / "ingredient1.json").write_text(
-        json.dumps({"training": {"command": "uv run main.py train --seed 1", "seconds": 5, "config": {"seed": 1}}})
-    )
+    config = {"seed": 1, "validation_fraction": 0.08, "limit": None}
+    for seed in (1, 2):  # the third ingredient has no card
+        card = {"training": {"command": f"uv run main.py train --seed {seed}", "seconds": 5, "config": config, "data": {}}}
+        (tmp_path / f"ingredient{seed}.json").write_text(json.dumps(card))
     out = tmp_path / "soup.keras"
     before = BUNDLED_MODEL.read_bytes()
     assert main(["--average", *map(str, paths), "--data", str(data), "--out", str(out)]) == 0
@@ -67,10 +68,22 @@ def test_average_writes_the_mean_of_the_weights_with_a_card(tmp_path, fixtures):
     card = json.loads(out.with_suffix(".json").read_text())
     assert [i["file"] for i in card["training"]["soup_of"]] == [str(p) for p in paths]
     assert card["training"]["soup_of"][0]["command"] == "uv run main.py train --seed 1"
-    assert card["training"]["soup_of"][1]["card"] == "missing or unreadable"
+    assert card["training"]["soup_of"][2]["card"] == "missing or unreadable"
     assert "--average" in card["training"]["command"]
-    assert 0 <= card["training"]["validation_accuracy"] <= 1
+    # One ingredient's split is unknown, so no validation number is claimed, and the card says why.
+    assert card["training"]["validation_accuracy"] is None and "split" in card["training"]["validation"]
     assert 0 <= card["evaluation"]["mnist_test"]["accuracy"] <= 1
+
+    # With the same split recorded for every ingredient, the soup is scored on it.
+    (tmp_path / "ingredient3.json").write_text((tmp_path / "ingredient1.json").read_text())
+    assert main(["--average", *map(str, paths), "--data", str(data), "--out", str(out), "--force"]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert 0 <= card["training"]["validation_accuracy"] <= 1 and "never trained on" in card["training"]["validation"]
+
+    # Different seeds mean different splits: no number.
+    (tmp_path / "ingredient3.json").write_text(json.dumps({"training": {"config": {**config, "seed": 2}, "data": {}}}))
+    assert main(["--average", *map(str, paths), "--data", str(data), "--out", str(out), "--force"]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["training"]["validation_accuracy"] is None
 
 
 def test_models_of_different_shapes_are_refused(tmp_path, capsys):
@@ -82,7 +95,8 @@ def test_models_of_different_shapes_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--average", str(a), str(b), "--out", str(tmp_path / "soup.keras")])
     assert exc.value.code == 2
-    assert "same layers and weight shapes" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "same layers and weight shapes" in err and str(b) in err and str(a) in err
     assert not (tmp_path / "soup.keras").exists()
 
 
@@ -130,3 +144,20 @@ def test_training_finds_mnist_named_by_the_environment(tmp_path, fixtures, monke
     assert f"MNIST from {data}" in capsys.readouterr().out
     card = json.loads(out.with_suffix(".json").read_text())
     assert f"--data {data}" in card["evaluation"]["mnist_test"]["command"]
+
+
+def test_a_data_problem_leaves_no_half_made_soup(tmp_path, capsys):
+    from model.train import main
+
+    paths = []
+    for seed in (1, 2):
+        path = tmp_path / f"i{seed}.keras"
+        _tiny(seed).save(path)
+        path.with_suffix(".json").write_text(json.dumps({"training": {"config": {"seed": 1}, "data": {}}}))
+        paths.append(path)
+    out = tmp_path / "soup.keras"
+    with pytest.raises(SystemExit) as exc:
+        main(["--average", *map(str, paths), "--data", str(tmp_path / "nowhere"), "--out", str(out)])
+    assert exc.value.code == 2
+    assert "nowhere" in capsys.readouterr().err
+    assert not out.exists()
