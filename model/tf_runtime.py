@@ -75,6 +75,11 @@ def import_tensorflow(verbose: bool = False):
             os.dup2(saved, 2)
             os.close(saved)
             _replay(sink, everything=False)
+        # TensorFlow's Python-side warnings ("N out of the last M calls ... triggered tf.function
+        # retracing" after a few model switches in one window, say) are for developers too; errors stay.
+        import logging
+
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
         return tf
 
 

@@ -154,3 +154,22 @@ def test_a_classification_only_predictor_gives_the_same_answers_and_maps_on_dema
     assert [layer.name for layer in fast.layers] == [layer.name for layer in predictor.layers]
     maps = fast.predict(images[0]).activations  # built on first use
     assert set(maps) == set(predictor.predict(images[0]).activations)
+
+
+def test_switching_models_many_times_prints_no_tensorflow_warnings():
+    """A window whose user switches models again and again must not fill the terminal with TF's retracing notices."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from model.tf_runtime import import_tensorflow\n"
+        "import_tensorflow()\n"
+        "from model.inference import Predictor\n"
+        "x = np.zeros((28, 28), np.float32); x[5:20, 12:15] = 1\n"
+        "for _ in range(8):\n"
+        "    Predictor().predict(x)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "retracing" not in proc.stderr and "WARNING" not in proc.stderr, proc.stderr[-2000:]
