@@ -4,9 +4,10 @@
     QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 2560x1600x24" uv run python bench/x_session.py OUT_DIR
 
 Starts the window with the settings in $XDG_CONFIG_HOME (point it at an empty folder for a true
-first launch), draws a held-out pen digit with xdotool mouse drags, hovers and clicks a
+first launch), draws a held-out pen digit with xdotool mouse drags, taps once far from it (a stray mark the
+network should ignore), hovers and clicks a
 feature-map cell, zooms the maps twice, and saves OUT_DIR/{TAG}_start|drawn|explained|zoomed.png
-(TAG from $SHOT_TAG, default "x"), printing what it saw. Needs xdotool and an X display.
+(and _tapped; TAG from $SHOT_TAG, default "x"), printing what it saw. Needs xdotool and an X display.
 """
 
 from __future__ import annotations
@@ -81,6 +82,15 @@ def main() -> int:
     pump(1.5)
     print("predicted", w.prediction.digit_label.text(), "for", path.name, flush=True)
     shot("drawn")
+    # A tap far from the digit (a pen bounce): the network's 28x28 view should not change.
+    seen_before = w.input_view.grab().toImage()
+    tap = w.canvas.mapToGlobal(QPoint(int(paper.x() + 0.06 * paper.width()), int(paper.y() + 0.94 * paper.height())))
+    xdo("mousemove", tap.x(), tap.y())
+    xdo("click", 1)
+    pump(1.5)
+    same = w.input_view.grab().toImage() == seen_before
+    print("after a tap in the corner: network's view unchanged", same, "- predicted", w.prediction.digit_label.text(), flush=True)
+    shot("tapped")
 
     layer = w.model_info.layers[1].name
     maps = w.feature_maps

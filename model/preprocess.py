@@ -35,7 +35,7 @@ MIN_INK = 1e-3
 # STRAY_GAP of it away from every other stroke. It is not part of the digit, and keeping it would
 # shrink the digit to fit both in the box. MNIST's own segmentation dropped such specks too.
 STRAY_SIZE = 0.1
-STRAY_GAP = 0.25
+STRAY_GAP = 0.15
 STRAY_MAX_STROKES = 200
 
 # --- limits on what a drawing or a picture may be (README, "Command line") --------------------

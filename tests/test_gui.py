@@ -65,6 +65,23 @@ def test_touch_drawn_digit_is_recognised(qtbot, window, stroke_fixtures):
     assert digit_shown(window) == str(label)
 
 
+def test_a_tap_far_from_the_digit_changes_nothing_the_network_sees(qtbot, window, stroke_fixtures):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    strokes, label = one_per_digit(stroke_fixtures)[5]
+    draw_with_mouse(window.canvas, strokes)
+    wait_for_result(qtbot, window)
+    seen = window.input_view.grab().toImage()
+    paper = window.canvas.paper_rect()
+    corner = QPoint(int(paper.x() + 0.05 * paper.width()), int(paper.y() + 0.95 * paper.height()))
+    QTest.mouseClick(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, corner)
+    wait_for_result(qtbot, window)
+    assert window.canvas.stroke_count() == len(strokes) + 1  # the tap is kept on the canvas (Undo removes it)
+    assert window.input_view.grab().toImage() == seen  # but the network's 28x28 view leaves it out
+    assert digit_shown(window) == str(label)
+
+
 def test_prediction_updates_while_the_stroke_is_drawn(qtbot, window, stroke_fixtures):
     strokes, _ = one_per_digit(stroke_fixtures)[0]  # a one-stroke zero
     shown = []
