@@ -22,6 +22,31 @@ def fixtures() -> Path:
     return FIXTURES
 
 
+@pytest.fixture
+def mnist_folder(tmp_path) -> Path:
+    """A folder with MNIST's four IDX files (gzipped), each holding the fixture digits: enough to train on."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    from model.data import load_mnist_test
+
+    x, y = load_mnist_test(FIXTURES / "mnist")
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for stem, array, magic in (
+        ("train-images-idx3-ubyte", x, 2051),
+        ("train-labels-idx1-ubyte", y, 2049),
+        ("t10k-images-idx3-ubyte", x, 2051),
+        ("t10k-labels-idx1-ubyte", y, 2049),
+    ):
+        header = struct.pack(">II", magic, len(array)) + b"".join(struct.pack(">I", d) for d in array.shape[1:])
+        with gzip.open(data / f"{stem}.gz", "wb") as f:
+            f.write(header + array.astype(np.uint8).tobytes())
+    return data
+
+
 @pytest.fixture(scope="session")
 def predictor():
     """The bundled model, loaded once for the whole run."""

@@ -97,15 +97,6 @@ def test_cards_record_measured_numbers_for_both_models():
     assert BUNDLED_MODEL.exists()
 
 
-def _write_idx(path, array: np.ndarray, magic: int) -> None:
-    import gzip
-    import struct
-
-    header = struct.pack(">II", magic, len(array)) + b"".join(struct.pack(">I", d) for d in array.shape[1:])
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
-
-
 def test_train_refuses_to_overwrite_the_bundled_model_without_force(capsys):
     from model.train import main
 
@@ -117,18 +108,13 @@ def test_train_refuses_to_overwrite_the_bundled_model_without_force(capsys):
     assert BUNDLED_MODEL.read_bytes() == before
 
 
-def test_quick_training_run_writes_a_model_and_card_with_a_reproducible_command(tmp_path, fixtures):
+def test_quick_training_run_writes_a_model_and_card_with_a_reproducible_command(tmp_path, fixtures, mnist_folder):
     from model.data import load_mnist_test
     from model.inference import Predictor
     from model.train import main
 
-    x, y = load_mnist_test(fixtures / "mnist")
-    data = tmp_path / "mnist"
-    data.mkdir()
-    _write_idx(data / "train-images-idx3-ubyte.gz", x, 2051)
-    _write_idx(data / "train-labels-idx1-ubyte.gz", y, 2049)
-    _write_idx(data / "t10k-images-idx3-ubyte.gz", x, 2051)
-    _write_idx(data / "t10k-labels-idx1-ubyte.gz", y, 2049)
+    x, _ = load_mnist_test(fixtures / "mnist")
+    data = mnist_folder
     before = BUNDLED_MODEL.read_bytes()
     out = tmp_path / "models" / "quick.keras"
     args = ["--data", str(data), "--limit", "64", "--epochs", "1", "--batch-size", "32", "--out", str(out)]
@@ -144,21 +130,11 @@ def test_quick_training_run_writes_a_model_and_card_with_a_reproducible_command(
     assert Predictor(out).predict(x[0].astype(np.float32) / 255).probabilities.shape == (10,)
 
 
-def test_logdir_writes_tensorboard_event_files(tmp_path, fixtures):
-    from model.data import load_mnist_test
+def test_logdir_writes_tensorboard_event_files(tmp_path, mnist_folder):
     from model.train import main
 
     pytest.importorskip("tensorboard")
-    x, y = load_mnist_test(fixtures / "mnist")
-    data = tmp_path / "mnist"
-    data.mkdir()
-    for stem, array, magic in (
-        ("train-images-idx3-ubyte", x, 2051),
-        ("train-labels-idx1-ubyte", y, 2049),
-        ("t10k-images-idx3-ubyte", x, 2051),
-        ("t10k-labels-idx1-ubyte", y, 2049),
-    ):
-        _write_idx(data / f"{stem}.gz", array, magic)
+    data = mnist_folder
     logs = tmp_path / "logs"
     args = ["--data", str(data), "--limit", "32", "--epochs", "1", "--out", str(tmp_path / "m.keras"), "--logdir", str(logs)]
     assert main(args) == 0

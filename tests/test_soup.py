@@ -10,24 +10,6 @@ import pytest
 from model.paths import BUNDLED_MODEL
 
 
-def _mnist_folder(tmp_path, fixtures):
-    from test_bundled_model import _write_idx
-
-    from model.data import load_mnist_test
-
-    x, y = load_mnist_test(fixtures / "mnist")
-    data = tmp_path / "mnist"
-    data.mkdir()
-    for stem, array, magic in (
-        ("train-images-idx3-ubyte", x, 2051),
-        ("train-labels-idx1-ubyte", y, 2049),
-        ("t10k-images-idx3-ubyte", x, 2051),
-        ("t10k-labels-idx1-ubyte", y, 2049),
-    ):
-        _write_idx(data / f"{stem}.gz", array, magic)
-    return data
-
-
 def _tiny(seed: int, width: int = 8):
     import keras
 
@@ -43,11 +25,11 @@ def _tiny(seed: int, width: int = 8):
     )
 
 
-def test_average_writes_the_mean_of_the_weights_with_a_card(tmp_path, fixtures):
+def test_average_writes_the_mean_of_the_weights_with_a_card(tmp_path, mnist_folder):
     from model.inference import load_checked_model
     from model.train import main
 
-    data = _mnist_folder(tmp_path, fixtures)
+    data = mnist_folder
     paths = []
     for seed in (1, 2, 3):
         path = tmp_path / f"ingredient{seed}.keras"
@@ -134,10 +116,10 @@ def test_training_without_data_never_downloads(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "m.keras").exists()
 
 
-def test_training_finds_mnist_named_by_the_environment(tmp_path, fixtures, monkeypatch, capsys):
+def test_training_finds_mnist_named_by_the_environment(tmp_path, mnist_folder, monkeypatch, capsys):
     from model.train import main
 
-    data = _mnist_folder(tmp_path, fixtures)
+    data = mnist_folder
     monkeypatch.setenv("DIGIT_RECOGNIZER_MNIST", str(data))
     out = tmp_path / "m.keras"
     assert main(["--limit", "32", "--epochs", "1", "--out", str(out)]) == 0
