@@ -70,8 +70,8 @@ def main() -> int:
     p.add_argument("--model", default=None, help="default: the bundled model")
     args = p.parse_args()
 
-    from model.data import load_mnist_test, png_bytes
-    from model.paths import BUNDLED_MODEL
+    from model.data.paths import BUNDLED_MODEL
+    from model.data.readers import load_mnist_test, png_bytes
 
     model = args.model or str(BUNDLED_MODEL)
     x, y = load_mnist_test(args.data)

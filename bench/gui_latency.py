@@ -2,7 +2,7 @@
 
     uv run python bench/gui_latency.py [--drawings 30] [--rate 120] [--json]
 
-Replays pen-drawn fixture digits as mouse drags (``gui.automation``) at ``--rate`` events per
+Replays pen-drawn fixture digits as mouse drags (``tests/automation.py``) at ``--rate`` events per
 second, as a real mouse would deliver them, through the real MainWindow: canvas -> worker
 (strokes_to_input + Predictor) -> prediction panel and feature maps. It measures
 * latency: from the last mouse event of a drawing (the release) to its prediction and maps
@@ -17,12 +17,14 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests/automation.py: the input helpers the tests use
 
 
 def main() -> None:
@@ -36,9 +38,9 @@ def main() -> None:
     from PySide6.QtTest import QTest
 
     from gui.app import make_app
-    from gui.automation import to_canvas_points
     from gui.main_window import MainWindow
-    from model.data import read_strokes
+    from model.data.readers import read_strokes
+    from tests.automation import to_canvas_points
 
     app = make_app()
     window = MainWindow()

@@ -51,7 +51,7 @@ def build_zoo(folder: Path, x_train, y_train, epochs: int) -> dict:
     import tensorflow as tf
     from keras import layers
 
-    from model.card import write_card_fields
+    from model.nets.card import write_card_fields
 
     keras.utils.set_random_seed(0)
     zoo: dict = {}
@@ -125,8 +125,8 @@ def check_maps_and_explanations(predictor, image) -> tuple[bool, float | None]:
     """Every conv/pool layer has a map; the largest explanation error over 4 cells per explainable layer."""
     import numpy as np
 
-    from model.explain import breakdown
-    from model.graph import flat_model
+    from model.nets.graph import flat_model
+    from model.teaching.explain import breakdown
 
     flat = flat_model(predictor.model)
     prediction = predictor.predict(image)
@@ -159,14 +159,14 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="also print the rows as one JSON object")
     args = parser.parse_args()
 
-    from model.tf_runtime import import_tensorflow
+    from model.nets.tf_runtime import import_tensorflow
 
     import_tensorflow()
     import numpy as np
 
-    from model.data import load_mnist, write_png
-    from model.inference import Predictor
-    from model.pictures import inputs_from_files
+    from model.data.pictures import inputs_from_files
+    from model.data.readers import load_mnist, write_png
+    from model.nets.inference import Predictor
 
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data)
     x_train, y_train = x_train[: args.train].astype(np.float32), y_train[: args.train]

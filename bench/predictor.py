@@ -49,9 +49,9 @@ def main() -> None:
 
     import numpy as np
 
-    from model.data import read_strokes
-    from model.inference import Predictor
-    from model.preprocess import strokes_to_input
+    from model.data.preprocess import strokes_to_input
+    from model.data.readers import read_strokes
+    from model.nets.inference import Predictor
 
     strokes_files = sorted((ROOT / "tests" / "fixtures" / "strokes").glob("*.json"))
     strokes, _ = read_strokes(strokes_files[0])

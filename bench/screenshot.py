@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests/automation.py: the input helpers the tests use
 
 
 def main() -> None:
@@ -27,9 +29,9 @@ def main() -> None:
     args = p.parse_args()
 
     from gui.app import make_app
-    from gui.automation import draw_with_mouse
     from gui.main_window import MainWindow
-    from model.data import read_strokes
+    from model.data.readers import read_strokes
+    from tests.automation import draw_with_mouse
 
     app = make_app()
     window = MainWindow()

@@ -27,17 +27,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from model.train import parse_writers  # noqa: E402
-from model.tune import TuneConfig  # noqa: E402
+from model.training.train import parse_writers  # noqa: E402
+from model.training.tune import TuneConfig  # noqa: E402
 
 TUNE_COUNT = 50
 
 
 def sweep(base_model, tuned_path: Path, alphas: list[float], x, y, mnist_dir: Path, writer: int) -> None:
     """Writer and MNIST accuracy of base + alpha * (tuned - base), for choosing TuneConfig.blend."""
-    from model.data import load_mnist_test
-    from model.inference import load_checked_model
-    from model.tune import blend_weights
+    from model.data.readers import load_mnist_test
+    from model.nets.inference import load_checked_model
+    from model.training.tune import blend_weights
 
     xt, yt = load_mnist_test(mnist_dir)
     xt = xt.astype(np.float32)[..., None] / 255.0
@@ -76,10 +76,10 @@ def main() -> int:
 
     import tempfile
 
-    from model.data import read_pendigits
-    from model.inference import Predictor
-    from model.preprocess import strokes_to_input
-    from model.tune import tune
+    from model.data.preprocess import strokes_to_input
+    from model.data.readers import read_pendigits
+    from model.nets.inference import Predictor
+    from model.training.tune import tune
 
     cfg = TuneConfig(
         epochs=args.epochs,

@@ -32,7 +32,7 @@ def main() -> int:
 
     from gui.app import make_app
     from gui.main_window import MainWindow
-    from model.data import read_strokes
+    from model.data.readers import read_strokes
 
     app = make_app()
     w = MainWindow()

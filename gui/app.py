@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from model.paths import RESOURCES
+from model.data.paths import RESOURCES
 
 
 def make_app():

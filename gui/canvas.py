@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from model.preprocess import MAX_POINTS_PER_STROKE
+from model.data.preprocess import MAX_POINTS_PER_STROKE
 
 Point = tuple[float, float, float]  # x, y in paper coordinates; pressure 0-1
 

@@ -25,7 +25,8 @@ import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage, QImageReader
 
-from model.data import (
+from model.data.preprocess import MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, MAX_POINTS_PER_DRAWING
+from model.data.readers import (
     MAX_STROKE_FILE_BYTES,
     DataError,
     checked_json_text,
@@ -33,7 +34,6 @@ from model.data import (
     parse_strokes,
     read_limited,
 )
-from model.preprocess import MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, MAX_POINTS_PER_DRAWING
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 OPENABLE_SUFFIXES = IMAGE_SUFFIXES | {".json", ".keras"}

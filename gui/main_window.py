@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.data import write_atomically, write_strokes
-from model.requests import LatestRequest
+from model.data.readers import write_atomically, write_strokes
+from model.nets.requests import LatestRequest
 
 from .about import AboutDialog
 from .canvas import DrawingCanvas

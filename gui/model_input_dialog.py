@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.card import card_path, read_card, write_card_fields
-from model.paths import is_bundled
+from model.data.paths import is_bundled
+from model.nets.card import card_path, read_card, write_card_fields
 
 # (shown text, card value); None: no card key, the app decides from the model.
 RANGES: tuple[tuple[str, tuple[float, float] | None], ...] = (

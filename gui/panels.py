@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from model.preprocess import INPUT_SIZE
+from model.data.preprocess import INPUT_SIZE
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 

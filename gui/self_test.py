@@ -146,7 +146,7 @@ def run_self_test() -> int:
 
 def _check_core(report: Report, state: dict) -> None:
     def resources() -> str:
-        from model.inference import DEFAULT_MODEL
+        from model.nets.inference import DEFAULT_MODEL
 
         from .app import RESOURCES as GUI_RESOURCES
 
@@ -160,11 +160,11 @@ def _check_core(report: Report, state: dict) -> None:
         ]
         if missing:
             raise CheckFailed(f"missing: {', '.join(map(str, missing))}")
-        import json
+        from model.nets.card import card_path, read_card_document
 
-        card = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text(encoding="utf-8"))
-        if not isinstance(card, dict):
-            raise CheckFailed(f"model card {DEFAULT_MODEL.with_suffix('.json')} is not a JSON object")
+        card = read_card_document(DEFAULT_MODEL)
+        if card is None:
+            raise CheckFailed(f"model card {card_path(DEFAULT_MODEL)} is not a readable JSON object")
         samples = root / "samples"
         strokes = sorted(samples.glob("*.json"))
         images = sorted(samples.glob("*.png"))
@@ -176,7 +176,7 @@ def _check_core(report: Report, state: dict) -> None:
         return f"model, card, icon, {len(strokes)} stroke files, {len(images)} pictures in {root} ({where})"
 
     def tensorflow() -> str:
-        from model.tf_runtime import runtime_versions
+        from model.nets.tf_runtime import runtime_versions
 
         versions = runtime_versions()
         state["tf"] = True
@@ -185,8 +185,8 @@ def _check_core(report: Report, state: dict) -> None:
     def model() -> str:
         import numpy as np
 
-        from model.architecture import INPUT_SHAPE, NUM_CLASSES
-        from model.inference import Predictor
+        from model.nets.architecture import INPUT_SHAPE, NUM_CLASSES
+        from model.nets.inference import Predictor
 
         predictor = Predictor()
         m = predictor.model
@@ -223,8 +223,8 @@ def _check_core(report: Report, state: dict) -> None:
 
     def stroke_check(path: Path) -> Callable[[], str]:
         def run() -> str:
-            from model.data import read_strokes
-            from model.preprocess import strokes_to_input
+            from model.data.preprocess import strokes_to_input
+            from model.data.readers import read_strokes
 
             strokes, label = read_strokes(path)
             label = _label_of(path, label)
@@ -236,7 +236,7 @@ def _check_core(report: Report, state: dict) -> None:
 
     def image_check(path: Path) -> Callable[[], str]:
         def run() -> str:
-            from model.pictures import image_to_input, load_image
+            from model.data.pictures import image_to_input, load_image
 
             pixels = load_image(path)  # TensorFlow's decoder, as `digit-recognizer predict` uses
             label = _label_of(path)
@@ -261,10 +261,10 @@ def _check_core(report: Report, state: dict) -> None:
 
 def _check_tuning(state: dict) -> str:
     """``tune`` on the sample drawings (1 epoch, the shipped MNIST replay) gives a model that reads them."""
-    from model.handwriting import read_labelled_folder
-    from model.inference import Predictor
-    from model.preprocess import strokes_to_input
-    from model.tune import TuneConfig, tune
+    from model.data.handwriting import read_labelled_folder
+    from model.data.preprocess import strokes_to_input
+    from model.nets.inference import Predictor
+    from model.training.tune import TuneConfig, tune
 
     drawings, problems = read_labelled_folder(state["model_path"].parent / "samples")
     if problems or len(drawings) < 5:

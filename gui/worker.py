@@ -234,17 +234,17 @@ class InferenceWorker(QThread):
     def _load(self, load: ModelLoad) -> None:
         t0 = time.perf_counter()
         try:
-            from model.tf_runtime import import_tensorflow
+            from model.nets.tf_runtime import import_tensorflow
 
             import_tensorflow()  # the slow part, timed separately; quiet (no oneDNN/absl lines)
 
             t1 = time.perf_counter()
-            from model.inference import Predictor
+            from model.nets.inference import Predictor
 
             predictor = Predictor(load.path)
             info = model_info(predictor, load.path is None, time.perf_counter() - t1, t1 - t0)
         except Exception as exc:  # ModelError, or anything a broken file makes Keras raise
-            from model.inference import DEFAULT_MODEL
+            from model.nets.inference import DEFAULT_MODEL
 
             self.model_failed.emit(str(load.path or DEFAULT_MODEL), str(exc) or traceback.format_exc(limit=1))
             return
@@ -252,8 +252,8 @@ class InferenceWorker(QThread):
         self.model_loaded.emit(info)
 
     def _predict(self, request: Request) -> Result:
-        from model.pictures import image_to_input
-        from model.preprocess import strokes_to_input
+        from model.data.pictures import image_to_input
+        from model.data.preprocess import strokes_to_input
 
         t0 = time.perf_counter()
         try:

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("classify images and stroke files (folders and - for standard input too)", "model.cli:predict_main"),
     "evaluate": ("accuracy, per-class accuracy and confusion matrix on a labelled set", "model.cli:evaluate_main"),
-    "train": ("train a model (by default into a new file in your user folder)", "model.train:main"),
-    "tune": ("fine-tune a model on your own handwriting", "model.tune:main"),
+    "train": ("train a model (by default into a new file in your user folder)", "model.training.train:main"),
+    "tune": ("fine-tune a model on your own handwriting", "model.training.tune:main"),
 }
 
 EXIT_USAGE = 2

@@ -30,7 +30,7 @@ def mnist_folder(tmp_path) -> Path:
 
     import numpy as np
 
-    from model.data import load_mnist_test
+    from model.data.readers import load_mnist_test
 
     x, y = load_mnist_test(FIXTURES / "mnist")
     data = tmp_path / "mnist"
@@ -50,7 +50,7 @@ def mnist_folder(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def predictor():
     """The bundled model, loaded once for the whole run."""
-    from model.inference import Predictor
+    from model.nets.inference import Predictor
 
     return Predictor()
 
@@ -58,7 +58,7 @@ def predictor():
 @pytest.fixture(scope="session")
 def stroke_fixtures():
     """``[(path, strokes, label)]`` for the pen-drawn fixture digits (pendigits writers 25-30)."""
-    from model.data import read_strokes
+    from model.data.readers import read_strokes
 
     out = []
     for path in sorted((FIXTURES / "strokes").glob("*.json")):
@@ -76,7 +76,7 @@ def _first_run_tour_already_seen():
     from PySide6.QtCore import QSettings
 
     from gui.hints import DONE_KEY
-    from model.paths import APPLICATION, ORGANIZATION
+    from model.data.paths import APPLICATION, ORGANIZATION
 
     QSettings(ORGANIZATION, APPLICATION).setValue(DONE_KEY, True)
 

@@ -16,10 +16,10 @@ import pytest
 keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
-from model.card import read_card, write_card_fields  # noqa: E402
-from model.data import load_mnist_test  # noqa: E402
-from model.explain import breakdown, conv_breakdown, pool_breakdown, receptive_field  # noqa: E402
-from model.inference import ModelError, Predictor  # noqa: E402
+from model.data.readers import load_mnist_test  # noqa: E402
+from model.nets.card import read_card, write_card_fields  # noqa: E402
+from model.nets.inference import ModelError, Predictor  # noqa: E402
+from model.teaching.explain import breakdown, conv_breakdown, pool_breakdown, receptive_field  # noqa: E402
 
 
 def randomise(model, seed: int):
@@ -142,7 +142,7 @@ def image(seed: int = 0) -> np.ndarray:
 
 def maps_of(model, x) -> dict[str, np.ndarray]:
     """Every 4-D layer's map for the batch ``x``, straight from Keras."""
-    from model.graph import flat_model
+    from model.nets.graph import flat_model
 
     flat = flat_model(model)
     wanted = [layer for layer in flat.layers if len(layer.output.shape) == 4 and type(layer).__name__ != "InputLayer"]
@@ -227,7 +227,7 @@ def test_lenet_32x32_gets_the_drawing_padded_by_two(load, zoo, digits):
 
 
 def test_attributions_of_a_32x32_model_map_back_onto_the_drawing(load, zoo, digits):
-    from model.explain import integrated_gradients_result
+    from model.teaching.explain import integrated_gradients_result
 
     p = load("lenet")
     digit = digits[0][0]

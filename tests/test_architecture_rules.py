@@ -48,7 +48,7 @@ def test_preprocessing_does_not_load_tensorflow():
     code = (
         "import sys\n"
         "import numpy as np\n"
-        "from model.preprocess import strokes_to_input\n"
+        "from model.data.preprocess import strokes_to_input\n"
         "strokes_to_input([np.array([[0, 0], [1, 1]])])\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
     )

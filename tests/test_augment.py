@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from model.augment import Augmentation, _bend, _sample_bilinear, augment_batch, pen_variants
-from model.preprocess import strokes_to_input
+from model.data.preprocess import strokes_to_input
+from model.training.augment import Augmentation, _bend, _sample_bilinear, augment_batch, pen_variants
 
 TRAINING = Augmentation().with_elastic(1.0)
 

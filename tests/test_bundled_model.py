@@ -12,8 +12,8 @@ import json
 import numpy as np
 import pytest
 
-from model.architecture import CNN_BLOCKS, MLP_PARAMS
-from model.paths import BUNDLED_MODEL, RESOURCES
+from model.data.paths import BUNDLED_MODEL, RESOURCES
+from model.nets.architecture import CNN_BLOCKS, MLP_PARAMS
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ def keras_model(predictor):
 
 
 def test_architecture_is_smaller_than_the_lessons_dense_network():
-    from model.architecture import build_mlp, build_model
+    from model.nets.architecture import build_mlp, build_model
 
     cnn = build_model()
     assert cnn.count_params() <= MLP_PARAMS
@@ -46,7 +46,7 @@ def test_bundled_file_is_the_small_cnn(keras_model):
 def test_folding_batch_norm_keeps_the_outputs():
     import keras
 
-    from model.architecture import build_model, fold_batch_norm
+    from model.nets.architecture import build_model, fold_batch_norm
 
     keras.utils.set_random_seed(3)
     trained = build_model(batch_norm=True)
@@ -62,8 +62,8 @@ def test_folding_batch_norm_keeps_the_outputs():
 
 
 def test_every_conv_cell_explanation_equals_the_model(keras_model, predictor, stroke_fixtures):
-    from model.explain import conv_breakdown
-    from model.preprocess import strokes_to_input
+    from model.data.preprocess import strokes_to_input
+    from model.teaching.explain import conv_breakdown
 
     image = strokes_to_input(stroke_fixtures[0][1])
     maps = predictor.predict(image).activations
@@ -98,7 +98,7 @@ def test_cards_record_measured_numbers_for_both_models():
 
 
 def test_train_refuses_to_overwrite_the_bundled_model_without_force(capsys):
-    from model.train import main
+    from model.training.train import main
 
     before = BUNDLED_MODEL.read_bytes()
     with pytest.raises(SystemExit) as exc:
@@ -109,9 +109,9 @@ def test_train_refuses_to_overwrite_the_bundled_model_without_force(capsys):
 
 
 def test_quick_training_run_writes_a_model_and_card_with_a_reproducible_command(tmp_path, fixtures, mnist_folder):
-    from model.data import load_mnist_test
-    from model.inference import Predictor
-    from model.train import main
+    from model.data.readers import load_mnist_test
+    from model.nets.inference import Predictor
+    from model.training.train import main
 
     x, _ = load_mnist_test(fixtures / "mnist")
     data = mnist_folder
@@ -131,7 +131,7 @@ def test_quick_training_run_writes_a_model_and_card_with_a_reproducible_command(
 
 
 def test_logdir_writes_tensorboard_event_files(tmp_path, mnist_folder):
-    from model.train import main
+    from model.training.train import main
 
     pytest.importorskip("tensorboard")
     data = mnist_folder

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from model import cli
-from model.data import png_bytes, write_strokes
+from model.data.readers import png_bytes, write_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # quiet must not depend on it
@@ -183,7 +183,7 @@ def test_help_lists_subcommands_and_version_needs_no_tensorflow():
 
 
 def test_evaluate_folder_of_class_subfolders_json_confusion_and_errors_dir(fixtures, tmp_path):
-    from model.data import load_mnist_test
+    from model.data.readers import load_mnist_test
 
     x, y = load_mnist_test(fixtures / "mnist")
     data = tmp_path / "labelled"
@@ -365,7 +365,7 @@ def test_desktop_entry_declares_keras_models_and_validates():
 
 @pytest.mark.parametrize("cores", [2, 8])
 def test_read_ahead_keeps_order_and_hands_errors_on(monkeypatch, cores):
-    from model.pictures import read_ahead
+    from model.data.pictures import read_ahead
 
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     assert list(read_ahead([1, 2, 3], lambda c: c * 10)) == [10, 20, 30]

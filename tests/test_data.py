@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from model.data import DataError, load_mnist_test, read_idx, read_pendigits, read_strokes, write_strokes
+from model.data.readers import DataError, load_mnist_test, read_idx, read_pendigits, read_strokes, write_strokes
 
 
 def test_mnist_fixture_reads(fixtures):

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.data import DataError, png_bytes
-from model.decode import decode_image, decode_images
+from model.data.decode import decode_image, decode_images
+from model.data.readers import DataError, png_bytes
 
 IMAGES = Path(__file__).parent / "fixtures" / "images"
 
@@ -49,7 +49,7 @@ def test_one_corrupt_picture_fails_alone_with_its_own_message():
 
 
 def test_pictures_of_different_sizes_and_channels_keep_their_shapes():
-    from model.tf_runtime import import_tensorflow
+    from model.nets.tf_runtime import import_tensorflow
 
     tf = import_tensorflow()
     rgb = np.dstack([np.full((9, 7), v, np.uint8) for v in (10, 20, 30)])

@@ -16,7 +16,7 @@ import pytest
 keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
-from model.explain import (  # noqa: E402
+from model.teaching.explain import (  # noqa: E402
     ConvBreakdown,
     PoolBreakdown,
     conv_breakdown,
@@ -94,7 +94,7 @@ class Case:
 def cases() -> dict[str, Case]:
     out = {"strided": Case(build_strided(), seed=3), "odd": Case(build_odd(), seed=4)}
     if BUNDLED.exists():
-        from model.inference import load_checked_model
+        from model.nets.inference import load_checked_model
 
         out["bundled"] = Case(load_checked_model(BUNDLED), seed=5)
     return out
@@ -343,7 +343,9 @@ def test_parameter_comparison_totals_match_keras(cases):
     assert result.total_dense_params > 10 * result.total_params
 
 
-@pytest.mark.parametrize("module", ["model.explain", "model.playground", "model.inference", "model.card"])
+@pytest.mark.parametrize(
+    "module", ["model.teaching.explain", "model.teaching.playground", "model.nets.inference", "model.nets.card"]
+)
 def test_module_imports_neither_qt_nor_tensorflow(module):
     code = (
         f"import sys, {module}; bad = [m for m in ('PySide6', 'pyqtgraph', 'keras', 'tensorflow') if m in sys.modules]; "
@@ -357,7 +359,7 @@ def test_module_imports_neither_qt_nor_tensorflow(module):
 
 @pytest.fixture(scope="module")
 def mnist_digits():
-    from model.data import load_mnist_test
+    from model.data.readers import load_mnist_test
 
     x, y = load_mnist_test(ROOT / "tests" / "fixtures" / "mnist")
     return x[:10].astype(np.float32) / 255.0, y[:10].astype(np.int64)

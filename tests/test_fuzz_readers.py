@@ -17,10 +17,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.data import DataError, PenDigit, parse_stroke_bytes, png_bytes, read_idx, read_pendigits
-from model.decode import decode_image
-from model.pictures import image_to_input
-from model.preprocess import strokes_to_input
+from model.data.decode import decode_image
+from model.data.pictures import image_to_input
+from model.data.preprocess import strokes_to_input
+from model.data.readers import DataError, PenDigit, parse_stroke_bytes, png_bytes, read_idx, read_pendigits
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

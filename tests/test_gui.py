@@ -8,8 +8,8 @@ from conftest import EventLoopGaps
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMessageBox, QToolButton
 
-from gui.automation import draw_with_mouse, draw_with_touch
 from gui.main_window import MainWindow
+from tests.automation import draw_with_mouse, draw_with_touch
 
 pytestmark = pytest.mark.slow
 
@@ -218,7 +218,7 @@ def test_hovering_a_map_shows_row_col_and_value(qtbot, window, stroke_fixtures):
 
 
 def test_save_drawing_as_json_and_png(qtbot, window, tmp_path, stroke_fixtures):
-    from model.data import read_strokes
+    from model.data.readers import read_strokes
 
     strokes, label = one_per_digit(stroke_fixtures)[5]
     window.canvas.set_strokes(strokes)

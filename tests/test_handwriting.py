@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from model.data import read_strokes
-from model.handwriting import HandwritingStore, read_labelled_folder
-from model.tune import holdout_split
+from model.data.handwriting import HandwritingStore, read_labelled_folder
+from model.data.readers import read_strokes
+from model.training.tune import holdout_split
 
 SEVEN = [np.array([[0.2, 0.2], [0.8, 0.2], [0.4, 0.9]])]
 

@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QProgressBar, QPushButton
 
-from gui.automation import draw_with_mouse
 from gui.main_window import MainWindow
-from model.paths import BUNDLED_MODEL
+from model.data.paths import BUNDLED_MODEL
+from tests.automation import draw_with_mouse
 
 pytestmark = pytest.mark.slow
 

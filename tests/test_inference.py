@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.inference import ModelError, Predictor
+from model.nets.inference import ModelError, Predictor
 
 
 def test_bundled_model_keeps_its_contract(predictor):
@@ -16,7 +16,7 @@ def test_bundled_model_keeps_its_contract(predictor):
 
 
 def test_one_call_returns_probabilities_and_all_4d_layers(predictor, stroke_fixtures):
-    from model.preprocess import strokes_to_input
+    from model.data.preprocess import strokes_to_input
 
     x = strokes_to_input(stroke_fixtures[0][1])
     result = predictor.predict(x)
@@ -47,7 +47,7 @@ def test_no_digit_gives_no_prediction(predictor):
 
 
 def test_recognises_pen_drawn_fixture_digits(predictor, stroke_fixtures):
-    from model.preprocess import strokes_to_input
+    from model.data.preprocess import strokes_to_input
 
     images = np.stack([strokes_to_input(s) for _, s, _ in stroke_fixtures])
     labels = np.array([label for _, _, label in stroke_fixtures])
@@ -145,8 +145,8 @@ def test_any_compatible_model_is_generic(tmp_path):
 
 def test_a_classification_only_predictor_gives_the_same_answers_and_maps_on_demand(predictor, stroke_fixtures):
     """The command line skips tracing the feature-map function; the answers must not change."""
-    from model.inference import Predictor
-    from model.preprocess import strokes_to_input
+    from model.data.preprocess import strokes_to_input
+    from model.nets.inference import Predictor
 
     fast = Predictor(feature_maps=False)
     images = np.stack([strokes_to_input(s) for _, s, _ in stroke_fixtures[:8]])
@@ -163,9 +163,9 @@ def test_switching_models_many_times_prints_no_tensorflow_warnings():
 
     code = (
         "import numpy as np\n"
-        "from model.tf_runtime import import_tensorflow\n"
+        "from model.nets.tf_runtime import import_tensorflow\n"
         "import_tensorflow()\n"
-        "from model.inference import Predictor\n"
+        "from model.nets.inference import Predictor\n"
         "x = np.zeros((28, 28), np.float32); x[5:20, 12:15] = 1\n"
         "for _ in range(8):\n"
         "    Predictor().predict(x)\n"

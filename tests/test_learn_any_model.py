@@ -19,9 +19,9 @@ keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 from test_any_model import digits, randomise, zoo  # noqa: E402, F401  (the seeded zoo and its builders)
 
-from model.card import write_card_fields  # noqa: E402
-from model.inference import Predictor  # noqa: E402
-from model.teaching import (  # noqa: E402
+from model.nets.card import write_card_fields  # noqa: E402
+from model.nets.inference import Predictor  # noqa: E402
+from model.teaching.jobs import (  # noqa: E402
     architecture_job,
     channel_view,
     conv_arithmetic,

@@ -18,7 +18,16 @@ import numpy as np
 import pytest
 
 from model import data as data_module
-from model.data import (
+from model.data.decode import decode_image, image_header
+from model.data.pictures import image_to_input, images_to_inputs
+from model.data.preprocess import (
+    MAX_IMAGE_PIXELS,
+    MAX_POINTS_PER_DRAWING,
+    MAX_POINTS_PER_STROKE,
+    MAX_STROKES_PER_DRAWING,
+    strokes_to_input,
+)
+from model.data.readers import (
     MAX_JSON_DEPTH,
     DataError,
     load_mnist_test,
@@ -28,15 +37,6 @@ from model.data import (
     read_limited,
     read_pendigits,
     read_strokes,
-)
-from model.decode import decode_image, image_header
-from model.pictures import image_to_input, images_to_inputs
-from model.preprocess import (
-    MAX_IMAGE_PIXELS,
-    MAX_POINTS_PER_DRAWING,
-    MAX_POINTS_PER_STROKE,
-    MAX_STROKES_PER_DRAWING,
-    strokes_to_input,
 )
 
 

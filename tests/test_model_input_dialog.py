@@ -9,8 +9,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialogButtonBox, QLabel, QLineEdit
 
 from gui.model_input_dialog import ModelInputDialog
-from model.card import read_card
-from model.paths import BUNDLED_MODEL
+from model.data.paths import BUNDLED_MODEL
+from model.nets.card import read_card
 
 
 def open_dialog(qtbot, path, num_classes=3, **notes):

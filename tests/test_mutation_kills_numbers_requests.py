@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from model.numbers import MINUS, fmt_term, parse_number
-from model.requests import LatestRequest
+from model.nets.requests import LatestRequest
+from model.teaching.numbers import MINUS, fmt_term, parse_number
 
 
 def test_a_term_in_a_sum_can_drop_trailing_zeros_like_a_lone_number():

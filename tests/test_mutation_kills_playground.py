@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.playground import (
+from model.teaching.playground import (
     CUSTOM,
     EDGE_DEMO,
     EXAMPLES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.preprocess import centre_of_mass
+from model.data.preprocess import centre_of_mass
 
 
 def test_one_bright_pixel_has_its_centre_in_the_middle_of_that_pixel():

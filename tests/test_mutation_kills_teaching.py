@@ -14,8 +14,9 @@ import re
 import numpy as np
 import pytest
 
-from model.explain import ConvBreakdown, PoolBreakdown
-from model.teaching import DECIMALS, card_accuracies, conv_arithmetic, pool_arithmetic, read_card, tied_cells
+from model.nets.card import card_accuracies, read_card_document
+from model.teaching.explain import ConvBreakdown, PoolBreakdown
+from model.teaching.jobs import DECIMALS, conv_arithmetic, pool_arithmetic, tied_cells
 
 MINUS = "\u2212"
 DECIMAL_NUMBER = re.compile(r"[−-]?\d+\.\d+")
@@ -236,6 +237,6 @@ def test_an_accuracy_is_shown_exactly_when_it_is_a_fraction(accuracy, shown):
 def test_a_card_that_is_json_but_not_an_object_is_no_card(tmp_path):
     path = tmp_path / "list.json"
     path.write_text(json.dumps([{"evaluation": {}}]))
-    assert read_card(path) is None
+    assert read_card_document(path) is None
     path.write_text(json.dumps({"évaluation": "ü"}), encoding="utf-8")
-    assert read_card(path) == {"évaluation": "ü"}
+    assert read_card_document(path) == {"évaluation": "ü"}

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.numbers import fmt, fmt_term, parse_number
-from model.playground import (
+from model.teaching.numbers import fmt, fmt_term, parse_number
+from model.teaching.playground import (
     CUSTOM,
     LESSON,
     LESSON_EXAMPLE,

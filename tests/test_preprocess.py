@@ -8,8 +8,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from model.pictures import image_to_input
-from model.preprocess import COM_TARGET, centre_of_mass, strokes_to_input
+from model.data.pictures import image_to_input
+from model.data.preprocess import COM_TARGET, centre_of_mass, strokes_to_input
 
 coord = st.floats(-1000, 1000, allow_nan=False, allow_infinity=False)
 stroke = arrays(np.float64, st.tuples(st.integers(1, 12), st.just(2)), elements=coord)
@@ -88,7 +88,7 @@ def test_a_huge_drawing_stays_fast():
 
 @pytest.fixture(scope="module")
 def mnist_digits(fixtures):
-    from model.data import load_mnist_test
+    from model.data.readers import load_mnist_test
 
     x, y = load_mnist_test(fixtures / "mnist")
     return x[:50], y[:50]
@@ -138,7 +138,7 @@ def test_batched_pictures_are_faster_than_one_by_one(mnist_digits):
     """Batch `predict` preprocesses same-sized pictures together (issue 13: it was the bottleneck)."""
     import time
 
-    from model.pictures import images_to_inputs
+    from model.data.pictures import images_to_inputs
 
     x, _ = mnist_digits
     pictures = [x[i % len(x)] for i in range(1000)]
@@ -160,7 +160,7 @@ def _seven() -> list[np.ndarray]:
 
 
 def test_a_tap_far_from_the_digit_is_left_out():
-    from model.preprocess import drop_stray_marks
+    from model.data.preprocess import drop_stray_marks
 
     tap = np.array([[-80.0, 160.0], [-78.0, 161.0]])
     assert len(drop_stray_marks([*_seven(), tap])) == 2
@@ -168,7 +168,7 @@ def test_a_tap_far_from_the_digit_is_left_out():
 
 
 def test_marks_that_belong_to_the_digit_stay():
-    from model.preprocess import drop_stray_marks
+    from model.data.preprocess import drop_stray_marks
 
     t = np.linspace(0, 2 * np.pi, 40)
     zero = np.column_stack([30 * np.cos(t), 50 * np.sin(t)])
@@ -194,7 +194,7 @@ def test_marks_that_belong_to_the_digit_stay():
 def test_stray_marks_cost_little_on_a_drawing_of_thousands_of_strokes():
     import time
 
-    from model.preprocess import drop_stray_marks
+    from model.data.preprocess import drop_stray_marks
 
     rng = np.random.default_rng(0)
     strokes = [rng.uniform(0, 100, (2, 2)) for _ in range(5000)]

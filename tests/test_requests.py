@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from model.requests import LatestRequest
+from model.nets.requests import LatestRequest
 
 
 def test_ids_increase():

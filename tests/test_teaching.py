@@ -9,14 +9,13 @@ import re
 import numpy as np
 import pytest
 
-from model.explain import ConvBreakdown, PoolBreakdown
-from model.teaching import (
+from model.nets.card import card_accuracies, read_card_document
+from model.teaching.explain import ConvBreakdown, PoolBreakdown
+from model.teaching.jobs import (
     DECIMALS,
-    card_accuracies,
     channel_view,
     conv_arithmetic,
     pool_arithmetic,
-    read_card,
     same_number,
     tied_cells,
 )
@@ -146,12 +145,12 @@ def test_an_average_pooling_line_adds_up():
 def test_cards_are_read_defensively(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"evaluation": {"mnist_test": {"accuracy": 0.9812}}}))
-    assert card_accuracies(read_card(good)) == {"MNIST test set": 0.9812, "pen digits of unseen writers": None}
+    assert card_accuracies(read_card_document(good)) == {"MNIST test set": 0.9812, "pen digits of unseen writers": None}
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     for card in (
-        read_card(broken),
-        read_card(tmp_path / "missing.json"),
+        read_card_document(broken),
+        read_card_document(tmp_path / "missing.json"),
         {"evaluation": []},
         {"evaluation": {"mnist_test": {"accuracy": "high"}}},
         {"evaluation": {"mnist_test": {"accuracy": 7}}},
@@ -163,7 +162,7 @@ def separable(seed: int = 3) -> ConvBreakdown:
     """A SeparableConv2D breakdown as ``model.explain`` makes it: 2 input channels, depth multiplier 2."""
     from dataclasses import replace
 
-    from model.explain import ConvStage
+    from model.teaching.explain import ConvStage
 
     rng = np.random.default_rng(seed)
     window = rng.random((3, 3, 2)).astype(np.float32)
@@ -214,7 +213,7 @@ def test_a_separable_layer_is_written_as_its_two_steps_and_each_adds_up():
 def test_batch_norm_after_a_conv_is_written_as_its_own_step(breakdown):
     from dataclasses import replace
 
-    from model.explain import ConvStage
+    from model.teaching.explain import ConvStage
 
     b = breakdown
     z = float(b.products.astype(np.float64).sum() + b.bias)

@@ -281,7 +281,7 @@ def playground(qtbot):
 
 
 def test_lesson_preset_reproduces_the_lessons_numbers(playground, qtbot):
-    from model.playground import LESSON_EXAMPLE
+    from model.teaching.playground import LESSON_EXAMPLE
 
     p = playground
     p.load_preset("vertical edge demo")
@@ -443,9 +443,9 @@ def test_every_learn_window_opens_inside_the_screen(screen, tmp_path):
 
 
 def saliency_maps(attributions: np.ndarray, occlusion: np.ndarray, p_target: float, target: int = 3):
-    from model.explain import IntegratedGradients
-    from model.explain import signal_below_noise as below
-    from model.teaching import SaliencyMaps
+    from model.teaching.explain import IntegratedGradients
+    from model.teaching.explain import signal_below_noise as below
+    from model.teaching.jobs import SaliencyMaps
 
     probabilities = np.full(10, (1 - p_target) / 9, np.float32)
     probabilities[target] = p_target

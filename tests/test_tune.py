@@ -9,16 +9,16 @@ import sys
 import numpy as np
 import pytest
 
-from model.handwriting import read_labelled_folder
-from model.paths import BUNDLED_MODEL
-from model.tune import TuneCancelled, TuneConfig, TuneError, tune
+from model.data.handwriting import read_labelled_folder
+from model.data.paths import BUNDLED_MODEL
+from model.training.tune import TuneCancelled, TuneConfig, TuneError, tune
 
 pytestmark = pytest.mark.slow
 ROOT = BUNDLED_MODEL.parent.parent
 
 
 def accuracy(predictor, folder) -> float:
-    from model.preprocess import strokes_to_input
+    from model.data.preprocess import strokes_to_input
 
     drawings, _ = read_labelled_folder(folder)
     x = np.stack([strokes_to_input(d.strokes) for d in drawings])
@@ -28,8 +28,8 @@ def accuracy(predictor, folder) -> float:
 
 def test_tune_reads_the_writer_better_and_writes_a_card(tmp_path, fixtures, predictor, capsys):
     """Writer 28 (never trained on): tune on their first 50 digits, read their other 200."""
-    from model.inference import Predictor
-    from model.tune import main
+    from model.nets.inference import Predictor
+    from model.training.tune import main
 
     out = tmp_path / "me.keras"
     # tests/fixtures/mnist has no training files: the replay comes from the sample the app ships,

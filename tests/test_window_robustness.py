@@ -12,10 +12,10 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QTableWidget
 
-from gui.automation import draw_with_mouse
 from gui.main_window import MainWindow
 from gui.settings import APPLICATION, ORGANISATION
 from gui.worker import Result
+from tests.automation import draw_with_mouse
 
 pytestmark = pytest.mark.slow
 

@@ -39,11 +39,11 @@ def main() -> None:
     from gui.learn.filters import FiltersDialog
     from gui.learn.playground import PlaygroundWindow
     from gui.learn.saliency import SaliencyDialog
-    from model.data import read_strokes
-    from model.explain import ConvBreakdown
-    from model.inference import Predictor
-    from model.preprocess import strokes_to_input
-    from model.teaching import architecture_job, explain_job, kernels_job, saliency_job
+    from model.data.preprocess import strokes_to_input
+    from model.data.readers import read_strokes
+    from model.nets.inference import Predictor
+    from model.teaching.explain import ConvBreakdown
+    from model.teaching.jobs import architecture_job, explain_job, kernels_job, saliency_job
 
     sample = ROOT / "resources" / "samples" / f"{args.sample}.json"
     image = strokes_to_input(read_strokes(sample)[0]).reshape(28, 28).astype(np.float32)

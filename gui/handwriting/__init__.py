@@ -14,15 +14,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QWidget
 
-from model.handwriting import HandwritingStore
-from model.paths import BUNDLED_MODEL, models_dir
+from model.data.handwriting import HandwritingStore
+from model.data.paths import BUNDLED_MODEL, models_dir
 
 from .runner import ModelRunner, probabilities_for, readings_for
 
@@ -176,17 +175,18 @@ class HandwritingController(QObject):
         return BUNDLED_MODEL
 
     def mnist_dir(self) -> Path | None:
-        from model.tune import SHARED_MNIST
+        from model.data.paths import default_mnist_dir
 
-        return SHARED_MNIST if SHARED_MNIST.is_dir() else None
+        return default_mnist_dir()
 
     def personal_summary(self) -> str:
-        from model.tune import describe
+        from model.nets.card import read_card_document
+        from model.training.tune import describe
 
+        card = read_card_document(self.personal_path)
         try:
-            card = json.loads(self.personal_path.with_suffix(".json").read_text(encoding="utf-8"))
             return "Your current personal model: " + describe(card).replace("\n", "<br>").replace("->", "→")
-        except (OSError, ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):  # no card, or one not written by tune
             return ""
 
     # --- labelling ---------------------------------------------------------------------------

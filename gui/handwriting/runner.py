@@ -48,7 +48,7 @@ class ModelRunner(QThread):
 
     def predictor(self, path: Path):
         """A ``Predictor`` for ``path``, cached until the file changes (worker thread only)."""
-        from model.inference import Predictor
+        from model.nets.inference import Predictor
 
         path = Path(path)
         mtime = path.stat().st_mtime
@@ -77,7 +77,7 @@ def probabilities_for(strokes, paths: list[Path]) -> Callable:
     """A job: ``{path: (10,) probabilities or None}`` for the drawing ``strokes`` under each model."""
 
     def job(predictor) -> dict:
-        from model.preprocess import strokes_to_input
+        from model.data.preprocess import strokes_to_input
 
         x = strokes_to_input(strokes)
         out = {}
@@ -92,7 +92,7 @@ def readings_for(drawings, path: Path) -> Callable:
     """A job: ``(paths, labels, predicted)`` of the stored drawings under the model at ``path``."""
 
     def job(predictor):
-        from model.preprocess import strokes_to_input
+        from model.data.preprocess import strokes_to_input
 
         images = [strokes_to_input(d.strokes) for d in drawings]
         keep = [i for i, x in enumerate(images) if x is not None]
@@ -123,7 +123,7 @@ class TuneThread(QThread):
         self._stop.set()
 
     def run(self) -> None:
-        from model.tune import TuneCancelled, tune
+        from model.training.tune import TuneCancelled, tune
 
         try:
             card = tune(

@@ -56,7 +56,7 @@ class FineTuneDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        from model.tune import HOLDOUT_EVERY, MIN_DRAWINGS
+        from model.training.tune import HOLDOUT_EVERY, MIN_DRAWINGS
 
         counts = self.controller.store.counts()
         total = sum(counts.values())
@@ -103,7 +103,7 @@ class FineTuneDialog(QDialog):
         self.stage.setText(text)
 
     def _finished(self, card: dict) -> None:
-        from model.tune import describe
+        from model.training.tune import describe
 
         self.progress.setValue(1000)
         self.stage.setText("done")

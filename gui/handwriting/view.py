@@ -110,7 +110,7 @@ class HandwritingView(QDialog):
     # --- contents ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        from model.preprocess import strokes_to_input
+        from model.data.preprocess import strokes_to_input
 
         drawings = self.store.drawings()
         for lst in self.lists.values():
@@ -186,7 +186,7 @@ class HandwritingView(QDialog):
             self.import_folder(folder)
 
     def import_folder(self, folder: str | Path) -> int:
-        from model.data import DataError
+        from model.data.readers import DataError
 
         try:
             count, problems = self.store.import_folder(folder)

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.architecture import MLP_PARAMS
-from model.teaching import MLP_FIRST_LAYER, Architecture, LayerRow
+from model.nets.architecture import MLP_PARAMS
+from model.teaching.jobs import MLP_FIRST_LAYER, Architecture, LayerRow
 
 from .widgets import fit_to_screen, message_label
 

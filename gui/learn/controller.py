@@ -24,8 +24,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from gui.worker import Job
-from model.explain import ConvBreakdown
-from model.teaching import (
+from model.teaching.explain import ConvBreakdown
+from model.teaching.jobs import (
     Architecture,
     ConvKernels,
     Explanation,

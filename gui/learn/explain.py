@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from gui.panels import colormap
-from model.explain import ConvBreakdown, PoolBreakdown
-from model.teaching import DECIMALS, Arithmetic, ChannelView, channel_view, conv_arithmetic, pool_arithmetic, tied_cells
+from model.teaching.explain import ConvBreakdown, PoolBreakdown
+from model.teaching.jobs import DECIMALS, Arithmetic, ChannelView, channel_view, conv_arithmetic, pool_arithmetic, tied_cells
 
 from .widgets import FIELD_COLOUR, HighlightedMap, Operator, ValueGrid, input_levels, plain_axis, span_text
 

@@ -9,8 +9,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
-from model.numbers import fmt
-from model.teaching import ConvKernels
+from model.teaching.jobs import ConvKernels
+from model.teaching.numbers import fmt
 
 from .widgets import ValueGrid, diverging_colormap, fit_to_screen, message_label, plain_axis
 

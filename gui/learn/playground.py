@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.playground import CUSTOM, EDGE_DEMO, LESSON, MAX_GRID, PRESETS, Padding, Playground
-from model.preprocess import INPUT_SIZE
+from model.data.preprocess import INPUT_SIZE
+from model.teaching.playground import CUSTOM, EDGE_DEMO, LESSON, MAX_GRID, PRESETS, Padding, Playground
 
 from .widgets import (
     GridTable,

@@ -14,8 +14,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QButtonGroup, QDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout
 
-from model.numbers import fmt, fmt_term
-from model.teaching import SaliencyMaps
+from model.teaching.jobs import SaliencyMaps
+from model.teaching.numbers import fmt, fmt_term
 
 from .widgets import HighlightedMap, diverging_colormap, fit_to_screen, input_levels, message_label
 

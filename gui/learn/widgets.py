@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.numbers import fmt, parse_number
+from model.teaching.numbers import fmt, parse_number
 
 WINDOW_COLOUR = "#00e5ff"  # cyan: visible on inferno and on grey
 FIELD_COLOUR = "#7CFC00"

@@ -25,9 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .architecture import ARCHITECTURES, build_mlp, build_model, fold_batch_norm
-from .augment import Augmentation, pen_variants, random_warp_layer
-from .paths import RESOURCES, default_mnist_dir, is_bundled, models_dir
+from model.data.paths import RESOURCES, default_mnist_dir, is_bundled, models_dir
+from model.nets.architecture import ARCHITECTURES, build_mlp, build_model, fold_batch_norm
+from model.nets.card import write_card
+
+from .augment import Augmentation, random_warp_layer, render_drawings
 
 
 @dataclass
@@ -78,26 +80,6 @@ def parse_writers(spec: str) -> list[int]:
     return sorted(out)
 
 
-def render_pendigits(path: str | Path, writers: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pen digits of the given writers through the canvas's strokes-to-input path.
-
-    Returns images ``(n, 28, 28)`` float32, labels ``(n,)`` and writers ``(n,)``.
-    """
-    from .data import read_pendigits
-    from .preprocess import strokes_to_input
-
-    wanted = set(writers)
-    images, labels, who = [], [], []
-    for d in read_pendigits(path):
-        if d.writer in wanted:
-            x = strokes_to_input(d.strokes)
-            if x is not None:
-                images.append(x)
-                labels.append(d.label)
-                who.append(d.writer)
-    return np.asarray(images, np.float32).reshape(-1, 28, 28), np.asarray(labels, np.int64), np.asarray(who, np.int64)
-
-
 def _split(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     order = rng.permutation(n)
     n_val = int(round(n * fraction))
@@ -106,7 +88,7 @@ def _split(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarra
 
 def load_training_data(data_dir, cfg: TrainConfig, pendigits=None, writers=None, log=print):
     """``(x_train, y_train), (x_val, y_val), sources``: images ``(n, 28, 28, 1)`` float32 in [0, 1]."""
-    from .data import load_mnist, read_pendigits
+    from model.data.readers import load_mnist, read_pendigits
 
     rng = np.random.default_rng(cfg.seed)
     (x, y), _ = load_mnist(data_dir)
@@ -125,19 +107,12 @@ def load_training_data(data_dir, cfg: TrainConfig, pendigits=None, writers=None,
         if cfg.limit is not None:
             digits = [digits[i] for i in sorted(rng.permutation(len(digits))[: max(1, cfg.limit // 10)])]
         tr, va = _split(len(digits), cfg.validation_fraction, rng)
-        from .preprocess import strokes_to_input
+        from model.data.preprocess import strokes_to_input
 
-        clean = [strokes_to_input(d.strokes) for d in digits]
-        px, py = [], []
-        for i in tr:
-            d = digits[i]
-            for image in ([clean[i]] if clean[i] is not None else []) + pen_variants(
-                d.strokes, cfg.pen_variants, rng, cfg.augmentation
-            ):
-                px.append(image)
-                py.append(d.label)
-        vx = [clean[i] for i in va if clean[i] is not None]
-        vy = [digits[i].label for i in va if clean[i] is not None]
+        px, py = render_drawings(digits, tr, cfg.pen_variants, rng, cfg.augmentation)
+        clean = [strokes_to_input(digits[i].strokes) for i in va]
+        vx = [x for x in clean if x is not None]
+        vy = [digits[i].label for i, x in zip(va, clean) if x is not None]
         xs_tr.append(np.asarray(px, np.float32).reshape(-1, 28, 28))
         ys_tr.append(np.asarray(py, np.int64))
         xs_va.append(np.asarray(vx, np.float32).reshape(-1, 28, 28))
@@ -175,7 +150,7 @@ def train(
     print(f"training on {len(x_train)} images, validating on {len(x_val)} held-out training images", flush=True)
     steps = math.ceil(len(x_train) / cfg.batch_size)
     if cfg.init:
-        from .inference import load_checked_model
+        from model.nets.inference import load_checked_model
 
         net = load_checked_model(cfg.init)
     else:
@@ -293,12 +268,6 @@ def save_model_atomically(model, out: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_card(model_path: Path, card: dict) -> None:
-    from .data import write_atomically
-
-    write_atomically(model_path.with_suffix(".json"), (json.dumps(card, indent=2) + "\n").encode())
-
-
 def _display_path(path: Path) -> str:
     """``path`` relative to the project when it lies inside it (as the card's commands are run from there)."""
     try:
@@ -309,8 +278,8 @@ def _display_path(path: Path) -> str:
 
 def evaluate_for_card(model_path: Path, data_dir: str | None, pendigits: str | None, writers: list[int] | None) -> dict:
     """The numbers ``main.py evaluate`` reports, recorded in the card with the commands that give them."""
-    from .evaluate import evaluate_mnist, evaluate_pendigits
-    from .inference import Predictor
+    from model.nets.evaluate import evaluate_mnist, evaluate_pendigits
+    from model.nets.inference import Predictor
 
     predictor = Predictor(model_path)
     model_arg = f"--model {shlex.quote(_display_path(model_path))}"
@@ -429,8 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             p.error(f"--average: no such model file: {', '.join(missing)}")
         print(f"will save to {out}", flush=True)
-        from .data import DataError
-        from .inference import ModelError
+        from model.data.readers import DataError
+        from model.nets.inference import ModelError
 
         try:
             card = make_soup(args.average, out, args.data, args.pendigits, train_writers, heldout, command)
@@ -449,8 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         pen_variants=args.pen_variants,
         augmentation=Augmentation().with_elastic(args.elastic).scaled(args.augment_scale),
     )
-    from .data import DataError
-    from .inference import ModelError, load_checked_model
+    from model.data.readers import DataError
+    from model.nets.inference import ModelError, load_checked_model
 
     if args.init:
         try:  # before minutes of data preparation: a bad start model is a one-line error now

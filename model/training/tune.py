@@ -34,11 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import RESOURCES, is_bundled, models_dir
+from model.data.paths import RESOURCES, default_mnist_dir, is_bundled, models_dir
 
 REPLAY_FILE = RESOURCES / "mnist_replay.npz"
 # The project's shared data folder, when this is a source checkout next to it.
-SHARED_MNIST = RESOURCES.parent.parent / "shared" / "data" / "mnist"
 HOLDOUT_EVERY = 5  # every 5th drawing of each digit is held out of tuning (20%)
 MIN_DRAWINGS = 5
 
@@ -97,7 +96,7 @@ def load_replay(count: int, rng: np.random.Generator, mnist_dir: str | Path | No
     x = y = None
     source = ""
     if mnist_dir is not None:
-        from .data import DataError, load_mnist
+        from model.data.readers import DataError, load_mnist
 
         try:
             (x, y), _ = load_mnist(mnist_dir)
@@ -112,20 +111,6 @@ def load_replay(count: int, rng: np.random.Generator, mnist_dir: str | Path | No
     keep = np.concatenate([rng.permutation(np.flatnonzero(y == d))[:per_class] for d in range(10)])
     keep = rng.permutation(keep)
     return x[keep].astype(np.float32) / 255.0, y[keep].astype(np.int64), source
-
-
-def _render(drawings, indices, variants: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    from .augment import pen_variants
-    from .preprocess import strokes_to_input
-
-    images, labels = [], []
-    for i in indices:
-        d = drawings[i]
-        clean = strokes_to_input(d.strokes)
-        for image in ([clean] if clean is not None else []) + pen_variants(d.strokes, variants, rng):
-            images.append(image)
-            labels.append(d.label)
-    return np.asarray(images, np.float32).reshape(-1, 28, 28), np.asarray(labels, np.int64)
 
 
 def _targets(model, y_user: np.ndarray, x_rep: np.ndarray, y_rep: np.ndarray, temperature: float | None):
@@ -203,9 +188,11 @@ def tune(
     report(0.0, "loading TensorFlow and the model")
     import keras
 
-    from .augment import random_warp_layer
-    from .inference import load_checked_model
-    from .train import layer_table, save_model_atomically, write_card
+    from model.nets.card import read_card_document, write_card
+    from model.nets.inference import load_checked_model
+
+    from .augment import random_warp_layer, render_drawings
+    from .train import layer_table, save_model_atomically
 
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -216,9 +203,9 @@ def tune(
         raise TuneError("every drawing was held out; store more drawings")
 
     report(0.02, "preparing your drawings and the replay sample")
-    from .preprocess import strokes_to_input
+    from model.data.preprocess import strokes_to_input
 
-    x_user, y_user = _render(drawings, tune_idx, cfg.variants, rng)
+    x_user, y_user = render_drawings(drawings, tune_idx, cfg.variants, rng)
     held = [(strokes_to_input(drawings[i].strokes), labels[i]) for i in held_idx]
     held = [(x, y) for x, y in held if x is not None]
     x_held = np.asarray([x for x, _ in held], np.float32).reshape(-1, 28, 28)
@@ -226,7 +213,7 @@ def tune(
     x_rep, y_rep, replay_source = load_replay(cfg.replay, rng, mnist_dir)
     x_mnist_test = y_mnist_test = None
     if mnist_dir is not None:
-        from .data import DataError, load_mnist_test
+        from model.data.readers import DataError, load_mnist_test
 
         try:
             xt, yt = load_mnist_test(mnist_dir)
@@ -283,7 +270,7 @@ def tune(
     if stop():
         raise TuneCancelled()
 
-    base_card = _read_card(base)
+    base_card = read_card_document(base)
     card = {
         "name": model.name,
         "file": out.name,
@@ -336,16 +323,6 @@ def tune(
     return card
 
 
-def _read_card(model_path: Path) -> dict | None:
-    import json
-
-    try:
-        card = json.loads(model_path.with_suffix(".json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return card if isinstance(card, dict) else None
-
-
 def describe(card: dict) -> str:
     """A few lines a person can read: what was tuned, and the before/after figures."""
     t, ba = card["tuning"], card["before_after"]
@@ -385,16 +362,17 @@ def main(argv: list[str] | None = None) -> int:
         "--mnist",
         type=Path,
         help="MNIST IDX folder for replay digits and the MNIST test figure "
-        f"(default: {SHARED_MNIST} when it exists, else the {REPLAY_FILE.name} shipped with the app)",
+        "(default: $DIGIT_RECOGNIZER_MNIST or ../shared/data/mnist beside the project, as train finds it, "
+        f"else the {REPLAY_FILE.name} shipped with the app)",
     )
     p.add_argument("--no-holdout", action="store_true", help="tune on every drawing (no held-out before/after figure)")
     p.add_argument("--seed", type=int, default=TuneConfig.seed)
     p.add_argument("--force", action="store_true", help="allow --out to replace an existing file (never the bundled model)")
     args = p.parse_args(argv)
 
-    from .data import DataError
-    from .handwriting import read_labelled_folder
-    from .inference import DEFAULT_MODEL, ModelError
+    from model.data.handwriting import read_labelled_folder
+    from model.data.readers import DataError
+    from model.nets.inference import DEFAULT_MODEL, ModelError
 
     if args.epochs < 1:
         p.error(f"--epochs must be at least 1; got {args.epochs}")
@@ -406,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--out must end in .keras; got {out}")
     if out.exists() and not args.force:
         p.error(f"--out {out} exists; add --force to replace it")
-    mnist = args.mnist if args.mnist is not None else (SHARED_MNIST if SHARED_MNIST.is_dir() else None)
+    mnist = args.mnist if args.mnist is not None else default_mnist_dir()
     try:
         drawings, problems = read_labelled_folder(args.data)
     except DataError as exc:

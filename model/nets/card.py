@@ -1,7 +1,15 @@
-"""A model's card: the JSON file next to it (``digits.keras`` -> ``digits.json``).
+"""A model's card: the JSON file next to it (``digits.keras`` -> ``digits.json``). The one owner.
 
-The card records how a model was made (the app's trainer writes one) and, for any model a user
-brings, how to feed it and name its outputs. Only three keys matter to inference:
+Every card is read and written here and nowhere else: :func:`read_card` (the parsed
+:class:`ModelCard`), :func:`read_card_document` (the JSON object as written, for the
+training code that copies parts of it), :func:`write_card` (atomic) and
+:func:`write_card_fields` (the feeding keys a user sets in the window).
+
+The card records how a model was made (``train``, ``tune`` and ``train --average`` write one:
+``name``, ``file``, ``architecture``, ``layers``, ``total_params``, ``training`` with the command,
+configuration and seconds, ``evaluation`` with one entry per test set, each with ``accuracy`` and
+the command that measures it) and, for any model a user brings, how to feed it and name its
+outputs. Only three keys matter to inference:
 
 * ``input_range``: ``[low, high]``, the pixel values the model was trained on for black and white
   (``[0, 1]``, ``[0, 255]``, ``[-1, 1]``, ...);
@@ -20,7 +28,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import write_atomically
+from model.data.readers import write_atomically
 
 MAX_CARD_BYTES = 1_000_000  # a card is a few kilobytes; anything bigger is not one
 MAX_NAME_LENGTH = 40
@@ -31,11 +39,17 @@ def card_path(model_path: str | os.PathLike) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+# The test sets a card's ``evaluation`` may hold, as the window names them.
+ACCURACIES = (("MNIST test set", "mnist_test"), ("pen digits of unseen writers", "pendigits_heldout_writers"))
+
+
 @dataclass(frozen=True)
 class ModelCard:
-    """What a card says about feeding a model; ``None`` where it says nothing usable.
+    """What a card says about a model; ``None`` where it says nothing usable.
 
-    ``raw``: the whole card as read (``{}`` if none), ``problems``: what was ignored and why.
+    Feeding: ``input_range``, ``class_names``, ``invert``. How it was made: ``name``,
+    ``architecture``, ``total_params``, ``training`` and ``evaluation`` (the JSON objects as
+    written). ``raw``: the whole card as read (``{}`` if none), ``problems``: what was ignored and why.
     """
 
     input_range: tuple[float, float] | None = None
@@ -43,6 +57,41 @@ class ModelCard:
     invert: bool | None = None
     raw: dict = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str | None:
+        value = self.raw.get("name")
+        return value if isinstance(value, str) else None
+
+    @property
+    def architecture(self) -> str | None:
+        value = self.raw.get("architecture")
+        return value if isinstance(value, str) else None
+
+    @property
+    def total_params(self) -> int | None:
+        value = self.raw.get("total_params")
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+    @property
+    def training(self) -> dict:
+        value = self.raw.get("training")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def evaluation(self) -> dict:
+        value = self.raw.get("evaluation")
+        return value if isinstance(value, dict) else {}
+
+    def accuracy(self, test_set: str) -> float | None:
+        """The recorded accuracy on ``test_set`` (a key of ``evaluation``), in [0, 1]; else ``None``."""
+        entry = self.evaluation.get(test_set)
+        value = entry.get("accuracy") if isinstance(entry, dict) else None
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1 else None
+
+    def accuracies(self) -> dict[str, float | None]:
+        """``{label: accuracy}`` for each test set in ``ACCURACIES``; ``None`` where the card lacks it."""
+        return {label: self.accuracy(key) for label, key in ACCURACIES}
 
 
 def _parse_range(value) -> tuple[float, float] | str:
@@ -88,18 +137,42 @@ def parse_card(raw) -> ModelCard:
     return ModelCard(input_range, class_names, invert, raw, tuple(problems))
 
 
-def read_card(model_path: str | os.PathLike) -> ModelCard:
-    """The card next to ``model_path`` (an empty ``ModelCard`` if there is none); never raises."""
-    path = card_path(model_path)
+def _load(path: Path):
+    """The decoded JSON at ``path``: ``(value, None)``, or ``(None, why)`` when there is none to use."""
     try:
         if not path.is_file():
-            return ModelCard()
+            return None, ""
         if path.stat().st_size > MAX_CARD_BYTES:
-            return ModelCard(problems=(f"{path.name} is larger than {MAX_CARD_BYTES:,} bytes; ignored",))
-        raw = json.loads(path.read_text(encoding="utf-8"))
+            return None, f"{path.name} is larger than {MAX_CARD_BYTES:,} bytes; ignored"
+        return json.loads(path.read_text(encoding="utf-8")), None
     except (OSError, ValueError, RecursionError) as exc:
-        return ModelCard(problems=(f"{path.name} cannot be read as JSON ({type(exc).__name__}); ignored",))
+        return None, f"{path.name} cannot be read as JSON ({type(exc).__name__}); ignored"
+
+
+def read_card(model_path: str | os.PathLike) -> ModelCard:
+    """The card next to ``model_path`` (an empty ``ModelCard`` if there is none); never raises."""
+    raw, why = _load(card_path(model_path))
+    if why is not None:
+        return ModelCard(problems=(why,) if why else ())
     return parse_card(raw)
+
+
+def card_accuracies(document: dict | None) -> dict[str, float | None]:
+    """``{label: accuracy}`` for each test set in ``ACCURACIES`` of a card's JSON object (``None``: no card)."""
+    return parse_card(document if isinstance(document, dict) else {}).accuracies()
+
+
+def read_card_document(model_path: str | os.PathLike) -> dict | None:
+    """The card next to ``model_path`` as the JSON object it holds; ``None`` if missing, unreadable or not an object."""
+    raw, _ = _load(card_path(model_path))
+    return raw if isinstance(raw, dict) else None
+
+
+def write_card(model_path: str | os.PathLike, card: dict) -> Path:
+    """Write ``card`` next to ``model_path`` atomically (a reader sees the old card or the new one)."""
+    path = card_path(model_path)
+    write_atomically(path, (json.dumps(card, indent=2) + "\n").encode())
+    return path
 
 
 def write_card_fields(
@@ -114,7 +187,6 @@ def write_card_fields(
     ``None`` removes a key (back to what the app detects). Raises ``ValueError`` (naming the
     value) for values a reader would ignore, ``OSError`` if the folder is not writable.
     """
-    path = card_path(model_path)
     current = read_card(model_path)
     card = dict(current.raw)
     for key, value, parser in (("input_range", input_range, _parse_range), ("class_names", class_names, _parse_names)):
@@ -129,5 +201,4 @@ def write_card_fields(
         card.pop("invert", None)
     else:
         card["invert"] = bool(invert)
-    write_atomically(path, (json.dumps(card, indent=2) + "\n").encode())
-    return path
+    return write_card(model_path, card)

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import DataError, Strokes, read_strokes, write_strokes
+from .readers import DataError, Strokes, read_strokes, write_strokes
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def read_labelled_folder(folder: str | os.PathLike) -> tuple[list[LabelledDrawin
     prefix (as ``main.py evaluate`` reads folders). Returns the drawings, sorted by path, and one
     message per file that was skipped (unreadable, no strokes, no label) naming the file.
     """
-    from .evaluate import label_of
+    from model.nets.evaluate import label_of
 
     folder = Path(folder)
     if not folder.is_dir():

@@ -37,10 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
+from model.data.paths import BUNDLED_MODEL
+from model.data.preprocess import INPUT_SIZE
+
 from .card import ModelCard, read_card
 from .graph import expects_raw_pixels, first_computing_layer, flat_model, output_head
-from .paths import BUNDLED_MODEL
-from .preprocess import INPUT_SIZE
 from .tf_runtime import import_tensorflow
 
 DEFAULT_MODEL = BUNDLED_MODEL

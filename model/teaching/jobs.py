@@ -12,22 +12,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .architecture import MLP_PARAMS
+from model.data.paths import BUNDLED_MLP
+from model.nets.architecture import MLP_PARAMS
+from model.nets.card import card_accuracies, read_card_document
+
 from .explain import ConvBreakdown, ConvStage, IntegratedGradients, PoolBreakdown
 from .numbers import fmt, fmt_term, rounded
-from .paths import BUNDLED_MLP
 
 JobFn = Callable[[object], object]  # predictor -> result, run on the worker thread
 DECIMALS = 4  # every number in a worked explanation; sums are of the numbers as shown
 TOLERANCE = 1e-4  # the model computes in float32, the breakdown in float64: far closer than this for any sane value
-ACCURACIES = (("MNIST test set", "mnist_test"), ("pen digits of unseen writers", "pendigits_heldout_writers"))
 MLP_FIRST_LAYER = 784 * 128 + 128  # the lesson's MLP spends most of its MLP_PARAMS here
 
 
@@ -122,8 +121,9 @@ def explain_job(layer: str, channel: int, row: int, col: int, image: np.ndarray,
     computed on what the model receives (``Predictor.prepare``), which is ``Explanation.image``."""
 
     def fn(predictor) -> Explanation:
+        from model.nets.graph import flat_model
+
         from .explain import breakdown
-        from .graph import flat_model
 
         model_input = predictor.prepare(image)
         b = breakdown(predictor.model, model_input, layer, row, col, channel)
@@ -152,7 +152,7 @@ def source_channels(conv, channel: int) -> tuple[int, ...]:
 def kernels_job(predictor) -> list[ConvKernels]:
     """Every convolution's spatial filters in model order, nested layers included: ``Conv2D`` kernels, and
     the depthwise kernels (one per input channel and multiplier) of depthwise and separable layers."""
-    from .graph import activation_name, flat_model
+    from model.nets.graph import activation_name, flat_model
 
     out = []
     for layer in flat_model(predictor.model).layers:
@@ -198,7 +198,7 @@ def _shape_of(layer) -> tuple[int | None, ...]:
 
 def architecture_job(predictor) -> Architecture:
     """The model's layers (nested ones under their own names), parameter groups, card accuracies, the MLP's."""
-    from .graph import flat_model
+    from model.nets.graph import flat_model
 
     flat = flat_model(predictor.model)
     known = {info.name: info.shape for info in [*predictor.layers, *getattr(predictor, "dense_layers", [])]}
@@ -218,28 +218,8 @@ def architecture_job(predictor) -> Architecture:
         tuple(int(d) for d in shape),
         rows,
         card_accuracies(predictor.card),
-        card_accuracies(read_card(BUNDLED_MLP.with_suffix(".json"))),
+        card_accuracies(read_card_document(BUNDLED_MLP)),
     )
-
-
-def read_card(path: Path) -> dict | None:
-    """A model card (JSON) or ``None`` if it is missing or unreadable: cards are optional."""
-    try:
-        card = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return card if isinstance(card, dict) else None
-
-
-def card_accuracies(card: dict | None) -> dict[str, float | None]:
-    """``{label: accuracy}`` for each test set in ``ACCURACIES``; ``None`` where the card lacks it."""
-    evaluation = card.get("evaluation") if isinstance(card, dict) else None
-    out: dict[str, float | None] = {}
-    for label, key in ACCURACIES:
-        entry = evaluation.get(key) if isinstance(evaluation, dict) else None
-        value = entry.get("accuracy") if isinstance(entry, dict) else None
-        out[label] = float(value) if isinstance(value, (int, float)) and 0 <= value <= 1 else None
-    return out
 
 
 def _shown(model_input: np.ndarray) -> np.ndarray:

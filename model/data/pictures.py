@@ -211,7 +211,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     Only regular files of at most ``MAX_IMAGE_FILE_BYTES`` are read (``"-"``: standard input).
     Raises ``model.data.DataError`` naming the file when it cannot be read or decoded.
     """
-    from .data import read_limited
+    from .readers import read_limited
 
     return decode_image(read_limited(path, MAX_IMAGE_FILE_BYTES, "image"), _source(path))
 
@@ -232,7 +232,7 @@ def read_input(path: str | os.PathLike) -> tuple[str, object]:
 
     Raises ``model.data.DataError`` naming the file for anything that cannot be used.
     """
-    from .data import parse_stroke_bytes, read_limited
+    from .readers import parse_stroke_bytes, read_limited
 
     source = _source(path)
     raw = read_limited(path, MAX_IMAGE_FILE_BYTES, "image or stroke file")
@@ -254,7 +254,7 @@ def inputs_from_files(paths: Sequence[str | os.PathLike], with_labels: bool = Fa
     (:func:`model.decode.decode_images`) and preprocessed together (:func:`images_to_inputs`; if
     that fails, one by one); a large one is decoded and reduced to its input on its own.
     """
-    from .data import parse_stroke_bytes, read_limited
+    from .readers import parse_stroke_bytes, read_limited
 
     results: list = [None] * len(paths)
     labels: list = [None] * len(paths)
@@ -365,8 +365,3 @@ def describe_failure(path: str | os.PathLike, exc: BaseException) -> str:
         return shown + message[len(source) :]
     return f"{shown}: {message}"
 
-
-def file_to_input(path: str | os.PathLike) -> np.ndarray | None:
-    """A stroke JSON file or an image file -> the model input (``None`` if it holds no digit)."""
-    kind, value = read_input(path)
-    return strokes_to_input(value) if kind == "strokes" else image_to_input(value)

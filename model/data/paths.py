@@ -14,7 +14,7 @@ from pathlib import Path
 
 ORGANIZATION = "digit-recognizer"
 APPLICATION = "Digit Recognizer"
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 BUNDLED_MODEL = RESOURCES / "mnist_cnn.keras"
 BUNDLED_MLP = RESOURCES / "mnist_mlp.keras"
 

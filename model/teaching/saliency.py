@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph import as_model_batch, score_function
+from model.nets.graph import as_model_batch, score_function
 
 _CHUNK = 128  # path points per model call
 

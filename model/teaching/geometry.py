@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph import flat_model, source
+from model.nets.graph import flat_model, source
+
 from .playground import pad_amounts
 
 Window = tuple[int, int, int, int]  # (row0, row1, col0, col1), end exclusive

@@ -109,7 +109,7 @@ def check_image(raw: bytes, source: str = "<image>") -> tuple[str, int, int]:
     Refuses empty bytes, unknown formats, nonsense headers and pictures over ``MAX_IMAGE_PIXELS``
     (for a GIF, all its frames together), all without decoding.
     """
-    from .data import DataError
+    from .readers import DataError
 
     if not raw:
         raise DataError(f"{source} is empty (0 bytes); expected a PNG or JPEG image.")
@@ -135,7 +135,7 @@ def check_image(raw: bytes, source: str = "<image>") -> tuple[str, int, int]:
 
 
 def _tf():
-    from .tf_runtime import import_tensorflow
+    from model.nets.tf_runtime import import_tensorflow
 
     return import_tensorflow()
 
@@ -154,7 +154,7 @@ def decode_image(raw: bytes, source: str = "<image>") -> np.ndarray:
     Uses TensorFlow's decoders (imported here, quietly and lazily) so the core needs no imaging
     library. Raises ``model.data.DataError`` naming ``source`` when the bytes cannot be used.
     """
-    from .data import DataError
+    from .readers import DataError
 
     fmt, _, _ = check_image(raw, source)
     tf = _tf()

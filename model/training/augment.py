@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .preprocess import INPUT_SIZE, PEN_WIDTH, strokes_to_input
+from model.data.preprocess import INPUT_SIZE, PEN_WIDTH, strokes_to_input
 
 
 @dataclass(frozen=True)
@@ -212,3 +212,22 @@ def random_warp_layer(aug: Augmentation = Augmentation(), seed: int | None = Non
             return input_shape
 
     return RandomWarp(name="random_warp")
+
+
+def render_drawings(
+    drawings, indices, variants: int, rng: np.random.Generator, aug: Augmentation = Augmentation()
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training images for the drawings at ``indices``: each through ``strokes_to_input`` plus ``variants`` warped renders.
+
+    ``drawings``: objects with ``strokes`` and ``label`` (pen digits, the user's stored drawings).
+    Returns images ``(n, 28, 28)`` float32 in [0, 1] and labels ``(n,)``; a drawing with nothing to
+    read contributes only its variants (none, as they are warps of nothing).
+    """
+    images, labels = [], []
+    for i in indices:
+        d = drawings[i]
+        clean = strokes_to_input(d.strokes)
+        for image in ([clean] if clean is not None else []) + pen_variants(d.strokes, variants, rng, aug):
+            images.append(image)
+            labels.append(d.label)
+    return np.asarray(images, np.float32).reshape(-1, INPUT_SIZE, INPUT_SIZE), np.asarray(labels, np.int64)

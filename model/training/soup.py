@@ -9,12 +9,13 @@ ingredient's own training command, so the whole recipe can be rerun.
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path
 
 import numpy as np
+
+from model.nets.card import read_card
 
 
 class SoupError(ValueError):
@@ -39,18 +40,18 @@ def average_weights(models: list, names: list[str] | None = None) -> list[np.nda
 
 def _ingredient(path: Path) -> dict:
     entry: dict = {"file": str(path)}
-    try:
-        card = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        training = card.get("training", {})
-        entry.update(
-            command=training.get("command"),
-            continued_from=training.get("continued_from"),
-            validation_accuracy=training.get("validation_accuracy"),
-            seconds=training.get("seconds"),
-            evaluation={k: v.get("accuracy") for k, v in card.get("evaluation", {}).items() if isinstance(v, dict)},
-        )
-    except (OSError, ValueError, AttributeError):
+    card = read_card(path)
+    if not card.raw:
         entry["card"] = "missing or unreadable"
+        return entry
+    training = card.training
+    entry.update(
+        command=training.get("command"),
+        continued_from=training.get("continued_from"),
+        validation_accuracy=training.get("validation_accuracy"),
+        seconds=training.get("seconds"),
+        evaluation={k: card.accuracy(k) for k in card.evaluation},
+    )
     return entry
 
 
@@ -88,27 +89,21 @@ def _validation(model, data_dir, pendigits, train_writers, configs: list[dict], 
     return accuracy, f"the ingredients' shared validation split ({len(y_val)} digits, never trained on)"
 
 
-def _card(path: Path) -> dict:
-    try:
-        card = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        return card if isinstance(card, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def make_soup(paths: list[Path], out: Path, data_dir, pendigits, train_writers, heldout_writers, command: str) -> dict:
     """Average ``paths`` into ``out`` (saved atomically) with its card; returns the card."""
     import keras
 
-    from .inference import load_checked_model
-    from .train import evaluate_for_card, layer_table, save_model_atomically, write_card
+    from model.nets.card import read_card_document, write_card
+    from model.nets.inference import load_checked_model
+
+    from .train import evaluate_for_card, layer_table, save_model_atomically
 
     if len(paths) < 2:
         raise SoupError("averaging needs at least two models")
     models = [load_checked_model(p) for p in paths]
     soup = models[0]
     soup.set_weights(average_weights(models, [str(p) for p in paths]))
-    cards = [_card(p) for p in paths]
+    cards = [read_card_document(p) or {} for p in paths]
     training = [c.get("training") if isinstance(c.get("training"), dict) else {} for c in cards]
     configs = [t.get("config") if isinstance(t.get("config"), dict) else {} for t in training]
     sources = [t.get("data") if isinstance(t.get("data"), dict) else {} for t in training]

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.nets.graph import activation_name, as_model_batch, flat_model, input_layer_name, source
+
 from .geometry import Window, check_index, layer_axes, receptive_field, window_at
-from .graph import activation_name, as_model_batch, flat_model, input_layer_name, source
 from .saliency import (
     IntegratedGradients,
     LayerParameters,

@@ -88,7 +88,7 @@ def class_index(class_names: Sequence[str], label: object) -> int | None:
 
 
 def _digit_indices(class_names: Sequence[str], labels: np.ndarray, source: str) -> np.ndarray:
-    from .data import DataError
+    from model.data.readers import DataError
 
     lookup = {d: class_index(class_names, d) for d in np.unique(labels).tolist()}
     missing = sorted(d for d, i in lookup.items() if i is None)
@@ -123,7 +123,7 @@ def classify(predictor, inputs: Sequence[np.ndarray | None]) -> np.ndarray:
 def _save_misreads(directory: Path | None, result_names: Sequence[str], inputs, labels, predicted, tags) -> None:
     if directory is None:
         return
-    from .data import write_png
+    from model.data.readers import write_png
 
     for x, t, p, tag in zip(inputs, labels, predicted, tags):
         if t == p or x is None:
@@ -139,7 +139,7 @@ def _safe(text: str) -> str:
 
 def evaluate_mnist(predictor, directory: str | os.PathLike, errors_dir: Path | None = None) -> EvalResult:
     """The official 10,000-image MNIST test set, fed as MNIST prepared it (no re-processing)."""
-    from .data import DataError, load_mnist_test
+    from model.data.readers import DataError, load_mnist_test
 
     x, y = load_mnist_test(directory)
     if x.shape[1:] != (28, 28):
@@ -155,8 +155,8 @@ def evaluate_pendigits(
     predictor, path: str | os.PathLike, writers: Sequence[int] | None = None, errors_dir: Path | None = None
 ) -> EvalResult:
     """Pen-tablet digits of the given writers, rendered through the canvas's strokes-to-input path."""
-    from .data import read_pendigits
-    from .preprocess import strokes_to_input
+    from model.data.preprocess import strokes_to_input
+    from model.data.readers import read_pendigits
 
     chosen = None if writers is None else set(writers)
     digits = [d for d in read_pendigits(path) if chosen is None or d.writer in chosen]
@@ -204,7 +204,7 @@ def supported_paths(directory: str | os.PathLike) -> list[str]:
     Hidden files and folders are skipped. Sorted by path components (``a/b.png`` before ``a-b.png``
     the way a file manager lists them), as strings: 10,000 files take milliseconds.
     """
-    from .pictures import IMAGE_SUFFIXES, STROKE_SUFFIXES
+    from model.data.pictures import IMAGE_SUFFIXES, STROKE_SUFFIXES
 
     suffixes = set(IMAGE_SUFFIXES) | set(STROKE_SUFFIXES)
     found = []
@@ -227,7 +227,7 @@ def evaluate_folder(
     Files that cannot be read or carry no known label are passed to ``on_problem`` as one line
     each and left out; the rest are read, classified and counted a batch at a time.
     """
-    from .pictures import inputs_from_files, read_ahead
+    from model.data.pictures import inputs_from_files, read_ahead
 
     names = list(predictor.class_names)
     report = on_problem or (lambda message: None)
@@ -267,12 +267,7 @@ def evaluate_folder(
 
 
 def _message(path: Path | str, exc: BaseException) -> str:
-    from .pictures import describe_failure
+    from model.data.pictures import describe_failure
 
     return describe_failure(str(path), exc)
 
-
-# The folder of labelled stroke files was the first folder format; it is now part of evaluate_folder.
-def evaluate_stroke_folder(predictor, directory: str | os.PathLike) -> tuple[EvalResult, list[str]]:
-    problems: list[str] = []
-    return evaluate_folder(predictor, directory, on_problem=problems.append), problems

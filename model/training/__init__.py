@@ -1,0 +1,7 @@
+"""Making networks: training from scratch, augmentation, model soups, tuning to one writer.
+
+``train``   ``main.py train``: data, the loop, the card.
+``augment`` affine and elastic warps of images and strokes (training only).
+``soup``    the mean of fine-tunes of one model (``train --average``).
+``tune``    fine-tuning on the user's own handwriting.
+"""
