@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from model.training.train import parse_writers  # noqa: E402
+from model.training.config import parse_writers  # noqa: E402
 from model.training.tune import TuneConfig  # noqa: E402
 
 TUNE_COUNT = 50

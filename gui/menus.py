@@ -9,21 +9,46 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 
+def add_action(window, text, slot, shortcut=None, tip=None, menu=None, name: str = "") -> QAction:
+    """A menu action owned by ``window``: its shortcut works even with the menu bar hidden.
+
+    ``shortcut``: a ``QKeySequence``, a standard key, a string or a list of them; ``tip``: the status
+    and tool tip; ``name``: the object name tests and the tour find it by.
+    """
+    a = QAction(text, window)
+    if name:
+        a.setObjectName(name)
+    a.triggered.connect(slot)
+    if shortcut:
+        keys = shortcut if isinstance(shortcut, list) else [shortcut]
+        a.setShortcuts([QKeySequence(k) if isinstance(k, str) else k for k in keys])
+    if tip:
+        a.setStatusTip(tip)
+        a.setToolTip(tip)
+    if menu is not None:
+        menu.addAction(a)
+    window.addAction(a)
+    return a
+
+
+def menu_before_help(window, title: str, name: str = ""):
+    """A new menu in ``window``'s bar, placed before Help (where people look for Help: last)."""
+    bar = window.menuBar()
+    menu = bar.addMenu(title)
+    if name:
+        menu.setObjectName(name)
+    help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+    if help_action is not None:
+        bar.removeAction(menu.menuAction())
+        bar.insertMenu(help_action, menu)
+    return menu
+
+
 def build_menus(window) -> None:
     """File, Edit, View and Help, with their shortcuts (added to the window too, so they work without the menu bar)."""
 
     def action(text, slot, shortcut=None, tip=None, menu=None):
-        a = QAction(text, window)
-        a.triggered.connect(slot)
-        if shortcut is not None:
-            a.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
-        if tip:
-            a.setStatusTip(tip)
-            a.setToolTip(tip)
-        if menu is not None:
-            menu.addAction(a)
-        window.addAction(a)  # shortcuts work even with the menu bar hidden
-        return a
+        return add_action(window, text, slot, shortcut, tip, menu)
 
     file_menu = window.menuBar().addMenu("&File")
     action(

@@ -49,11 +49,18 @@ class Result:
 
 @dataclass
 class Job:
-    """A function to run on the worker with the current predictor (explanations, saliency, ...)."""
+    """A function to run on the worker (explanations, saliency, comparisons, ...).
+
+    ``fn(predictor)`` gets the window's current ``Predictor``. A ``background`` job waits while a
+    live drawing is pending (the answer to the pen comes first) and gets ``predictor_for`` instead:
+    a function from a model file to its ``Predictor``, loaded on the worker and kept until the file
+    changes, so other models (the bundled one, a personal one) run on this one thread too.
+    """
 
     id: int
-    fn: Callable[[Any], object]  # fn(model.inference.Predictor) -> anything; runs on the worker
+    fn: Callable[[Any], object]  # runs on the worker; its return value (or exception) comes back in job_done
     tag: str = ""
+    background: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,7 @@ class InferenceWorker(QThread):
         self._jobs: list[Job] = []
         self._abort = False
         self._predictor = None
+        self._other_models: dict[Path, tuple[tuple[float, int], object]] = {}  # worker thread only
 
     # --- called from the GUI thread ----------------------------------------------------------
 
@@ -220,10 +228,15 @@ class InferenceWorker(QThread):
                 model, self._pending_model = self._pending_model, None
                 request = job = None
                 if model is None:
-                    if self._jobs:
-                        job = self._jobs.pop(0)
-                    else:
+                    # Jobs a person is waiting for, then the live drawing, then background jobs.
+                    foreground = [j for j in self._jobs if not j.background]
+                    if foreground:
+                        job = foreground[0]
+                        self._jobs.remove(job)
+                    elif self._pending is not None:
                         request, self._pending = self._pending, None
+                    elif self._jobs:
+                        job = self._jobs.pop(0)
             if model is not None:
                 self._load(model)
             elif job is not None:
@@ -272,7 +285,19 @@ class InferenceWorker(QThread):
 
     def _run_job(self, job: Job) -> None:
         try:
-            out = job.fn(self._predictor)
+            out = job.fn(self._predictor_for if job.background else self._predictor)
         except Exception as exc:
             out = exc
         self.job_done.emit(job.id, out, job.tag)
+
+    def _predictor_for(self, path: str | Path):
+        """The ``Predictor`` of the model file ``path``, cached until the file changes (worker thread only)."""
+        from model.nets.inference import Predictor
+
+        path = Path(path)
+        st = path.stat()
+        stamp = (st.st_mtime, st.st_size)
+        cached = self._other_models.get(path)
+        if cached is None or cached[0] != stamp:
+            self._other_models[path] = (stamp, Predictor(path))
+        return self._other_models[path][1]

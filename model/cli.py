@@ -283,9 +283,10 @@ def evaluate_main(argv: list[str]) -> int:
 
     import json
 
+    from model.training.config import WriterSpecError, parse_writers
+
     from .data import DataError
     from .evaluate import evaluate_folder, evaluate_mnist, evaluate_pendigits
-    from .train import WriterSpecError, parse_writers
 
     data: Path = args.data
     writers = None

@@ -17,13 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QWidget
 
+from gui.menus import add_action, menu_before_help
 from model.data.handwriting import HandwritingStore
 from model.data.paths import BUNDLED_MODEL, models_dir
 
-from .runner import ModelRunner, probabilities_for, readings_for
+from .runner import WorkerJobs, probabilities_for, readings_for
 
 SETTINGS = ("digit-recognizer", "Digit Recognizer")
 USE_PERSONAL_KEY = "handwriting/use_personal"
@@ -53,7 +53,7 @@ class HandwritingController(QObject):
         self.store = HandwritingStore()
         self.personal_path = models_dir() / PERSONAL_NAME
         self.settings = QSettings(*SETTINGS)
-        self.runner = ModelRunner(self)
+        self.runner = WorkerJobs(window.worker, self)
         self.runner.done.connect(self._job_done)
         self.view = None
         self.tune_dialog = None
@@ -83,19 +83,10 @@ class HandwritingController(QObject):
     # --- menu and model choice ---------------------------------------------------------------
 
     def _build_menu(self) -> None:
-        menu = self.window.menuBar().addMenu("&Handwriting")
-        menu.setObjectName("handwriting_menu")
+        menu = menu_before_help(self.window, "&Handwriting", "handwriting_menu")
 
         def action(text, slot, shortcut=None, tip="", name=""):
-            a = QAction(text, self.window)
-            a.setObjectName(name)
-            a.triggered.connect(slot)
-            if shortcut:
-                a.setShortcut(QKeySequence(shortcut))
-            a.setStatusTip(tip)
-            menu.addAction(a)
-            self.window.addAction(a)
-            return a
+            return add_action(self.window, text, slot, shortcut, tip, menu, name)
 
         self.view_action = action(
             "&My handwriting…",
@@ -319,5 +310,3 @@ class HandwritingController(QObject):
         """Stop the background threads (the window is closing)."""
         if self.tune_dialog is not None:
             self.tune_dialog.wait_for_thread()
-        if self.runner.isRunning():
-            self.runner.stop()

@@ -1,76 +1,54 @@
 """Background threads of the handwriting feature: model comparisons and fine-tuning.
 
-``ModelRunner`` answers "what do the bundled and the personal model say about this drawing?" and
-"how many of my stored digits does this model read right?". It has its own predictors (loaded on
-first use, reloaded when the file changes) so it never waits behind, or delays, the window's live
-inference worker; the pattern is the same (one ``QThread``, newest request per kind wins, results
-as signals). ``TuneThread`` runs :func:`model.tune.tune` off the GUI thread with progress and a
+``WorkerJobs`` answers "what do the bundled and the personal model say about this drawing?" and
+"how many of my stored digits does this model read right?" as background jobs of the window's one
+inference worker (``gui/worker.py``): they run when no live drawing is waiting, on predictors the
+worker loads for those files, and only the newest answer per kind is reported.
+``TuneThread`` runs :func:`model.training.tune.tune` off the GUI thread with progress and a
 cancel flag that the tuning checks after every batch.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMutex, QMutexLocker, QThread, QWaitCondition, Signal
+from PySide6.QtCore import QObject, QThread, Signal
+
+from gui.worker import Job
+
+_TAG_PREFIX = "handwriting:"
+_JOB_IDS = itertools.count(1)
 
 
-class ModelRunner(QThread):
-    """Runs ``fn(get_predictor)`` jobs on one thread; a newer job with the same tag replaces a pending one."""
+class WorkerJobs(QObject):
+    """The handwriting feature's jobs, run as background jobs on the window's one inference worker.
+
+    A newer job with the same tag replaces the answer to an older one (only the latest is reported).
+    """
 
     done = Signal(str, object)  # tag, result (or the exception it raised)
 
-    def __init__(self, parent=None):
+    def __init__(self, worker, parent=None):
         super().__init__(parent)
-        self.setObjectName("handwriting-runner")
-        self._mutex = QMutex()
-        self._condition = QWaitCondition()
-        self._jobs: dict[str, Callable] = {}
-        self._abort = False
-        self._predictors: dict[Path, tuple[float, object]] = {}
+        self._worker = worker
+        self._latest: dict[str, int] = {}
+        worker.job_done.connect(self._on_job_done)
 
     def submit(self, tag: str, fn: Callable) -> None:
-        with QMutexLocker(self._mutex):
-            self._jobs.pop(tag, None)
-            self._jobs[tag] = fn
-            self._condition.wakeOne()
-        if not self.isRunning():
-            self.start(QThread.Priority.LowPriority)
+        job_id = next(_JOB_IDS)
+        self._latest[tag] = job_id
+        self._worker.run_job(Job(job_id, fn, tag=_TAG_PREFIX + tag, background=True))
 
-    def stop(self) -> None:
-        with QMutexLocker(self._mutex):
-            self._abort = True
-            self._condition.wakeOne()
-        self.wait()
-
-    def predictor(self, path: Path):
-        """A ``Predictor`` for ``path``, cached until the file changes (worker thread only)."""
-        from model.nets.inference import Predictor
-
-        path = Path(path)
-        mtime = path.stat().st_mtime
-        cached = self._predictors.get(path)
-        if cached is None or cached[0] != mtime:
-            self._predictors[path] = (mtime, Predictor(path))
-        return self._predictors[path][1]
-
-    def run(self) -> None:
-        while True:
-            with QMutexLocker(self._mutex):
-                while not (self._abort or self._jobs):
-                    self._condition.wait(self._mutex)
-                if self._abort:
-                    return
-                tag = next(iter(self._jobs))
-                fn = self._jobs.pop(tag)
-            try:
-                result = fn(self.predictor)
-            except Exception as exc:  # shown to the user by whoever asked
-                result = exc
-            self.done.emit(tag, result)
+    def _on_job_done(self, job_id: int, result: object, tag: str) -> None:
+        tag = tag.removeprefix(_TAG_PREFIX) if tag.startswith(_TAG_PREFIX) else None
+        if tag is None or self._latest.get(tag) != job_id:
+            return  # another module's job, or an answer to an older question
+        del self._latest[tag]
+        self.done.emit(tag, result)
 
 
 def probabilities_for(strokes, paths: list[Path]) -> Callable:

@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QWidget
 
+from gui.menus import add_action, menu_before_help
 from gui.worker import Job
 from model.teaching.explain import ConvBreakdown
 from model.teaching.jobs import (
@@ -105,20 +106,10 @@ class Teaching(QObject):
         window.canvas.strokes_changed.connect(self._on_strokes_changed)
 
     def _build_menu(self) -> None:
-        bar = self.window.menuBar()
-        self.menu = bar.addMenu("&Learn")
-        self.menu.setObjectName("learn_menu")
-        help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        if help_action is not None:  # keep Help last, where people look for it
-            bar.removeAction(self.menu.menuAction())
-            bar.insertMenu(help_action, self.menu)
+        self.menu = menu_before_help(self.window, "&Learn", "learn_menu")
 
         def action(text: str, slot: Callable[[], object], tip: str) -> QAction:
-            a = QAction(text, self.window)
-            a.setStatusTip(tip)
-            a.triggered.connect(slot)
-            self.menu.addAction(a)
-            return a
+            return add_action(self.window, text, slot, tip=tip, menu=self.menu)
 
         self.playground_action = action(
             "Convolution &playground…",

@@ -14,7 +14,15 @@ from pathlib import Path
 
 ORGANIZATION = "digit-recognizer"
 APPLICATION = "Digit Recognizer"
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+# resources/ beside model/ (source tree, frozen app); inside the package when installed as a wheel.
+RESOURCES = next(
+    (
+        p
+        for p in (Path(__file__).resolve().parents[2] / "resources", Path(__file__).resolve().parents[1] / "resources")
+        if p.is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "resources",
+)
 BUNDLED_MODEL = RESOURCES / "mnist_cnn.keras"
 BUNDLED_MLP = RESOURCES / "mnist_mlp.keras"
 

@@ -364,4 +364,3 @@ def describe_failure(path: str | os.PathLike, exc: BaseException) -> str:
     if message.startswith(source + " ") or message.startswith(source + ":"):
         return shown + message[len(source) :]
     return f"{shown}: {message}"
-

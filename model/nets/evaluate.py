@@ -270,4 +270,3 @@ def _message(path: Path | str, exc: BaseException) -> str:
     from model.data.pictures import describe_failure
 
     return describe_failure(str(path), exc)
-

@@ -61,7 +61,8 @@ def _validation(model, data_dir, pendigits, train_writers, configs: list[dict], 
     The split is drawn from the seed, fraction and limit (and which pen writers): only when these
     are the same for every ingredient is it the same held-out set, never trained on by any of them.
     """
-    from .train import TrainConfig, load_training_data, parse_writers
+    from .config import TrainConfig, parse_writers
+    from .dataset import load_training_data
 
     keys = ("seed", "validation_fraction", "limit")
     if not configs[0] or any(tuple(c.get(k) for k in keys) != tuple(configs[0].get(k) for k in keys) for c in configs):
@@ -96,7 +97,7 @@ def make_soup(paths: list[Path], out: Path, data_dir, pendigits, train_writers, 
     from model.nets.card import read_card_document, write_card
     from model.nets.inference import load_checked_model
 
-    from .train import evaluate_for_card, layer_table, save_model_atomically
+    from .saving import evaluate_for_card, layer_table, save_model_atomically
 
     if len(paths) < 2:
         raise SoupError("averaging needs at least two models")

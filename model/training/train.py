@@ -20,116 +20,32 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from model.data.paths import RESOURCES, default_mnist_dir, is_bundled, models_dir
+from model.data.paths import default_mnist_dir, is_bundled, models_dir
 from model.nets.architecture import ARCHITECTURES, build_mlp, build_model, fold_batch_norm
 from model.nets.card import write_card
 
-from .augment import Augmentation, random_warp_layer, render_drawings
+from .augment import Augmentation, random_warp_layer
+from .config import MAX_WRITER_ID, TrainConfig, WriterSpecError, parse_writers
+from .dataset import load_training_data
+from .saving import evaluate_for_card, layer_table, save_model_atomically
 
-
-@dataclass
-class TrainConfig:
-    arch: str = "cnn"
-    epochs: int = 30
-    batch_size: int = 128
-    learning_rate: float = 3e-3
-    weight_decay: float = 1e-4
-    seed: int = 1
-    validation_fraction: float = 0.08  # of MNIST's training digits and of the pen digits, held out
-    limit: int | None = None  # at most this many MNIST training digits (and a tenth as many pen digits)
-    pen_variants: int = 3  # warped re-renders of each training pen digit, besides the clean one
-    augmentation: Augmentation = Augmentation()
-    init: str | None = None  # continue from this saved model (a second, gentler stage) instead of new weights
-
-
-class WriterSpecError(ValueError):
-    """A ``--writers`` value that is not a list of writer ids or ranges."""
-
-
-MAX_WRITER_ID = 10_000
-
-
-def parse_writers(spec: str) -> list[int]:
-    """``"1-24"`` or ``"1,3,5-7"`` -> sorted writer ids; refuses reversed, negative or absurd ranges."""
-    out: set[int] = set()
-    for part in spec.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            if "-" in part[1:]:
-                a, b = (int(v) for v in part.split("-", 1))
-            else:
-                a = b = int(part)
-        except ValueError:
-            raise WriterSpecError(f"writers must look like 25-30 or 1,4,7; got {spec!r}") from None
-        if a < 1 or b < 1:
-            raise WriterSpecError(f"writer ids start at 1; got {part!r} in {spec!r}")
-        if b < a:
-            raise WriterSpecError(f"range {part!r} runs backwards; did you mean {b}-{a}?")
-        if b > MAX_WRITER_ID:
-            raise WriterSpecError(f"writer id {b} in {spec!r} is beyond any data set (at most {MAX_WRITER_ID})")
-        out.update(range(a, b + 1))
-    if not out:
-        raise WriterSpecError(f"no writers in {spec!r}")
-    return sorted(out)
-
-
-def _split(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    order = rng.permutation(n)
-    n_val = int(round(n * fraction))
-    return order[n_val:], order[:n_val]
-
-
-def load_training_data(data_dir, cfg: TrainConfig, pendigits=None, writers=None, log=print):
-    """``(x_train, y_train), (x_val, y_val), sources``: images ``(n, 28, 28, 1)`` float32 in [0, 1]."""
-    from model.data.readers import load_mnist, read_pendigits
-
-    rng = np.random.default_rng(cfg.seed)
-    (x, y), _ = load_mnist(data_dir)
-    if cfg.limit is not None:
-        keep = rng.permutation(len(x))[: cfg.limit]
-        x, y = x[keep], y[keep]
-    x = x.astype(np.float32) / 255.0
-    y = y.astype(np.int64)
-    tr, va = _split(len(x), cfg.validation_fraction, rng)
-    xs_tr, ys_tr, xs_va, ys_va = [x[tr]], [y[tr]], [x[va]], [y[va]]
-    sources: dict = {"mnist_train": {"train": int(len(tr)), "validation": int(len(va))}}
-    if pendigits and writers:
-        t0 = time.time()
-        wanted = set(writers)
-        digits = [d for d in read_pendigits(pendigits) if d.writer in wanted]
-        if cfg.limit is not None:
-            digits = [digits[i] for i in sorted(rng.permutation(len(digits))[: max(1, cfg.limit // 10)])]
-        tr, va = _split(len(digits), cfg.validation_fraction, rng)
-        from model.data.preprocess import strokes_to_input
-
-        px, py = render_drawings(digits, tr, cfg.pen_variants, rng, cfg.augmentation)
-        clean = [strokes_to_input(digits[i].strokes) for i in va]
-        vx = [x for x in clean if x is not None]
-        vy = [digits[i].label for i, x in zip(va, clean) if x is not None]
-        xs_tr.append(np.asarray(px, np.float32).reshape(-1, 28, 28))
-        ys_tr.append(np.asarray(py, np.int64))
-        xs_va.append(np.asarray(vx, np.float32).reshape(-1, 28, 28))
-        ys_va.append(np.asarray(vy, np.int64))
-        sources["pendigits"] = {
-            "writers": f"{writers[0]}-{writers[-1]}" if writers == list(range(writers[0], writers[-1] + 1)) else writers,
-            "digits": len(digits),
-            "train_images": len(px),
-            "validation": len(vx),
-            "variants_per_digit": cfg.pen_variants,
-        }
-        log(f"rendered {len(px)} pen-digit images ({len(tr)} digits + warped variants) in {time.time() - t0:.0f}s")
-    x_train = np.concatenate(xs_tr)[..., None]
-    y_train = np.concatenate(ys_tr)
-    x_val = np.concatenate(xs_va)[..., None]
-    y_val = np.concatenate(ys_va)
-    return (x_train, y_train), (x_val, y_val), sources
+__all__ = [
+    "MAX_WRITER_ID",
+    "TrainConfig",
+    "WriterSpecError",
+    "evaluate_for_card",
+    "layer_table",
+    "load_training_data",
+    "main",
+    "parse_writers",
+    "save_model_atomically",
+    "train",
+]
 
 
 def train(
@@ -240,68 +156,6 @@ def _cpu_count() -> int:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def layer_table(model) -> list[dict]:
-    """One row per layer: name, Keras class, output shape, parameters (and padding/strides where they apply)."""
-    rows = []
-    for layer in model.layers:
-        try:
-            shape = list(layer.output.shape[1:])
-        except (AttributeError, ValueError):
-            shape = None
-        row = {"name": layer.name, "type": type(layer).__name__, "output_shape": shape, "params": int(layer.count_params())}
-        if hasattr(layer, "padding") and hasattr(layer, "strides"):
-            row.update(padding=layer.padding, strides=list(layer.strides))
-        rows.append(row)
-    return rows
-
-
-def save_model_atomically(model, out: Path) -> None:
-    """Save to a temporary file next to ``out`` and rename it, so ``out`` is never half-written."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{int(time.time() * 1000)}.tmp.keras")
-    try:
-        model.save(tmp)
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _display_path(path: Path) -> str:
-    """``path`` relative to the project when it lies inside it (as the card's commands are run from there)."""
-    try:
-        return str(Path(path).resolve().relative_to(RESOURCES.parent))
-    except ValueError:
-        return str(path)
-
-
-def evaluate_for_card(model_path: Path, data_dir: str | None, pendigits: str | None, writers: list[int] | None) -> dict:
-    """The numbers ``main.py evaluate`` reports, recorded in the card with the commands that give them."""
-    from model.nets.evaluate import evaluate_mnist, evaluate_pendigits
-    from model.nets.inference import Predictor
-
-    predictor = Predictor(model_path)
-    model_arg = f"--model {shlex.quote(_display_path(model_path))}"
-    result = {}
-    if data_dir:
-        r = evaluate_mnist(predictor, data_dir)
-        result["mnist_test"] = {**r.summary(), "command": f"uv run main.py evaluate {model_arg} --data {data_dir}"}
-    if pendigits and writers:
-        r = evaluate_pendigits(predictor, pendigits, writers)
-        spec = f"{writers[0]}-{writers[-1]}"
-        per_writer = {}
-        for w in writers:
-            rw = evaluate_pendigits(predictor, pendigits, [w])
-            per_writer[str(w)] = round(rw.accuracy, 5)
-        result["pendigits_heldout_writers"] = {
-            **r.summary(),
-            "writers": writers,
-            "per_writer": per_writer,
-            "note": "writers never used for training or tuning; rendered through strokes_to_input",
-            "command": f"uv run main.py evaluate {model_arg} --data {pendigits} --writers {spec}",
-        }
-    return result
 
 
 def main(argv: list[str] | None = None) -> int:

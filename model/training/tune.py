@@ -192,7 +192,7 @@ def tune(
     from model.nets.inference import load_checked_model
 
     from .augment import random_warp_layer, render_drawings
-    from .train import layer_table, save_model_atomically
+    from .saving import layer_table, save_model_atomically
 
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
