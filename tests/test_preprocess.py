@@ -201,3 +201,19 @@ def test_stray_marks_cost_little_on_a_drawing_of_thousands_of_strokes():
     t0 = time.perf_counter()
     drop_stray_marks(strokes)
     assert time.perf_counter() - t0 < 0.5
+
+
+# --- cases found by mutation testing (docs/MUTATION.md): behaviour the tests above left unchecked ---
+
+
+def test_one_bright_pixel_has_its_centre_in_the_middle_of_that_pixel():
+    image = np.zeros((7, 9))
+    image[3, 5] = 2.0
+    assert centre_of_mass(image) == (5.5, 3.5)  # (x, y): column first, pixel centres at +0.5
+
+
+def test_the_centre_is_the_intensity_weighted_mean_on_a_wide_image():
+    image = np.zeros((4, 10))
+    image[0, 0], image[3, 9] = 1.0, 3.0
+    x, y = centre_of_mass(image)
+    assert x == pytest.approx((0.5 * 1 + 9.5 * 3) / 4) and y == pytest.approx((0.5 * 1 + 3.5 * 3) / 4)
