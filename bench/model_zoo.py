@@ -2,7 +2,7 @@
 
     uv run python bench/model_zoo.py [--train 12000] [--epochs 1] [--data ../shared/data/mnist] [--json]
 
-The models people bring from Keras tutorials (issue 10): a ``Rescaling(1/255)`` first layer trained
+The models people bring from Keras tutorials: a ``Rescaling(1/255)`` first layer trained
 on 0-255 pixels, logits without softmax, a dense-only net, a ``(28, 28)`` input without a channel
 axis, LeNet-5 at 32x32, a nested ``Sequential`` feature block, ``DepthwiseConv2D`` and
 ``SeparableConv2D``, conv -> batch norm -> ReLU, a ``Normalization`` adapted on raw pixels, a 20x20

@@ -1,4 +1,4 @@
-"""Any Keras model a user brings is fed the way it was trained and explained exactly (issue 10).
+"""Any Keras model a user brings is fed the way it was trained and explained exactly.
 
 Every model is built here, tiny, with seeded weights: no training. The two that must *work*
 (rescaling-first, LeNet-style 32x32) are nearest-centroid classifiers made from the fixture digits,

@@ -71,7 +71,7 @@ def test_heavy_libraries_are_imported_lazily():
 
 
 def test_only_the_worker_imports_keras_in_the_gui():
-    """Keras runs on the worker thread only; the jobs that compute live in model/ (issue 12)."""
+    """Keras runs on the worker thread only; the jobs that compute live in model/."""
     for path in (ROOT / "gui").rglob("*.py"):
         if path.name == "worker.py" and path.parent.name == "gui":
             continue

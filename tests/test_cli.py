@@ -341,7 +341,7 @@ def test_ctrl_c_in_a_real_run(fixtures):
     assert b"Traceback" not in err
 
 
-# --- desktop integration files (issue 13) ------------------------------------------------------
+# --- desktop integration files ------------------------------------------------------
 
 
 def test_desktop_entry_declares_keras_models_and_validates():

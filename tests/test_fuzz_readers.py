@@ -1,4 +1,4 @@
-"""Standing fuzz test over every reader (issue 14): a clear error or a valid result, never anything else.
+"""Standing fuzz test over every reader: a clear error or a valid result, never anything else.
 
 "Clear error" means ``model.data.DataError`` (a ``ValueError``) with a message; "valid result" is
 checked per reader (shapes, finite values, the model input in range). Hypothesis generates

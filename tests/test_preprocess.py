@@ -135,7 +135,7 @@ def test_weird_arrays_are_refused():
 
 
 def test_batched_pictures_are_faster_than_one_by_one(mnist_digits):
-    """Batch `predict` preprocesses same-sized pictures together (issue 13: it was the bottleneck)."""
+    """Batch `predict` preprocesses same-sized pictures together (it was the bottleneck)."""
     import time
 
     from model.data.pictures import images_to_inputs
