@@ -110,7 +110,8 @@ def _maps_function(keras_model, layer_names: list[str]):
     flat = flat_model(keras_model)
     outputs = [_layer(flat, name).output for name in layer_names]
     multi = keras.Model(flat.inputs[0], outputs)
-    fn = tf.function(lambda x: multi(x, training=False), reduce_retracing=True, autograph=False)
+    spec = [tf.TensorSpec([None, *input_shape(keras_model)], tf.float32)]  # one trace for every batch size
+    fn = tf.function(lambda x: multi(x, training=False), input_signature=spec, autograph=False)
     return lambda x: [o.numpy() for o in keras.tree.flatten(fn(x))]
 
 
