@@ -77,9 +77,14 @@ def test_rows_per_layer_detail_and_patch_click(qtbot):
 
 
 @pytest.mark.slow
-def test_bundled_model_opens_from_the_shipped_file_and_a_patch_lands_on_the_canvas(qtbot):
+def test_bundled_model_opens_from_the_shipped_file_and_a_patch_lands_on_the_canvas(qtbot, tmp_path, monkeypatch, stroke_fixtures):
     from gui.learn import install_teaching
     from gui.main_window import MainWindow
+    from model.handwriting import HandwritingStore
+
+    monkeypatch.setenv("DIGIT_RECOGNIZER_DATA", str(tmp_path))
+    for _, strokes, label in stroke_fixtures[:10]:
+        HandwritingStore().add(strokes, label)
 
     w = MainWindow()
     qtbot.addWidget(w)
@@ -105,6 +110,19 @@ def test_bundled_model_opens_from_the_shipped_file_and_a_patch_lands_on_the_canv
     assert shown == pytest.approx(float(f.values[4, 0]), rel=1e-4)  # the canvas digit gives the patch's value
     SHOTS.mkdir(parents=True, exist_ok=True)
     view.grab().save(str(SHOTS / "channels_bundled.png"))
+
+    # The switch to the user's own digits: computed in the background, a click puts the strokes on the canvas.
+    view.source_combo.setCurrentIndex(view.source_combo.findData("handwriting"))
+    qtbot.waitUntil(lambda: view.features.source == "handwriting" or view.thread is None, timeout=60000)
+    assert view.features.source == "handwriting", view.message.text()
+    view.select("conv1", 0)
+    f = view.features.layer("conv1")
+    with qtbot.waitSignal(w.result_shown, timeout=20000):
+        qtbot.mouseClick(view.patch_buttons[0], Qt.MouseButton.LeftButton)
+    assert w.canvas.stroke_count() == len(view.features.strokes[int(f.index[0, 0])])
+    qtbot.waitUntil(lambda: w.last_result is not None and w.feature_maps.selected is not None, timeout=5000)
+    shown = w.last_result.activations["conv1"][f.row[0, 0], f.col[0, 0], 0]
+    assert shown == pytest.approx(float(f.values[0, 0]), rel=1e-4)
     view.close()
     w.close()
 

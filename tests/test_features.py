@@ -184,3 +184,20 @@ def test_shipped_features_belong_to_the_bundled_model():
         assert f.patches.shape == (f.channels, 9, *f.field) and f.optimised.shape == (f.channels, 28, 28)
         assert np.mean(f.optimised_values >= f.best_values) >= 0.9
         assert all(int(i) in found.drawings for i in f.index.ravel())
+
+
+def test_the_users_stored_digits_give_patches_with_their_strokes(tmp_path, monkeypatch, stroke_fixtures):
+    from model.features import features_for
+    from model.handwriting import HandwritingStore
+    from model.paths import BUNDLED_MODEL
+
+    monkeypatch.setenv("DIGIT_RECOGNIZER_DATA", str(tmp_path))
+    store = HandwritingStore()
+    for _, strokes, label in stroke_fixtures[:12]:
+        store.add(strokes, label)
+    found = features_for(BUNDLED_MODEL, "handwriting")
+    assert found.source == "handwriting" and len(found.strokes) == 12
+    conv3 = found.layer("conv3")
+    assert conv3.index.max() < 12 and conv3.patches.shape == (32, 9, 10, 10)
+    assert all(int(i) in found.strokes for i in conv3.index.ravel())  # a click can put the strokes on the canvas
+    assert conv3.optimised is not None  # the optimised inputs come from the shipped MNIST results
