@@ -407,6 +407,7 @@ def maximize_channels(
     value_range: tuple[float, float] | None = None,
     starts: np.ndarray | None = None,
     steps: int = 256,
+    cancelled: Callable[[], bool] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Optimised inputs for several channels of one layer at once (one image per channel, one batch).
 
@@ -459,6 +460,8 @@ def maximize_channels(
     regular = int(steps * 0.75)
     best_x, best_pre = x.copy(), np.full(n, -np.inf, np.float32)
     for t in range(1, steps + 1):
+        if cancelled is not None and t % 16 == 0 and cancelled():
+            raise Cancelled
         if t <= regular:
             dy, dx = (int(d) for d in rng.integers(-shift, shift + 1, size=2))
             g, _ = ascend(tf.constant(np.roll(x, (dy, dx), axis=(1, 2))))
@@ -613,7 +616,7 @@ def compute_features(
         )
         if optimise:
             low, high = input_range(keras_model) if value_range is None else value_range
-            _optimise(keras_model, feats, (low, high), images[best_at[i]])
+            _optimise(keras_model, feats, (low, high), images[best_at[i]], cancelled)
         result.append(feats)
         if progress is not None:
             progress("optimise", i + 1, len(layers))
@@ -625,7 +628,13 @@ def _on_grid(images: np.ndarray, low: float, high: float) -> np.ndarray:
     return (low + np.round((images - low) / (high - low) * 255) / 255 * (high - low)).astype(np.float32)
 
 
-def _optimise(keras_model, feats: LayerFeatures, value_range: tuple[float, float], best_digits: np.ndarray) -> None:
+def _optimise(
+    keras_model,
+    feats: LayerFeatures,
+    value_range: tuple[float, float],
+    best_digits: np.ndarray,
+    cancelled: Callable[[], bool] | None = None,
+) -> None:
     """Fill ``feats.optimised``/``optimised_values``: from noise first; a channel whose climb stays
     below its best digit climbs again from that digit (a start it answers to) and keeps the better.
 
@@ -636,7 +645,9 @@ def _optimise(keras_model, feats: LayerFeatures, value_range: tuple[float, float
     channels = np.arange(feats.channels)
 
     def climb(starts):
-        imgs, _ = maximize_channels(keras_model, feats.name, None, r, c, value_range=value_range, starts=starts)
+        imgs, _ = maximize_channels(
+            keras_model, feats.name, None, r, c, value_range=value_range, starts=starts, cancelled=cancelled
+        )
         imgs = _on_grid(imgs, low, high)  # the values are the model's for exactly the stored pixels
         return imgs, unit_values(keras_model, feats.name, imgs, r, c)[channels, channels]
 
