@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -357,6 +358,16 @@ class MainWindow(QMainWindow):
                 detail += f"\n\nThe other {opened} file{'s were' if opened > 1 else ' was'} opened."
             self.warn(title, detail, "open_error_dialog")
         self.files_opened.emit(opened, len(failed))
+
+    def show_digit(self, drawing: np.ndarray) -> None:
+        """Put a ready ``(28, 28)`` input (float32 in [0, 1], white on black, e.g. an MNIST digit) on the
+        canvas as a picture, and recognise it as is (not re-centred, so its units stay where they were)."""
+        grey = 255 - np.round(np.clip(drawing, 0, 1) * 255).astype(np.uint8)  # dark ink on paper, as drawn
+        pixels = np.ascontiguousarray(np.dstack([grey, grey, grey, np.full_like(grey, 255)]))
+        self.canvas.clear()
+        self._picture = pixels
+        self.canvas.set_picture(QImage(pixels.data, 28, 28, 28 * 4, QImage.Format.Format_RGBA8888).copy())
+        self._submit(Request(0, image=pixels, ready=np.asarray(drawing, np.float32)))
 
     def save_drawing(self, path: str | Path) -> None:
         path = Path(path)

@@ -27,6 +27,7 @@ class Request:
     id: int
     strokes: list[np.ndarray] | None = None  # vector strokes (any units, y down) ...
     image: np.ndarray | None = None  # ... or a picture (any size, grey/RGB/RGBA)
+    ready: np.ndarray | None = None  # a (28, 28) model input used as is (a dataset digit), shown as ``image``
 
 
 @dataclass
@@ -270,7 +271,10 @@ class InferenceWorker(QThread):
 
         t0 = time.perf_counter()
         try:
-            x = strokes_to_input(request.strokes) if request.strokes is not None else image_to_input(request.image)
+            if request.ready is not None:
+                x = np.asarray(request.ready, np.float32)
+            else:
+                x = strokes_to_input(request.strokes) if request.strokes is not None else image_to_input(request.image)
             prediction = self._predictor.predict(x)
         except Exception as exc:
             return Result(request.id, None, None, error=str(exc) or type(exc).__name__)

@@ -127,6 +127,11 @@ class Teaching(QObject):
             self.open_saliency,
             "Which pixels of your drawing pushed the prediction towards a digit",
         )
+        self.channels_action = action(
+            "What each &channel looks for…",
+            self.open_channels,
+            "Each channel's strongest digit patches, layer by layer, and an input made to excite it",
+        )
         self.menu.addSeparator()
         self.explain_action = self.dock.toggleViewAction()
         self.explain_action.setText("&Explanation panel (click a feature map)")
@@ -253,6 +258,12 @@ class Teaching(QObject):
             self._run(KERNELS_TAG, kernels_job)
         if _shown(self.architecture_dialog):
             self._run(ARCHITECTURE_TAG, architecture_job)
+
+    @Slot()
+    def open_channels(self):
+        from .channels import open_channels
+
+        return open_channels(self.window)
 
     # --- playground --------------------------------------------------------------------------
 

@@ -51,6 +51,24 @@ def default_mnist_dir() -> Path | None:
     return None
 
 
+def user_cache_dir() -> Path:
+    """The app's per-user cache folder (Qt's ``CacheLocation``; not created here): things that can be recomputed.
+
+    ``DIGIT_RECOGNIZER_CACHE`` overrides it; else beside the data folder's platform convention.
+    """
+    override = os.environ.get("DIGIT_RECOGNIZER_CACHE")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / ORGANIZATION / APPLICATION / "cache"
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / ORGANIZATION / APPLICATION
+
+
 def models_dir() -> Path:
     """Where trained and fine-tuned models go by default."""
     return user_data_dir() / "models"
