@@ -22,8 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.data import load_mnist_test  # noqa: E402
-from model.features import MNIST_TEST, FeatureSet, compute_features, model_hash, save_features, used_images  # noqa: E402
-from model.paths import default_mnist_dir  # noqa: E402
+from model.data.paths import default_mnist_dir  # noqa: E402
+from model.teaching.features import MNIST_TEST, FeatureSet, compute_features, model_hash, save_features, used_images  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no MNIST folder found; pass --data DIR", file=sys.stderr)
         return 2
 
-    from model.inference import Predictor
+    from model.nets.inference import Predictor
 
     predictor = Predictor(args.model)
     x, _ = load_mnist_test(args.data)

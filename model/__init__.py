@@ -38,6 +38,8 @@ _PUBLIC = {
     "pool_breakdown": "teaching.explain",
     "breakdown": "teaching.explain",
     "integrated_gradients": "teaching.saliency",
+    "top_patches": "teaching.features",
+    "maximize": "teaching.features",
 }
 
 # Module paths of earlier versions -> their rooms. Kept so that scripts written against them run.
@@ -64,6 +66,7 @@ _MOVED = {
     "saliency": "teaching.saliency",
     "playground": "teaching.playground",
     "numbers": "teaching.numbers",
+    "features": "teaching.features",  # the contract's documented path: model.features
 }
 
 

@@ -14,7 +14,7 @@ SHOTS = Path("/tmp/shots")
 
 
 def _fake_features():
-    from model.features import FeatureSet, LayerFeatures
+    from model.teaching.features import FeatureSet, LayerFeatures
 
     rng = np.random.default_rng(0)
     layers = []
@@ -80,7 +80,7 @@ def test_rows_per_layer_detail_and_patch_click(qtbot):
 def test_bundled_model_opens_from_the_shipped_file_and_a_patch_lands_on_the_canvas(qtbot, tmp_path, monkeypatch, stroke_fixtures):
     from gui.learn import install_teaching
     from gui.main_window import MainWindow
-    from model.handwriting import HandwritingStore
+    from model.data.handwriting import HandwritingStore
 
     monkeypatch.setenv("DIGIT_RECOGNIZER_DATA", str(tmp_path))
     for _, strokes, label in stroke_fixtures[:10]:
@@ -132,10 +132,10 @@ def test_another_model_is_computed_in_the_background_with_progress_and_cancel(qt
     import keras
 
     from gui.learn.channels import ChannelsWindow
-    from model.features import cache_path, model_hash
+    from model.teaching.features import cache_path, model_hash
 
     monkeypatch.setenv("DIGIT_RECOGNIZER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("model.paths.default_mnist_dir", lambda: None)  # as in the frozen app: the shipped sample stands in
+    monkeypatch.setattr("model.data.paths.default_mnist_dir", lambda: None)  # as in the frozen app: the shipped sample stands in
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [

@@ -12,7 +12,7 @@ def _brute_force(keras_model, images, layer_name, channel, k):
     """Every activation of the channel, sorted by (value desc, image, row, col): the first k."""
     import keras
 
-    from model.graph import flat_model
+    from model.nets.graph import flat_model
 
     flat = flat_model(keras_model)
     maps = np.asarray(keras.Model(flat.inputs[0], flat.get_layer(layer_name).output)(images, training=False))
@@ -49,7 +49,7 @@ def small_images():
 
 @pytest.mark.parametrize(("layer", "channel"), [("c1", 0), ("c1", 3), ("p1", 2), ("c2", 1)])
 def test_top_patches_equal_brute_force_on_a_small_model(small_model, small_images, layer, channel):
-    from model.features import top_activations, top_patches
+    from model.teaching.features import top_activations, top_patches
 
     maps, index, row, col, values = _brute_force(small_model, small_images, layer, channel, 9)
     records = top_patches(small_model, small_images, layer, channel, k=9)
@@ -63,8 +63,8 @@ def test_top_patches_equal_brute_force_on_a_small_model(small_model, small_image
 
 
 def test_patches_are_the_receptive_field_crops(small_model, small_images):
-    from model.features import field_grid, top_patches
-    from model.geometry import receptive_field
+    from model.teaching.features import field_grid, top_patches
+    from model.teaching.geometry import receptive_field
 
     grid = field_grid(small_model, "c2")
     assert grid.size == (8, 8)  # 3x3 conv on a 2x2 pool of a 3x3 conv: 3 + 2 + 2*2 - ... = 8 pixels
@@ -80,7 +80,7 @@ def test_patches_are_the_receptive_field_crops(small_model, small_images):
 
 
 def test_top_patches_refuse_a_wrong_layer_or_channel(small_model, small_images):
-    from model.features import top_patches
+    from model.teaching.features import top_patches
 
     with pytest.raises(ValueError, match="no layer named 'nope'"):
         top_patches(small_model, small_images, "nope", 0)
@@ -93,8 +93,8 @@ def test_top_patches_refuse_a_wrong_layer_or_channel(small_model, small_images):
 def test_maximize_returns_an_in_range_image_and_the_models_value(small_model):
     import keras
 
-    from model.features import maximize
-    from model.graph import flat_model
+    from model.nets.graph import flat_model
+    from model.teaching.features import maximize
 
     for layer, channel in (("c1", 1), ("p1", 0), ("c2", 2)):
         image, value = maximize(small_model, layer, channel, seed=0)
@@ -108,7 +108,7 @@ def test_maximize_returns_an_in_range_image_and_the_models_value(small_model):
 
 
 def test_maximize_respects_a_raw_pixel_range(small_model):
-    from model.features import maximize
+    from model.teaching.features import maximize
 
     image, _ = maximize(small_model, "c1", 0, row=2, col=3, value_range=(0.0, 255.0))
     assert 0.0 <= image.min() and image.max() <= 255.0 and image.max() > 1.0
@@ -124,7 +124,7 @@ def fixture_digits(predictor, fixtures):
 
 @pytest.mark.parametrize(("layer", "channel"), [("conv1", 5), ("pool1", 7), ("conv4", 11), ("conv5", 40)])
 def test_bundled_model_top_patches_equal_brute_force_on_mnist_digits(predictor, fixture_digits, layer, channel):
-    from model.features import top_patches
+    from model.teaching.features import top_patches
 
     _, index, row, col, values = _brute_force(predictor.model, fixture_digits, layer, channel, 9)
     records = top_patches(predictor.model, fixture_digits, layer, channel)
@@ -138,7 +138,7 @@ def test_bundled_model_top_patches_equal_brute_force_on_mnist_digits(predictor, 
 
 
 def test_bundled_model_maximize_beats_the_digits_and_reports_the_predictors_value(predictor, fixture_digits):
-    from model.features import maximize
+    from model.teaching.features import maximize
 
     image, value = maximize(predictor.model, "conv3", 4)
     assert image.shape == (28, 28, 1) and 0.0 <= image.min() and image.max() <= 1.0
@@ -149,7 +149,7 @@ def test_bundled_model_maximize_beats_the_digits_and_reports_the_predictors_valu
 
 
 def test_saved_features_round_trip_and_are_keyed_by_the_model(tmp_path, small_model, small_images):
-    from model.features import FeatureSet, compute_features, load_features, save_features, used_images
+    from model.teaching.features import FeatureSet, compute_features, load_features, save_features, used_images
 
     layers = compute_features(small_model, small_images, k=4)
     assert [f.name for f in layers] == ["c1", "p1", "c2"]
@@ -173,8 +173,8 @@ def test_saved_features_round_trip_and_are_keyed_by_the_model(tmp_path, small_mo
 
 
 def test_shipped_features_belong_to_the_bundled_model():
-    from model.features import BUNDLED_FEATURES, MNIST_TEST, find_features, model_hash
-    from model.paths import BUNDLED_MODEL
+    from model.data.paths import BUNDLED_MODEL
+    from model.teaching.features import BUNDLED_FEATURES, MNIST_TEST, find_features, model_hash
 
     found = find_features(model_hash(BUNDLED_MODEL))
     assert found is not None and found.source == MNIST_TEST and BUNDLED_FEATURES.stat().st_size < 3e6
@@ -187,9 +187,9 @@ def test_shipped_features_belong_to_the_bundled_model():
 
 
 def test_the_users_stored_digits_give_patches_with_their_strokes(tmp_path, monkeypatch, stroke_fixtures):
-    from model.features import features_for
-    from model.handwriting import HandwritingStore
-    from model.paths import BUNDLED_MODEL
+    from model.data.handwriting import HandwritingStore
+    from model.data.paths import BUNDLED_MODEL
+    from model.teaching.features import features_for
 
     monkeypatch.setenv("DIGIT_RECOGNIZER_DATA", str(tmp_path))
     store = HandwritingStore()

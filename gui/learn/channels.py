@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.features import MNIST_TEST, Cancelled, FeatureSet, LayerFeatures, features_for, find_features, model_hash
-from model.numbers import fmt
+from model.teaching.features import MNIST_TEST, Cancelled, FeatureSet, LayerFeatures, features_for, find_features, model_hash
+from model.teaching.numbers import fmt
 
 from .widgets import message_label
 

@@ -5,6 +5,7 @@
 ``saliency``   integrated gradients, occlusion, parameter counts.
 ``playground`` the lesson's convolution playground (padding, stride, pooling, the size formula).
 ``numbers``    how numbers are written for a learner.
+``features``   what each channel looks for: top dataset patches, optimised inputs.
 ``jobs``       the worker jobs behind the Learn views and the text of their arithmetic.
 
 The names of ``jobs`` are importable from this package too (``from model.teaching import ...``),

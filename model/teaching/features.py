@@ -30,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from model.data.paths import RESOURCES, user_cache_dir
+from model.nets.graph import expects_raw_pixels, first_computing_layer, flat_model, source
+
 from .geometry import receptive_field
-from .graph import expects_raw_pixels, first_computing_layer, flat_model, source
-from .paths import RESOURCES, user_cache_dir
 
 K = 9  # patches per channel, DeepVis's 3x3 grid
 BATCH = 256
@@ -807,7 +808,7 @@ def features_for(
     changes); their optimised inputs come from the MNIST results when there are any.
     Raises ``Cancelled``, ``ValueError`` (no digits), ``ModelError``.
     """
-    from .inference import Predictor
+    from model.nets.inference import Predictor
 
     sha = model_hash(model_path)
     if source != "handwriting":
@@ -818,8 +819,8 @@ def features_for(
     strokes: dict[int, list] = {}
     note = ""
     if source == "handwriting":
-        from .handwriting import HandwritingStore
-        from .preprocess import strokes_to_input
+        from model.data.handwriting import HandwritingStore
+        from model.data.preprocess import strokes_to_input
 
         drawings = []
         for d in HandwritingStore().drawings():
@@ -831,14 +832,14 @@ def features_for(
             raise ValueError("You have no stored digits yet: label some with Handwriting ▸ Label my digits, then look again.")
         drawings = np.asarray(drawings, np.float32)
     else:
-        from .data import load_mnist_test
-        from .paths import default_mnist_dir
+        from model.data.paths import default_mnist_dir
+        from model.data.readers import load_mnist_test
 
         folder = default_mnist_dir()
         if folder is not None:
             x, _ = load_mnist_test(folder)
         else:
-            from .tune import REPLAY_FILE
+            from model.training.tune import REPLAY_FILE
 
             with np.load(REPLAY_FILE) as z:
                 x = z["x"]
