@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .answer import AnswerBreakdown, answer_breakdown  # noqa: F401 (re-exported: the last steps)
 from .geometry import Window, check_index, layer_axes, receptive_field, window_at
 from .graph import activation_name, as_model_batch, flat_model, input_layer_name, source
 from .saliency import (
