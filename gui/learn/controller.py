@@ -36,6 +36,7 @@ from model.teaching import (
     saliency_job,
 )
 
+from .answer import ANSWER_TAG, AnswerView
 from .architecture import ArchitectureDialog
 from .explain import ExplanationPanel
 from .filters import FiltersDialog
@@ -97,6 +98,7 @@ class Teaching(QObject):
         self._saliency_timer = _single_shot(self, SALIENCY_DELAY_MS, self.request_saliency)
 
         self._build_menu()
+        self.answer = AnswerView(self)  # a click on the answer or a bar: pooling, the dense sum, softmax
         window.feature_maps.map_clicked.connect(self.explain)
         window.feature_maps.map_hovered.connect(self._on_map_hovered)
         window.worker.job_done.connect(self._on_job_done)
@@ -158,6 +160,7 @@ class Teaching(QObject):
             KERNELS_TAG: self._show_kernels,
             ARCHITECTURE_TAG: self._show_architecture,
             SALIENCY_TAG: self._show_saliency,
+            ANSWER_TAG: self.answer.show_result,
         }[tag]
         handler(result)
 
