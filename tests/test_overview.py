@@ -126,3 +126,76 @@ def test_overview_layout_fits_everything_or_the_most_of_every_layer():
     shares = np.array([p.shown / c for (_, _, c), p in zip(big, plans, strict=True)])
     heights = sum(((h + 1) * p.rows - 1) * cell + 19 for (h, _, _), p in zip(big, plans, strict=True))
     assert heights <= 640 + 1e-6 and shares.min() > 0
+
+
+# --- in the window: a map opens large, a cell there is explained, "+N more" opens the rest ----------
+
+
+@pytest.fixture
+def window(qtbot, stroke_fixtures):
+    from gui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1366, 740)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.model_info is not None, timeout=60000)
+    w.canvas.set_strokes(next(s for _, s, lab in stroke_fixtures if lab == 3))
+    qtbot.waitUntil(lambda: w.last_result is not None and w.last_result.input is not None, timeout=20000)
+    yield w
+    w.close()
+
+
+def global_rect(widget):
+    from PySide6.QtCore import QPoint, QRect
+
+    return QRect(widget.mapToGlobal(QPoint(0, 0)), widget.size())
+
+
+def test_a_clicked_map_opens_large_beside_the_overview_and_its_cells_are_explained(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    from gui.feature_maps import MapCell
+
+    w, fm = window, window.feature_maps
+    layer = w.model_info.layers[1].name
+    qtbot.mouseClick(fm.viewport(), Qt.MouseButton.LeftButton, pos=fm.map_centre(layer, 4, 10, 10).toPoint())
+    detail = w.teaching.detail
+    qtbot.waitUntil(detail.isVisible, timeout=5000)
+    qtbot.wait(100)
+    assert detail.cell_size_on_screen() >= 8 - 1e-6
+    assert detail.image.channels == [4] and detail.layer == layer
+    # Beside, not over: the canvas, the answer and the overview stay uncovered.
+    for widget in (w.canvas, w.prediction, w.maps_area.scroll.viewport()):
+        assert not global_rect(detail).intersects(global_rect(widget)), widget
+    # Every map still on screen with the dock open.
+    for info in w.model_info.layers:
+        assert fm.plans[info.name].shown == info.shape[-1]
+        assert fm.cell_size_on_screen(info.name) >= 1.5 - 1e-6
+    # A cell of the large map: explained, as a click in the overview is.
+    cell = MapCell(layer, 4, 7, 12)
+    qtbot.mouseClick(detail.graphics.viewport(), Qt.MouseButton.LeftButton, pos=detail.cell_centre(cell))
+    assert w.teaching.target == (layer, 4, 7, 12)
+    assert fm.selected == cell
+    qtbot.mouseMove(detail.graphics.viewport(), detail.cell_centre(MapCell(layer, 4, 3, 5)))
+    qtbot.waitUntil(lambda: "row 3, col 5" in detail.hover_label.text(), timeout=3000)
+    assert f"{float(w.last_result.activations[layer][3, 5, 4]):.4f}" in detail.hover_label.text()
+
+
+def test_a_layer_too_big_for_the_panel_says_how_many_more_and_opens_them(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    w, fm = window, window.feature_maps
+    fm.set_available_size(400, 300)  # a panel far too small for every map
+    truncated = [info for info in w.model_info.layers if fm.plans[info.name].shown < info.shape[-1]]
+    assert truncated and all(fm.plans[info.name].shown >= 1 for info in w.model_info.layers)
+    info = truncated[0]
+    title = fm._titles[info.name]
+    more = info.shape[-1] - fm.plans[info.name].shown
+    assert f"+{more} more" in title.text
+    pos = fm.mapFromScene(title.mapToScene(title.boundingRect().center()))
+    qtbot.mouseClick(fm.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    detail = w.teaching.detail
+    qtbot.waitUntil(detail.isVisible, timeout=5000)
+    assert detail.layer == info.name and detail.image.channels == list(range(info.shape[-1]))

@@ -39,7 +39,7 @@ from model.numbers import fmt, rounded
 ANSWER_TAG = "answer"
 DECIMALS = 3
 TOP_TERMS = 10  # terms written one by one; the rest are summed into one term
-THUMB_COLS = 8
+THUMB_COLS = 6
 MAX_THUMBS = 64
 DOCK_PX = 440
 POOLING_WORDS = {
