@@ -370,11 +370,17 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
         self.ci.setContentsMargins(margin, margin, margin, margin)
         layout.setVerticalSpacing(SPACING_PX if overview else 6)
         row, total_height = 0, 16
+        width = self._usable_width() if not overview else max(float(self._available or self.width()) - 10.0, 60.0)
         if self._message or not self.layers:
             text = self._message or "This model has no convolution or pooling layers to show."
-            self.addLabel(text, row=row, col=0, color="#bbbbbb")
+            if overview:  # wrapped to the panel's width, two lines at most: it must not widen the layout
+                label = OverviewLabel(text, justify="left", color="#bbbbbb", size="8pt")
+                label.item.setTextWidth(width)
+                self.addItem(label, row=row, col=0)
+                layout.setRowFixedHeight(row, 30)
+            else:
+                self.addLabel(text, row=row, col=0, color="#bbbbbb")
             row, total_height = row + 1, total_height + 30
-        width = self._usable_width() if not overview else max(float(self._available or self.width()) - 10.0, 60.0)
         if overview:
             cell, self.plans, fill_height = self._overview_plan(width)
             shape = "×".join(str(d) for d in self.input_shape) or "the drawing"

@@ -273,7 +273,8 @@ class AnswerPanel(QWidget):
         total = float(np.sum(written))
         rows.append(f"<tr><td><b>= score of {name}</b></td><td></td><td align='right'><b>{fmt(total, DECIMALS)}</b></td></tr>")
         model = b.model_logits[cls] if b.model_logits is not None else b.logits[cls]
-        source = "the model's own output" if b.model_logits is not None else f"{html.escape(b.dense_name)} before its softmax"
+        dense = html.escape(b.dense_name)
+        source = "the model's own output" if b.model_logits is not None else f"layer {dense}, before its softmax"
         check = f"The score the model computed ({source}): <b>{fmt(model, DECIMALS)}</b>"
         if abs(total - model) >= 0.5 * 10**-DECIMALS:
             check += f" (the written terms are rounded to {DECIMALS} decimals)"
