@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
         first = self.model_info is None
         self.model_info = info
         if info.layers:
-            self.feature_maps.set_layers(info.layers)
+            self.feature_maps.set_layers(info.layers, None, info.operations, info.head, info.input_shape)
         else:  # a dense-only model: no maps, but its Dense layers' outputs if there are any
             self.feature_maps.set_layers(
                 info.dense_layers,

@@ -71,10 +71,12 @@ class SquareBox(QWidget):
 class PredictionPanel(QWidget):
     """The predicted class, large, its confidence, and a bar chart of every class's probability.
 
-    Clicking a class's bar emits ``class_clicked(index)``.
+    Clicking a class's bar emits ``class_clicked(index)`` (the window explains that class's
+    probability); Shift+click emits ``label_requested(index)`` (store the drawing with that label).
     """
 
     class_clicked = Signal(int)
+    label_requested = Signal(int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -91,7 +93,9 @@ class PredictionPanel(QWidget):
         self.confidence_label.setWordWrap(True)
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("probabilities")
-        self.plot.setToolTip("Probability of every class; click a bar to pick that class")
+        self.plot.setToolTip(
+            "Probability of every class; click a bar to see how it is computed, Shift+click to store your drawing as that class"
+        )
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
@@ -137,7 +141,8 @@ class PredictionPanel(QWidget):
         index = round(x)
         if 0 <= index < len(self.class_names) and abs(x - index) <= 0.45:
             event.accept()
-            self.class_clicked.emit(index)
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            (self.label_requested if shift else self.class_clicked).emit(index)
 
     def set_waiting(self, text: str) -> None:
         self.digit_label.setText("")

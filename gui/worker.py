@@ -125,6 +125,9 @@ class ModelInfo:
     input_note: str = ""  # how the drawing is fed (size, value range), as the predictor put it
     output_note: str = ""  # how the outputs are read (softmax, logits, ...)
     input_size: tuple[int, int] = (28, 28)  # (h, w) the model receives; the drawing is 28x28
+    operations: dict[str, str] = field(default_factory=dict)  # layer name -> the operation that made it, in words
+    head: list[str] = field(default_factory=list)  # the steps after the last map layer to the output, in words
+    input_shape: tuple[int, ...] = ()  # the model input without the batch axis
 
     @property
     def name(self) -> str:
@@ -166,7 +169,19 @@ def model_info(predictor, bundled: bool, load_seconds: float = 0.0, import_secon
         input_note,
         output_note,
         tuple(int(d) for d in getattr(predictor, "input_size", (28, 28))),
+        *_operations(model, layers),
     )
+
+
+def _operations(model, layers) -> tuple[dict[str, str], list[str], tuple[int, ...]]:
+    """Each layer's operation in words, the steps after the last map, the input shape (informative only)."""
+    from model.teaching.answer import head_operations, layer_operations
+
+    try:
+        shape = tuple(int(d) for d in model.inputs[0].shape[1:] if d is not None)
+        return layer_operations(model), head_operations(model, layers[-1].name if layers else None), shape
+    except Exception:  # the titles are informative: never let an odd model break loading
+        return {}, [], ()
 
 
 class InferenceWorker(QThread):

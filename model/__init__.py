@@ -38,6 +38,8 @@ _PUBLIC = {
     "pool_breakdown": "teaching.explain",
     "breakdown": "teaching.explain",
     "integrated_gradients": "teaching.saliency",
+    "answer_breakdown": "teaching.answer",
+    "AnswerBreakdown": "teaching.answer",
     "top_patches": "teaching.features",
     "maximize": "teaching.features",
 }
@@ -67,6 +69,7 @@ _MOVED = {
     "playground": "teaching.playground",
     "numbers": "teaching.numbers",
     "features": "teaching.features",  # the contract's documented path: model.features
+    "answer": "teaching.answer",
 }
 
 

@@ -4,8 +4,8 @@
 (``window.canvas``, ``window.load_model``, ``window.menuBar()``, ``window.statusBar()``):
 
 * typing a digit (0-9) while the canvas has focus stores the drawing with that label (an event
-  filter on the canvas; so does clicking a digit's bar when the prediction panel offers
-  ``class_clicked``), and a counter in the status bar shows how many of each digit are stored;
+  filter on the canvas; so does Shift+clicking a digit's bar when the prediction panel offers
+  ``label_requested``), and a counter in the status bar shows how many of each digit are stored;
 * a **Handwriting** menu: *My handwriting…* (thumbnails grouped by digit, delete, relabel,
   import/export, the current model's accuracy on them), *Fine-tune on my digits…* (progress,
   Cancel, before/after), *Use my personal model* (checkable, remembered across starts in
@@ -64,10 +64,11 @@ class HandwritingController(QObject):
         window.canvas.installEventFilter(self)
         window.installEventFilter(self)
         window.canvas.strokes_changed.connect(self._compare_timer.start)
-        # Clicking a digit's bar in the prediction panel labels the drawing too (where the panel offers it).
+        # Shift+clicking a digit's bar in the prediction panel labels the drawing too (where the panel offers it);
+        # a plain click explains the answer.
         for panel in window.findChildren(QWidget):
-            if isinstance(getattr(type(panel), "class_clicked", None), Signal):
-                panel.class_clicked.connect(self.label_current)
+            if isinstance(getattr(type(panel), "label_requested", None), Signal):
+                panel.label_requested.connect(self.label_current)
 
         self.counter = QLabel(objectName="handwriting_counts")
         self.counter.setToolTip(

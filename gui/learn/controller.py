@@ -21,8 +21,9 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
+from gui.feature_maps import MapCell
 from gui.menus import add_action, menu_before_help
 from gui.worker import Job
 from model.teaching.explain import ConvBreakdown
@@ -37,9 +38,11 @@ from model.teaching.jobs import (
     saliency_job,
 )
 
+from .answer import ANSWER_TAG, AnswerView
 from .architecture import ArchitectureDialog
 from .explain import ExplanationPanel
 from .filters import FiltersDialog
+from .map_detail import MapDetail
 from .playground import PlaygroundWindow
 from .saliency import SaliencyDialog
 
@@ -87,7 +90,13 @@ class Teaching(QObject):
         self.dock = QDockWidget("How is this value computed?", window)
         self.dock.setObjectName("explanation_dock")
         self.dock.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.dock.setWidget(self.panel)
+        self.detail = MapDetail()  # the clicked map, large, above the explanation of its cell
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.detail)
+        column.addWidget(self.panel, 1)
+        self.dock.setWidget(body)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
 
@@ -98,7 +107,10 @@ class Teaching(QObject):
         self._saliency_timer = _single_shot(self, SALIENCY_DELAY_MS, self.request_saliency)
 
         self._build_menu()
+        self.answer = AnswerView(self)  # a click on the answer or a bar: pooling, the dense sum, softmax
         window.feature_maps.map_clicked.connect(self.explain)
+        window.feature_maps.more_requested.connect(self.show_layer)
+        self.detail.cell_clicked.connect(self._on_detail_clicked)
         window.feature_maps.map_hovered.connect(self._on_map_hovered)
         window.worker.job_done.connect(self._on_job_done)
         window.worker.model_loaded.connect(self._on_model_loaded)
@@ -154,6 +166,7 @@ class Teaching(QObject):
             KERNELS_TAG: self._show_kernels,
             ARCHITECTURE_TAG: self._show_architecture,
             SALIENCY_TAG: self._show_saliency,
+            ANSWER_TAG: self.answer.show_result,
         }[tag]
         handler(result)
 
@@ -174,10 +187,24 @@ class Teaching(QObject):
         if not self.dock.isVisible():
             self.dock.show()
             self.dock.raise_()
+        if self.window.last_result is not None:
+            self.detail.show_map(layer, channel, self.window.last_result.activations, MapCell(*self.target))
         if not self.has_maps():
             self.panel.show_message(NO_CONV, title=NO_CONV_TITLE)
             return
         self._request_explanation()
+
+    @Slot(str, int, int, int)
+    def _on_detail_clicked(self, layer: str, channel: int, row: int, col: int) -> None:
+        self.window.feature_maps.select(MapCell(layer, channel, row, col))
+        self.explain(layer, channel, row, col)
+
+    @Slot(str)
+    def show_layer(self, layer: str) -> None:
+        """Every map of ``layer`` in the dock (the overview's "+N more"); a click on one explains it."""
+        self.dock.show()
+        self.dock.raise_()
+        self.detail.show_layer(layer, self.window.last_result.activations if self.window.last_result else {})
 
     def has_maps(self) -> bool:
         """Whether the loaded model has convolution or pooling layers to explain (``True`` while it loads)."""
@@ -232,6 +259,8 @@ class Teaching(QObject):
 
     @Slot(int)
     def _on_result_shown(self, _request_id: int) -> None:
+        if self.dock.isVisible() and self.detail.isVisible():
+            self.detail.set_activations(self.window.last_result.activations)
         if self.dock.isVisible() and self.target is not None:
             self._request_explanation()
         if _shown(self.saliency_dialog):

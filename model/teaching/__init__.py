@@ -5,6 +5,7 @@
 ``saliency``   integrated gradients, occlusion, parameter counts.
 ``playground`` the lesson's convolution playground (padding, stride, pooling, the size formula).
 ``numbers``    how numbers are written for a learner.
+``answer``     the last steps: pooling, the dense sum per class, softmax.
 ``features``   what each channel looks for: top dataset patches, optimised inputs.
 ``jobs``       the worker jobs behind the Learn views and the text of their arithmetic.
 

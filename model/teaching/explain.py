@@ -28,6 +28,7 @@ import numpy as np
 
 from model.nets.graph import activation_name, as_model_batch, flat_model, input_layer_name, source
 
+from .answer import AnswerBreakdown, answer_breakdown  # noqa: F401 (re-exported: the last steps)
 from .geometry import Window, check_index, layer_axes, receptive_field, window_at
 from .saliency import (
     IntegratedGradients,
