@@ -53,6 +53,7 @@ EDGE_PRIOR = 0.5  # prior that such a stroke still joins (a 4's stem drawn at it
 NEAR = 0.12  # a stroke within this (digit heights) of the digit's right edge may still belong to it
 NEAR_PRIOR = 0.15  # prior that it does
 MARK_SIZE = 0.25  # groups smaller than this (digit heights, both sides) are marks, not digits
+DIGIT_BONUS = 0.0  # added per digit to a grouping's score (> 0 favours more, smaller digits)
 PRIOR_WEIGHT = 1.0  # weight of the rule's prior against the network's log confidences
 MAX_STROKES = 2_000  # more strokes: read as one drawing (nobody writes a number that way)
 
@@ -428,7 +429,7 @@ def read_segmentation(
             score += PRIOR_WEIGHT * log_prior(b, False)
         p = probs.get((a, b))
         if p is not None:
-            score += math.log(max(float(p.max()), 1e-12))
+            score += math.log(max(float(p.max()), 1e-12)) + DIGIT_BONUS
         if score > best[b]:
             best[b], back[b] = score, a
     cuts, b = [], n
