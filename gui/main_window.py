@@ -219,6 +219,11 @@ class MainWindow(QMainWindow):
         self.result_shown.emit(result.id)
 
     def _show_result(self, result: Result) -> None:
+        if result.digits and self._focus_stroke is not None:
+            # The user picked a digit: an answer to a request sent before the click keeps it picked.
+            picked = next((k for k, d in enumerate(result.digits) if self._focus_stroke in d.strokes), result.selected)
+            if picked != result.selected:
+                result = result.with_selected(picked)
         self.last_result = result
         self.input_view.set_input(result.input)
         if result.probabilities is None:

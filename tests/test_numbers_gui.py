@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def window(qtbot):
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGIT_RECOGNIZER_DATA", str(tmp_path))  # labelled drawings go here
     w = MainWindow()
     qtbot.addWidget(w)
     w.resize(1200, 800)
@@ -75,3 +76,18 @@ def test_one_digit_is_shown_as_today(qtbot, window, stroke_fixtures):
     assert window.canvas.digit_boxes() == []
     assert window.last_result.digits == []
     np.testing.assert_array_equal(window.last_result.input, strokes_to_input(window.canvas.strokes()))
+
+
+def test_typing_a_number_and_enter_stores_its_digits_labelled(qtbot, window, stroke_fixtures):
+    draw_with_mouse(window.canvas, number_strokes(stroke_fixtures, "2026"))
+    qtbot.waitUntil(lambda: window.requests.settled, timeout=20_000)
+    assert answer(window) == "2026"
+    window.canvas.setFocus()
+    for key in (Qt.Key.Key_2, Qt.Key.Key_0, Qt.Key.Key_2, Qt.Key.Key_7, Qt.Key.Key_Backspace, Qt.Key.Key_6):
+        qtbot.keyClick(window.canvas, key)
+    assert window.canvas.stroke_count() > 0  # nothing stored while the number is typed
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert window.canvas.is_empty()
+    stored = window.handwriting.store.drawings()
+    assert sorted(d.label for d in stored) == [0, 2, 2, 6]
+    assert sum(len(d.strokes) for d in stored) == len(number_strokes(stroke_fixtures, "2026"))

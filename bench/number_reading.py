@@ -8,9 +8,9 @@ and a small vertical jitter. They are grouped by ``model.segment`` and read thro
 every digit is; a wrong number is a *segmentation error* when its strokes were grouped differently
 from the digits they came from, else a *misreading*.
 
-    uv run python bench/numbers.py                        # 2 to 10 digits, 300 numbers of each length
-    uv run python bench/numbers.py --writers 1-24 -n 200  # the writers the model was trained on (tuning)
-    uv run python bench/numbers.py --json
+    uv run python bench/number_reading.py                        # 2 to 10 digits, 300 numbers of each length
+    uv run python bench/number_reading.py --writers 1-24 -n 200  # the writers the model was trained on (tuning)
+    uv run python bench/number_reading.py --json
 
 Also times the grouping of 12-digit numbers (the rule alone, no network).
 """
@@ -20,13 +20,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, and this file's name would shadow
-# the standard library's ``numbers`` (which NumPy imports): put the project there instead.
+# (Not bench/numbers.py: as a script in bench/, that name would shadow the standard library's
+# ``numbers``, which NumPy imports, for every other script there.)
 ROOT = Path(__file__).resolve().parent.parent
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path[0] = str(ROOT)
-else:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
