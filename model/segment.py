@@ -53,6 +53,8 @@ EDGE_PRIOR = 0.5  # prior that such a stroke still joins (a 4's stem drawn at it
 NEAR = 0.12  # a stroke within this (digit heights) of the digit's right edge may still belong to it
 NEAR_PRIOR = 0.15  # prior that it does
 MARK_SIZE = 0.25  # groups smaller than this (digit heights, both sides) are marks, not digits
+FLAT = 0.4  # a candidate digit lower than this (digit heights) is a flag or a bar, not a digit ...
+FLAT_PRIOR = 0.05  # ... (this factor on its score)
 DIGIT_BONUS = 0.0  # added per digit to a grouping's score (> 0 favours more, smaller digits)
 PRIOR_WEIGHT = 1.0  # weight of the rule's prior against the network's log confidences
 MAX_STROKES = 2_000  # more strokes: read as one drawing (nobody writes a number that way)
@@ -76,6 +78,7 @@ class Segmentation:
     join: list[float] = field(default_factory=list)
     attached: dict[int, int] = field(default_factory=dict)
     height: float = 0.0
+    tall: list[bool] = field(default_factory=list)  # per ``order`` stroke: at least TALL digit heights
 
     @property
     def uncertain(self) -> int:
@@ -277,6 +280,7 @@ def segment_boxes(boxes: np.ndarray, ids: Sequence[int] | None = None) -> Segmen
         join,
         {keep[i]: keep[h] for i, h in attached.items()},
         height,
+        [bool(heights[j] >= TALL * height) for j in order],
     )
 
 
@@ -413,6 +417,14 @@ def read_segmentation(
     inputs = {r: cache[tuple(members[r])][0] for r in runs}
     probs = {r: cache[tuple(members[r])][1] for r in runs if cache[tuple(members[r])][1] is not None}
 
+    # A candidate much lower than the digits around (a flag, a bar on its own) is hardly a digit.
+    flat = set()
+    if seg.height > 0:
+        for r in probs:
+            x0, y0, x1, y1 = box_of(members[r])
+            if y1 - y0 < FLAT * seg.height:
+                flat.add(r)
+
     def log_prior(k: int, joined: bool) -> float:
         p = join[k] if joined else 1.0 - join[k]
         return -math.inf if p <= 0.0 else math.log(p)
@@ -430,6 +442,8 @@ def read_segmentation(
         p = probs.get((a, b))
         if p is not None:
             score += math.log(max(float(p.max()), 1e-12)) + DIGIT_BONUS
+            if seg.height > 0 and (a, b) in flat:
+                score += math.log(FLAT_PRIOR)
         if score > best[b]:
             best[b], back[b] = score, a
     cuts, b = [], n
@@ -576,6 +590,12 @@ def read_picture(picture: np.ndarray, classify: Callable[[np.ndarray], np.ndarra
         ys, xs = np.nonzero(np.isin(labels, np.asarray(members) + 1))
         return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
+    def picture_box(members: list[int]) -> tuple[float, float, float, float]:
+        # In the picture's own pixels (a very large picture's ink was read from a reduced copy).
+        fy, fx = np.shape(picture)[0] / ink.shape[0], np.shape(picture)[1] / ink.shape[1]
+        x0, y0, x1, y1 = box_of(members)
+        return x0 * fx, y0 * fy, x1 * fx, y1 * fy
+
     single = len(seg.groups) <= 1 and seg.uncertain == 0
     if single:
         x = image_to_input(picture)
@@ -583,5 +603,8 @@ def read_picture(picture: np.ndarray, classify: Callable[[np.ndarray], np.ndarra
             return NumberReading([], seg)
         probs = np.asarray(classify(x[None]), np.float32)[0]
         members = seg.groups[0]
-        return NumberReading([DigitReading(members, box_of(members), x, probs)], seg)
-    return read_segmentation(seg, lambda members: images_to_inputs([crop(members)])[0], classify, box_of)
+        return NumberReading([DigitReading(members, picture_box(members), x, probs)], seg)
+    reading = read_segmentation(seg, lambda members: images_to_inputs([crop(members)])[0], classify, box_of)
+    for d in reading.digits:
+        d.box = picture_box(d.strokes)
+    return reading

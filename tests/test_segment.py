@@ -33,7 +33,7 @@ def ellipse(cx: float, cy: float, rx: float = 0.3, ry: float = 0.5) -> np.ndarra
 
 # Digits one unit tall, their left edge at x (strokes in the order a person draws them).
 def four(x: float) -> list[np.ndarray]:
-    return [line((x + 0.45, 0), (x, 0.65), (x + 0.65, 0.65)), line((x + 0.5, 0.2), (x + 0.5, 1.0))]
+    return [line((x + 0.45, 0), (x, 0.65), (x + 0.65, 0.65)), line((x + 0.4, 0.2), (x + 0.4, 1.0))]
 
 
 def seven_late_bar(x: float) -> list[np.ndarray]:
