@@ -44,7 +44,7 @@ import numpy as np
 
 JOIN_ABOVE = 0.7  # cover at or above which a stroke belongs to the digit being written
 SPLIT_BELOW = 0.3  # cover at or below which it starts a new digit
-RAMP_PRIORS = (0.25, 0.9)  # prior of a join from SPLIT_BELOW to JOIN_ABOVE (linear between)
+RAMP_PRIORS = (0.15, 0.9)  # prior of a join from SPLIT_BELOW to JOIN_ABOVE (linear between)
 TOLERANCE = 0.04  # x tolerance of the cover, in digit heights (a stem drawn on a bar's end)
 GAP_SPLIT = 0.15  # a stroke starting this far (digit heights) right of the digit is a new one
 TALL = 0.6  # strokes and digits at least this tall (digit heights) are "full height"
@@ -53,7 +53,7 @@ EDGE_PRIOR = 0.5  # prior that such a stroke still joins (a 4's stem drawn at it
 NEAR = 0.12  # a stroke within this (digit heights) of the digit's right edge may still belong to it
 NEAR_PRIOR = 0.15  # prior that it does
 MARK_SIZE = 0.25  # groups smaller than this (digit heights, both sides) are marks, not digits
-FLAT = 0.4  # a candidate digit lower than this (digit heights) is a flag or a bar, not a digit ...
+FLAT = 0.5  # a candidate digit lower than this (digit heights) is a flag or a bar, not a digit ...
 FLAT_PRIOR = 0.05  # ... (this factor on its score)
 DIGIT_BONUS = 0.0  # added per digit to a grouping's score (> 0 favours more, smaller digits)
 PRIOR_WEIGHT = 1.0  # weight of the rule's prior against the network's log confidences

