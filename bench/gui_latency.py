@@ -32,6 +32,7 @@ def main() -> None:
     p.add_argument("--drawings", type=int, default=30)
     p.add_argument("--rate", type=float, default=120.0, help="mouse events per second (default: %(default)s)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--number", type=int, default=1, help="digits per drawing: >1 writes numbers (bench/number_screenshot.py)")
     args = p.parse_args()
 
     from PySide6.QtCore import Qt, QTimer
@@ -85,6 +86,11 @@ def main() -> None:
     interval = 1.0 / args.rate
     for i in range(args.drawings):
         strokes, label = read_strokes(files[i % len(files)])
+        if args.number > 1:
+            from number_screenshot import number_strokes  # bench/, beside this script
+
+            label = "".join(str((i * 7 + 3 * k) % 10) for k in range(args.number))
+            strokes = number_strokes(label)
         QTest.keyClick(window.canvas, Qt.Key.Key_Escape)
         pump(0.05)
         for points in to_canvas_points(window.canvas, strokes):

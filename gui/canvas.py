@@ -23,6 +23,9 @@ INK = QColor(255, 255, 255)
 PAPER = QColor(18, 18, 22)
 HINT = "Draw a digit"  # shown on the empty paper
 PEN_FRACTION = 0.045  # on-screen pen width as a fraction of the paper side, at pressure 0.5
+DIGIT_BOX = QColor(140, 170, 255, 90)  # the light box around each digit of a written number
+DIGIT_BOX_SELECTED = QColor(250, 160, 40, 200)  # ... and around the one the panels show
+CLICK_SLOP = 4.0  # pixels the mouse may move on a digit's box and still be a click, not a stroke
 
 
 class DrawingCanvas(QWidget):
@@ -30,6 +33,7 @@ class DrawingCanvas(QWidget):
 
     strokes_changed = Signal()
     stroke_finished = Signal()
+    digit_clicked = Signal(int)  # index (left to right) of the digit whose box or answer was clicked
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -51,6 +55,11 @@ class DrawingCanvas(QWidget):
         self._touch_id: int | None = None
         self._picture = None  # an opened picture shown on the paper instead of strokes
         self._arrays: list[np.ndarray] | None = None  # finished strokes as arrays, rebuilt on change
+        # The digits of a written number: boxes in paper units, answers, the one the panels show.
+        self._digit_boxes: list[tuple[float, float, float, float]] = []
+        self._digit_labels: list[str] = []
+        self._selected_digit = -1
+        self._press: tuple[QPointF, int] | None = None  # a press on a digit's box: a click or a stroke?
 
     # --- data --------------------------------------------------------------------------------
 
@@ -93,6 +102,37 @@ class DrawingCanvas(QWidget):
         self._picture = image
         self._cache = None
         self.update()
+
+    def set_digit_boxes(self, boxes: list, labels: list[str], selected: int = -1) -> None:
+        """Show a light box (``(x0, y0, x1, y1)`` in paper units) and its answer under each digit of a number.
+
+        ``selected``: the digit the panels show, outlined in the answer's colour; no boxes: none shown.
+        """
+        boxes = [tuple(float(v) for v in b) for b in boxes]
+        if boxes == self._digit_boxes and list(labels) == self._digit_labels and selected == self._selected_digit:
+            return
+        self._digit_boxes, self._digit_labels, self._selected_digit = boxes, list(labels), selected
+        self.update()
+
+    def digit_boxes(self) -> list[tuple[float, float, float, float]]:
+        return list(self._digit_boxes)
+
+    def digit_rect(self, index: int) -> QRectF:
+        """The widget rectangle of digit ``index``'s box (padded as painted), its answer below it included."""
+        x0, y0, x1, y1 = self._digit_boxes[index]
+        pad = 0.015
+        top_left, bottom_right = self.to_widget(x0 - pad, y0 - pad), self.to_widget(x1 + pad, y1 + pad)
+        rect = QRectF(top_left, bottom_right)
+        return rect.adjusted(0, 0, 0, self._label_height())
+
+    def _label_height(self) -> float:
+        return max(14.0, self.paper_rect().width() / 24)
+
+    def _digit_at(self, pos: QPointF) -> int:
+        for k in range(len(self._digit_boxes)):
+            if self.digit_rect(k).contains(pos):
+                return k
+        return -1
 
     # --- editing -----------------------------------------------------------------------------
 
@@ -204,16 +244,33 @@ class DrawingCanvas(QWidget):
 
     def mousePressEvent(self, event):
         if event.button() == Qt.MouseButton.LeftButton:
-            self._begin(event.position())
+            index = self._digit_at(event.position()) if len(self._digit_boxes) > 1 else -1
+            if index >= 0:
+                self._press = (event.position(), index)  # a click selects that digit; a drag draws
+            else:
+                self._begin(event.position())
         event.accept()
 
     def mouseMoveEvent(self, event):
         if event.buttons() & Qt.MouseButton.LeftButton:
+            if self._press is not None:
+                start, _ = self._press
+                if (event.position() - start).manhattanLength() < CLICK_SLOP:
+                    event.accept()
+                    return
+                self._press = None
+                self._begin(start)
             self._extend(event.position())
         event.accept()
 
     def mouseReleaseEvent(self, event):
         if event.button() == Qt.MouseButton.LeftButton:
+            if self._press is not None:
+                _, index = self._press
+                self._press = None
+                self.digit_clicked.emit(index)
+                event.accept()
+                return
             self._extend(event.position())
             self._end()
         event.accept()
@@ -327,6 +384,8 @@ class DrawingCanvas(QWidget):
         painter.drawPixmap(QRectF(rect), self._cache, source)
         if self._current:
             painter.drawPixmap(QRectF(rect), self._live, source)
+        if len(self._digit_boxes) > 1:
+            self._paint_digit_boxes(painter)
         if self.is_empty() and self._picture is None:
             painter.setPen(QColor(150, 150, 160))
             font = painter.font()
@@ -334,6 +393,23 @@ class DrawingCanvas(QWidget):
             painter.setFont(font)
             painter.drawText(self.paper_rect(), Qt.AlignmentFlag.AlignCenter, HINT)
         painter.end()
+
+    def _paint_digit_boxes(self, painter: QPainter) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        font = painter.font()
+        font.setPointSizeF(max(8.0, self._label_height() * 0.6))
+        font.setBold(True)
+        painter.setFont(font)
+        for k, label in enumerate(self._digit_labels[: len(self._digit_boxes)]):
+            rect = self.digit_rect(k)
+            box = rect.adjusted(0, 0, 0, -self._label_height())
+            colour = DIGIT_BOX_SELECTED if k == self._selected_digit else DIGIT_BOX
+            painter.setPen(QPen(colour, 1.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(box, 4, 4)
+            painter.setPen(colour if k == self._selected_digit else QColor(190, 200, 235))
+            below = QRectF(box.left() - 20, box.bottom(), box.width() + 40, self._label_height())
+            painter.drawText(below, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, label)
 
     def resizeEvent(self, event):
         self._cache = None

@@ -85,6 +85,8 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.canvas = DrawingCanvas()
         self.canvas.strokes_changed.connect(self._on_strokes_changed)
+        self.canvas.digit_clicked.connect(self.select_digit)
+        self._focus_stroke: int | None = None  # a number's digit the user clicked (a stroke of it)
         self.input_view = InputView()
         self.prediction = PredictionPanel()
         self.maps_area = FeatureMapArea()
@@ -177,6 +179,7 @@ class MainWindow(QMainWindow):
             return
         self._picture = None
         self.canvas.set_picture(None)
+        self._focus_stroke = None  # writing on: the panels follow the digit being written
         self._submit(Request(0, strokes=self.canvas.strokes()))
 
     def _submit(self, request: Request) -> int:
@@ -198,6 +201,7 @@ class MainWindow(QMainWindow):
         self.input_view.set_input(None)
         self.feature_maps.set_activations({})
         self.timing_status.setText("")
+        self.canvas.set_digit_boxes([], [])
 
     @Slot(Result)
     def _on_result(self, result: Result) -> None:
@@ -206,6 +210,21 @@ class MainWindow(QMainWindow):
         if result.error:
             self.statusBar().showMessage(f"Could not recognise this input: {result.error}", 8000)
             return
+        self._show_result(result)
+        started = self._submitted_at.pop(result.id, None)
+        if started is not None:
+            latency = time.perf_counter() - started
+            self.latencies.append(latency)
+            del self.latencies[:-1000]
+            self.timing_status.setText(f"network {result.seconds * 1000:.0f} ms · on screen {latency * 1000:.0f} ms")
+        self.result_shown.emit(result.id)
+
+    def _show_result(self, result: Result) -> None:
+        if result.digits and self._focus_stroke is not None:
+            # The user picked a digit: an answer to a request sent before the click keeps it picked.
+            picked = next((k for k, d in enumerate(result.digits) if self._focus_stroke in d.strokes), result.selected)
+            if picked != result.selected:
+                result = result.with_selected(picked)
         self.last_result = result
         self.input_view.set_input(result.input)
         if result.probabilities is None:
@@ -215,19 +234,35 @@ class MainWindow(QMainWindow):
         else:
             self.prediction.set_probabilities(result.probabilities)
         self.feature_maps.set_activations({**result.activations, **result.dense_activations})
-        started = self._submitted_at.pop(result.id, None)
-        if started is not None:
-            latency = time.perf_counter() - started
-            self.latencies.append(latency)
-            del self.latencies[:-1000]
-            self.timing_status.setText(f"network {result.seconds * 1000:.0f} ms · on screen {latency * 1000:.0f} ms")
+        self._show_number(result)
+
+    def _show_number(self, result: Result) -> None:
+        """A number of 2+ digits: boxes and answers on the canvas, the whole number and its confidence as the answer."""
+        if len(result.digits) < 2:
+            self.canvas.set_digit_boxes([], [])
+            self.prediction.set_number(None)
+            return
+        names = self.prediction.class_names
+        best = [int(d.probabilities.argmax()) for d in result.digits]
+        labels = [names[k] if k < len(names) else str(k) for k in best]
+        self.canvas.set_digit_boxes([d.box for d in result.digits], labels, result.selected)
+        self.prediction.set_number("".join(labels), result.number_confidence, result.selected, len(result.digits))
+
+    @Slot(int)
+    def select_digit(self, index: int) -> None:
+        """Show digit ``index`` of the number on screen (left to right) in the panels, maps and explanations."""
+        result = self.last_result
+        if result is None or not 0 <= index < len(result.digits) or index == result.selected:
+            return
+        self._focus_stroke = result.digits[index].strokes[0]
+        self._show_result(result.with_selected(index))
         self.result_shown.emit(result.id)
 
     def _resubmit(self) -> None:
         if self._picture is not None:
             self._submit(Request(0, image=self._picture))
         elif not self.canvas.is_empty():
-            self._submit(Request(0, strokes=self.canvas.strokes()))
+            self._submit(Request(0, strokes=self.canvas.strokes(), focus_stroke=self._focus_stroke))
 
     # --- model -------------------------------------------------------------------------------
 

@@ -176,3 +176,21 @@ class PredictionPanel(QWidget):
             )
             brushes[top] = pg.mkBrush(200, 150, 90)
         self.bars.setOpts(x=np.arange(n), height=p, brushes=brushes)
+
+    def set_number(self, text: str | None, confidence: float = 0.0, selected: int = -1, count: int = 0) -> None:
+        """Show a whole number (``None``: back to one digit) with its confidence (the product of its digits').
+
+        The bars keep showing the selected digit's probabilities (set by :meth:`set_probabilities`).
+        """
+        if text is None:
+            if self.digit_label.font().pointSize() != self._font.pointSize():
+                self.digit_label.setFont(self._font)
+            return
+        font = QFont(self._font)
+        font.setPointSize(max(14, min(self._font.pointSize(), int(self._font.pointSize() * 3.2 / max(len(text), 1)))))
+        self.digit_label.setFont(font)
+        self.digit_label.setText(text)
+        self.digit_label.setStyleSheet("" if confidence >= UNSURE_BELOW else "color: gray;")
+        self.confidence_label.setText(
+            f"{confidence * 100:.1f}% sure of all {count} digits · bars: digit {selected + 1} (click a box to pick one)"
+        )

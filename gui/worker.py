@@ -28,6 +28,19 @@ class Request:
     strokes: list[np.ndarray] | None = None  # vector strokes (any units, y down) ...
     image: np.ndarray | None = None  # ... or a picture (any size, grey/RGB/RGBA)
     ready: np.ndarray | None = None  # a (28, 28) model input used as is (a dataset digit), shown as ``image``
+    focus_stroke: int | None = None  # a number: show the digit holding this stroke (None: the newest)
+
+
+@dataclass
+class DigitResult:
+    """One digit of a written number: its box (x0, y0, x1, y1, in the strokes' units) and the network's answer."""
+
+    box: tuple[float, float, float, float]
+    strokes: list[int]
+    input: np.ndarray
+    probabilities: np.ndarray
+    activations: dict[str, np.ndarray] = field(default_factory=dict)
+    dense_activations: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -41,6 +54,23 @@ class Result:
     dense_activations: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (units,)
     seconds: float = 0.0  # preprocessing + inference time on the worker
     error: str | None = None
+    # A number of two or more digits: each digit, left to right; the fields above are the selected one's.
+    digits: list[DigitResult] = field(default_factory=list)
+    selected: int = -1
+
+    @property
+    def number_confidence(self) -> float:
+        """The product of the digits' confidences (a number), else the answer's confidence."""
+        if self.digits:
+            return float(np.prod([float(d.probabilities.max()) for d in self.digits]))
+        return 0.0 if self.probabilities is None else float(self.probabilities.max())
+
+    def with_selected(self, index: int) -> Result:
+        """The same number with digit ``index`` as the one shown (the panels, maps and explanations)."""
+        d = self.digits[index]
+        return Result(
+            self.id, d.input, d.probabilities, d.activations, d.dense_activations, self.seconds, self.error, self.digits, index
+        )
 
     @property
     def digit(self) -> int | None:
@@ -202,6 +232,10 @@ class InferenceWorker(QThread):
         self._abort = False
         self._predictor = None
         self._other_models: dict[Path, tuple[tuple[float, int], object]] = {}  # worker thread only
+        # Candidate digits of the number being written, kept between requests (model.data.segment's cache):
+        # a pen move re-renders only the digits holding the stroke it changes.
+        self._number_cache: dict = {}
+        self._number_strokes: list[tuple] = []
 
     # --- called from the GUI thread ----------------------------------------------------------
 
@@ -278,6 +312,7 @@ class InferenceWorker(QThread):
             self.model_failed.emit(str(load.path or DEFAULT_MODEL), str(exc) or traceback.format_exc(limit=1))
             return
         self._predictor = predictor
+        self._number_cache, self._number_strokes = {}, []
         self.model_loaded.emit(info)
 
     def _predict(self, request: Request) -> Result:
@@ -285,6 +320,15 @@ class InferenceWorker(QThread):
         from model.data.preprocess import strokes_to_input
 
         t0 = time.perf_counter()
+        if request.strokes is not None:
+            from model.data.segment import segment_strokes
+
+            try:
+                seg = segment_strokes(request.strokes)
+                if len(seg.groups) > 1 or seg.uncertain:
+                    return self._predict_number(request, seg, t0)
+            except Exception as exc:
+                return Result(request.id, None, None, error=str(exc) or type(exc).__name__)
         try:
             if request.ready is not None:
                 x = np.asarray(request.ready, np.float32)
@@ -301,6 +345,40 @@ class InferenceWorker(QThread):
             dict(getattr(prediction, "dense_activations", {})),
             time.perf_counter() - t0,
         )
+
+    def _cache_for(self, strokes: list[np.ndarray]) -> dict:
+        """The candidate-digit cache, less the entries holding a stroke that changed since the last request."""
+        signature = [(len(s), *np.asarray(s[0]).tolist(), *np.asarray(s[-1]).tolist()) if len(s) else (0,) for s in strokes]
+        same = 0
+        for old, new in zip(self._number_strokes, signature):
+            if old != new:
+                break
+            same += 1
+        if same < len(self._number_strokes) or same < len(signature):
+            self._number_cache = {k: v for k, v in self._number_cache.items() if k and max(k) < same}
+        self._number_strokes = signature
+        return self._number_cache
+
+    def _predict_number(self, request: Request, seg, t0: float) -> Result:
+        """A number: every candidate digit's probabilities in one batch, then the chosen digits' maps in one."""
+        from model.data.segment import read_number
+
+        strokes = request.strokes
+        reading = read_number(strokes, self._predictor.predict_probabilities, seg, cache=self._cache_for(strokes))
+        if not reading.digits:
+            return Result(request.id, None, None, seconds=time.perf_counter() - t0)
+        predictions = self._predictor.predict_many(np.stack([d.input for d in reading.digits]))
+        digits = [
+            DigitResult(d.box, d.strokes, d.input, p.probabilities, p.activations, dict(p.dense_activations))
+            for d, p in zip(reading.digits, predictions)
+        ]
+        focus = len(strokes) - 1 if request.focus_stroke is None else request.focus_stroke
+        selected = next((k for k, d in enumerate(digits) if focus in d.strokes), len(digits) - 1)
+        if len(digits) == 1:  # an uncertain split the network settled as one digit: shown as one
+            d = digits[0]
+            return Result(request.id, d.input, d.probabilities, d.activations, d.dense_activations, time.perf_counter() - t0)
+        result = Result(request.id, None, None, seconds=time.perf_counter() - t0, digits=digits)
+        return result.with_selected(selected)
 
     def _run_job(self, job: Job) -> None:
         try:

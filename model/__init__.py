@@ -70,6 +70,7 @@ _MOVED = {
     "numbers": "teaching.numbers",
     "features": "teaching.features",  # the contract's documented path: model.features
     "answer": "teaching.answer",
+    "segment": "data.segment",
 }
 
 

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # name -> (one-line description, "module:function" taking argv and returning an exit code)
 COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("classify images and stroke files (folders and - for standard input too)", "model.cli:predict_main"),
+    "read": ("read whole numbers (several digits) from stroke files and pictures", "model.read_cli:main"),
     "evaluate": ("accuracy, per-class accuracy and confusion matrix on a labelled set", "model.cli:evaluate_main"),
     "train": ("train a model (by default into a new file in your user folder)", "model.training.train:main"),
     "tune": ("fine-tune a model on your own handwriting", "model.training.tune:main"),
@@ -309,26 +310,38 @@ def evaluate_main(argv: list[str]) -> int:
     if predictor is None:
         return EXIT_USAGE
     problems: list[str] = []
+    numbers: list = []  # files labelled with a whole number: read by model.read_cli
     try:
         if data.is_file():
             result = evaluate_pendigits(predictor, data, writers, args.errors)
         elif any(data.glob("t10k-images-idx3-ubyte*")) or any(data.glob("mnist/t10k-images-idx3-ubyte*")):
             result = evaluate_mnist(predictor, data, args.errors)
         else:
-            result = evaluate_folder(predictor, data, args.errors, on_problem=problems.append)
+            result = evaluate_folder(predictor, data, args.errors, on_problem=problems.append, numbers=numbers)
     except DataError as exc:
         _error(" ".join(str(exc).split()))
         return EXIT_USAGE
+    number_result = None
+    if numbers:
+        from .read_cli import evaluate_numbers
+
+        number_result = evaluate_numbers(predictor, numbers, on_problem=problems.append)
     for problem in problems:
         print(f"skipped: {problem}", file=sys.stderr)
-    if len(result.labels) == 0:
+    if len(result.labels) == 0 and not numbers:
         _error(f"no labelled inputs found in {data}" + (f" (writers {args.writers})" if args.writers else ""))
         return EXIT_USAGE
     if args.json:
-        print(json.dumps({"data": str(data), "model": str(predictor.path), **result.summary()}))
+        extra = {"numbers": number_result} if number_result is not None else {}
+        print(json.dumps({"data": str(data), "model": str(predictor.path), **result.summary(), **extra}))
     else:
         print(f"model: {predictor.path}")
-        print(result.report())
+        if len(result.labels):
+            print(result.report())
+        if number_result is not None:
+            from .read_cli import number_report
+
+            print(number_report(number_result))
         if args.errors is not None:
             print(f"misread inputs written to {args.errors}")
     return 0

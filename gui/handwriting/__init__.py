@@ -61,6 +61,9 @@ class HandwritingController(QObject):
         self._compare_timer = QTimer(self, singleShot=True, interval=60)
         self._compare_timer.timeout.connect(self._request_compare)
 
+        from .number_labels import NumberLabeller
+
+        self.number_labels = NumberLabeller(self)
         window.canvas.installEventFilter(self)
         window.installEventFilter(self)
         window.canvas.strokes_changed.connect(self._compare_timer.start)
@@ -188,6 +191,8 @@ class HandwritingController(QObject):
         if obj is self.window.canvas and kind == QEvent.Type.KeyPress:
             digit = DIGIT_KEYS.get(event.key())
             blocked = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
+            if not (event.modifiers() & blocked) and self.number_labels.key_pressed(event.key(), digit):
+                return True  # a number on the canvas: its digits are typed, then Enter stores them
             if digit is not None and not (event.modifiers() & blocked):
                 self.label_current(digit)
                 return True

@@ -5,6 +5,7 @@
 ``pictures``    any image or stroke file -> the network's 28x28 input.
 ``preprocess``  ``strokes_to_input``: the one pure function from strokes to the input; the limits.
 ``handwriting`` the user's labelled drawings on disk.
+``segment``     a written number's strokes grouped into digits, and the reading the network is surest of.
 ``paths``       user folders and bundled resources (no Qt).
 
 The names of ``readers`` are importable from this package too (``from model.data import read_idx``),

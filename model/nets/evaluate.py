@@ -220,12 +220,18 @@ def supported_files(directory: str | os.PathLike) -> list[Path]:
 
 
 def evaluate_folder(
-    predictor, directory: str | os.PathLike, errors_dir: Path | None = None, on_problem: Callable[[str], None] | None = None
+    predictor,
+    directory: str | os.PathLike,
+    errors_dir: Path | None = None,
+    on_problem: Callable[[str], None] | None = None,
+    numbers: list | None = None,
 ) -> EvalResult:
     """Every labelled image and stroke file under ``directory`` (see :func:`label_of`).
 
     Files that cannot be read or carry no known label are passed to ``on_problem`` as one line
-    each and left out; the rest are read, classified and counted a batch at a time.
+    each and left out; the rest are read, classified and counted a batch at a time. With a
+    ``numbers`` list, files labelled with a whole number (``"label": "4071"``) are appended to it
+    as ``(path, label)`` instead, for :func:`model.read_cli.evaluate_numbers`.
     """
     from model.data.pictures import inputs_from_files, read_ahead
 
@@ -244,6 +250,9 @@ def evaluate_folder(
             x, doc_label = item
             label = class_label_of(path, doc_label, names)
             index = None if label is None else class_index(names, label)
+            if index is None and numbers is not None and is_number_label(label, names):
+                numbers.append((path, label))
+                continue
             if index is None:
                 what = "no label" if label is None else f"label {label!r} is not one of the model's classes"
                 report(
@@ -264,6 +273,11 @@ def evaluate_folder(
         np.concatenate(predicted) if predicted else np.zeros(0, np.int64),
         names,
     )
+
+
+def is_number_label(label: object, class_names: Sequence[str]) -> bool:
+    """True for a whole number's label: a string of 2 or more digits, each one of the model's classes."""
+    return isinstance(label, str) and len(label) >= 2 and all(c in class_names for c in label)
 
 
 def _message(path: Path | str, exc: BaseException) -> str:

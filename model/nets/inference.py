@@ -473,6 +473,25 @@ class Predictor:
         dense = {layer.name: out[0] for layer, out in zip(self._dense, outputs[n_maps:-1], strict=True)}
         return Prediction(self._to_probabilities(outputs[-1])[0], activations, dense)
 
+    def predict_many(self, images: np.ndarray) -> list[Prediction]:
+        """``(n, 28, 28)`` drawings -> one :class:`Prediction` each (maps included), in one call of the model.
+
+        The digits of a written number: every digit's answer and feature maps from one batch.
+        """
+        x = self.prepare(np.asarray(images, np.float32))
+        with self._lock:
+            outputs = [o.numpy() for o in self._maps_fn()(x)]
+        n_maps = len(self._features)
+        probs = self._to_probabilities(outputs[-1])
+        return [
+            Prediction(
+                probs[k],
+                {layer.name: out[k] for layer, out in zip(self._features, outputs[:n_maps], strict=True)},
+                {layer.name: out[k] for layer, out in zip(self._dense, outputs[n_maps:-1], strict=True)},
+            )
+            for k in range(len(x))
+        ]
+
     def predict_probabilities(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """``(n, 28, 28)`` drawings -> ``(n, classes)`` probabilities, in batches, without the feature maps."""
         images = np.asarray(images, np.float32)
