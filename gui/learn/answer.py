@@ -40,7 +40,8 @@ ANSWER_TAG = "answer"
 DECIMALS = 3
 TOP_TERMS = 10  # terms written one by one; the rest are summed into one term
 THUMB_COLS = 6
-MAX_THUMBS = 64
+MAX_THUMBS = 24  # the largest contributions; the rest are summed in step 2
+LABEL_PX = 15  # the line under each thumbnail
 DOCK_PX = 440
 POOLING_WORDS = {
     "global average": ("Global average pooling", "mean"),
@@ -175,13 +176,14 @@ class AnswerPanel(QWidget):
             text = (
                 f"<b>1. {what}</b>: the {c} maps of <b>{html.escape(b.maps_name)}</b> ({h}×{w} each) laid out as "
                 f"{len(b.inputs)} numbers, every cell its own input. Thumbnails: each map with its cells' summed "
-                f"terms for class {html.escape(b.name(self.cls))}, largest first."
+                f"terms for class {html.escape(b.name(self.cls))}: the {min(c, MAX_THUMBS)} largest, largest first."
             )
             values = b.channel_contributions(self.cls)
         else:
             text = (
                 f"<b>1. {what}</b>: each of the {c} maps of <b>{html.escape(b.maps_name)}</b> ({h}×{w}) becomes one "
-                f"number, its {stat}. Largest contribution to class {html.escape(b.name(self.cls))} first."
+                f"number, its {stat}. The {min(c, MAX_THUMBS)} largest contributions to class "
+                f"{html.escape(b.name(self.cls))}, largest first (click one to see it large):"
             )
             values = b.inputs
         self.pool_label.setText(text)
@@ -194,7 +196,9 @@ class AnswerPanel(QWidget):
         h, w, _ = maps.shape
         cols = min(THUMB_COLS, len(order))
         rows = math.ceil(len(order) / cols)
-        label_h = max(3, h // 2)  # room under each map for its number
+        tile_px = max(40.0, (max(self.width(), 300) - 40) / cols)  # screen pixels per thumbnail column
+        px_per_cell = tile_px / (w + 1)
+        label_h = max(2, math.ceil(LABEL_PX / px_per_cell))  # room under each map for its number, in map cells
         cell_h, cell_w = h + label_h, w + 1
         mosaic = np.full((rows * cell_h, cols * cell_w), np.nan, np.float32)
         peak = float(np.abs(maps).max()) or 1.0
@@ -214,7 +218,7 @@ class AnswerPanel(QWidget):
             self._thumb_texts.append(item)
         self._thumb_order, self._thumb_shape = order, (cell_h, cell_w)
         self.thumb_view.setRange(xRange=(0, cols * cell_w), yRange=(0, rows * cell_h), padding=0.01)
-        self.thumbs.setFixedHeight(int(min(420, 36 + rows * max(50, 330 / cols * cell_h / cell_w))))
+        self.thumbs.setFixedHeight(int(rows * cell_h * px_per_cell) + 10)
 
     def _on_thumb_clicked(self, event) -> None:
         b = self.breakdown
