@@ -289,6 +289,21 @@ def group_strokes(strokes: Sequence) -> list[list[int]]:
     return segment_strokes(strokes).groups
 
 
+def split_labelled_number(strokes: Sequence, label: str) -> list[list] | None:
+    """A drawing labelled with a whole number -> the strokes of each digit, left to right, or ``None``.
+
+    The label says how many digits there are: the rule's grouping if it has that many, else the
+    most probable candidate that does (no network needed); ``None`` if none has.
+    """
+    seg = segment_strokes(strokes)
+    boxes = {i: _box_of(strokes, [i]) for g in seg.groups for i in g}
+    centre = lambda g: (min(boxes[i][0] for i in g) + max(boxes[i][2] for i in g)) / 2  # noqa: E731
+    for groups in [seg.groups, *seg.candidates(limit=256)]:
+        if len(groups) == len(label):
+            return [[strokes[i] for i in g] for g in sorted(groups, key=centre)]
+    return None
+
+
 # --- reading -------------------------------------------------------------------------------------
 
 
