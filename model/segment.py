@@ -93,9 +93,11 @@ class Segmentation:
     def candidates(self, limit: int = 64) -> list[list[list[int]]]:
         """Groupings consistent with the rule, most probable first (at most ``limit``)."""
         free = [k for k in range(1, len(self.order)) if 0.0 < self.join[k] < 1.0]
+        # Beyond 12 uncertain splits, the surest ones keep the rule's choice (2^12 combinations at most).
+        free = sorted(sorted(free, key=lambda k: abs(self.join[k] - 0.5))[:12])
         out = []
-        for bits in range(min(2 ** len(free), 1 << 16)):
-            joined = {k: self.join[k] >= 1.0 for k in range(1, len(self.order))}
+        for bits in range(2 ** len(free)):
+            joined = {k: self.join[k] >= 0.5 for k in range(1, len(self.order))}  # free ones set below
             logp = 0.0
             for j, k in enumerate(free):
                 joined[k] = bool(bits >> j & 1)
