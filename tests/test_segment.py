@@ -223,3 +223,22 @@ def test_candidates_hold_the_rules_grouping(n):
         strokes += four(k * 0.9)
     seg = segment_strokes(strokes)
     assert seg.groups in seg.candidates()
+
+
+def test_a_number_labelled_for_tuning_is_split_into_labelled_digits(tmp_path):
+    import json
+
+    from model.data import write_strokes
+    from model.handwriting import read_labelled_folder
+
+    strokes = four(0) + seven_late_bar(1.0) + zero(2.0)
+    write_strokes(tmp_path / "n.json", strokes)
+    doc = json.loads((tmp_path / "n.json").read_text())
+    doc["label"] = "470"
+    (tmp_path / "n.json").write_text(json.dumps(doc))
+    doc["label"] = "4700"  # more digits than the strokes hold
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    drawings, problems = read_labelled_folder(tmp_path)
+    assert [d.label for d in drawings] == [4, 7, 0]
+    assert [len(d.strokes) for d in drawings] == [2, 2, 1]
+    assert len(problems) == 1 and "bad.json" in problems[0]

@@ -57,6 +57,16 @@ def read_labelled_folder(folder: str | os.PathLike) -> tuple[list[LabelledDrawin
             problems.append(str(exc))
             continue
         label = label_of(path, doc_label)
+        if label is None and isinstance(doc_label, str) and len(doc_label) >= 2 and doc_label.isdigit():
+            # A whole number ("label": "4071"): tuned on as its digits, split as model.segment groups them.
+            from .segment import split_labelled_number
+
+            parts = split_labelled_number(strokes, doc_label)
+            if parts is None:
+                problems.append(f"{path}: its strokes do not group into the {len(doc_label)} digits of {doc_label}")
+            else:
+                drawings.extend(LabelledDrawing(path, part, int(c)) for part, c in zip(parts, doc_label))
+            continue
         if label is None:
             problems.append(f'{path}: no label (add "label": N, or put it in a folder named N)')
         elif not strokes:

@@ -11,12 +11,16 @@ digit being written or *starts* the next one, and what tells them apart is how m
 stroke's width lies over the digit being written (its *cover*, measured on the x axis with a
 tolerance of ``TOLERANCE`` of the digit height):
 
-* cover >= ``JOIN_ABOVE``: the stroke is part of that digit (a stem, a flag, a crossbar);
+* cover >= ``JOIN_ABOVE``: the stroke is part of that digit (a stem, a flag, a crossbar). Short
+  strokes (flags, bars, bases) and the body after a flag drawn first measure their overlap against
+  the narrower of the two, so a flag sticking far out still belongs (:func:`join_prior`);
 * cover <= ``SPLIT_BELOW`` (a stroke that merely touches or overlaps the digit's edge, or lies to
-  its right, however far): a new digit; a wide gap is only a gap;
-* between, and where a new, full-height stroke lands at the right edge of a digit that is already
-  full height (a ``1`` written close after a ``7``), the split is *uncertain*: both readings are
-  kept as candidates and the network decides (:func:`read_number`).
+  its right, more than ``GAP_SPLIT`` away however far): a new digit; a wide gap is only a gap;
+* between, where a new full-height stroke lands at the right edge of a digit that is already full
+  height (a ``1`` written close after a ``7``, or a 4's stem?), and where a stroke starts within
+  ``NEAR`` of the digit's right edge, the split is *uncertain*: both readings are kept as
+  candidates, with the priors ``RAMP_PRIORS``, ``EDGE_PRIOR``, ``NEAR_PRIOR`` (measured on numbers
+  composed from pendigits writers 1-24), and the network decides (:func:`read_number`).
 
 A stroke that lies over an earlier digit rather than the current one (going back to cross a 7)
 joins that digit; a mark too small to be a digit (under ``MARK_SIZE`` of the digit height: a dot, a
@@ -30,7 +34,8 @@ centre of their box.
 ``strokes_to_input`` (each distinct group once) and classified in one batch; the grouping kept is
 the one with the largest sum of log confidences plus ``PRIOR_WEIGHT`` times the log prior of its
 uncertain decisions (a dynamic programme over the writing order, so many uncertain splits cost
-no more than a few). One group holding every stroke is read exactly as a single digit always was:
+no more than a few); a candidate lower than ``FLAT`` of the digit height (a flag or a bar on its
+own) scores ``FLAT_PRIOR`` less. One group holding every stroke is read exactly as a single digit always was:
 ``strokes_to_input`` on all the strokes.
 """
 
@@ -88,9 +93,11 @@ class Segmentation:
     def candidates(self, limit: int = 64) -> list[list[list[int]]]:
         """Groupings consistent with the rule, most probable first (at most ``limit``)."""
         free = [k for k in range(1, len(self.order)) if 0.0 < self.join[k] < 1.0]
+        # Beyond 12 uncertain splits, the surest ones keep the rule's choice (2^12 combinations at most).
+        free = sorted(sorted(free, key=lambda k: abs(self.join[k] - 0.5))[:12])
         out = []
-        for bits in range(min(2 ** len(free), 1 << 16)):
-            joined = {k: self.join[k] >= 1.0 for k in range(1, len(self.order))}
+        for bits in range(2 ** len(free)):
+            joined = {k: self.join[k] >= 0.5 for k in range(1, len(self.order))}  # free ones set below
             logp = 0.0
             for j, k in enumerate(free):
                 joined[k] = bool(bits >> j & 1)
@@ -287,6 +294,21 @@ def segment_boxes(boxes: np.ndarray, ids: Sequence[int] | None = None) -> Segmen
 def group_strokes(strokes: Sequence) -> list[list[int]]:
     """The rule's grouping: stroke indices per digit, left to right (see :func:`segment_strokes`)."""
     return segment_strokes(strokes).groups
+
+
+def split_labelled_number(strokes: Sequence, label: str) -> list[list] | None:
+    """A drawing labelled with a whole number -> the strokes of each digit, left to right, or ``None``.
+
+    The label says how many digits there are: the rule's grouping if it has that many, else the
+    most probable candidate that does (no network needed); ``None`` if none has.
+    """
+    seg = segment_strokes(strokes)
+    boxes = {i: _box_of(strokes, [i]) for g in seg.groups for i in g}
+    centre = lambda g: (min(boxes[i][0] for i in g) + max(boxes[i][2] for i in g)) / 2  # noqa: E731
+    for groups in [seg.groups, *seg.candidates(limit=256)]:
+        if len(groups) == len(label):
+            return [[strokes[i] for i in g] for g in sorted(groups, key=centre)]
+    return None
 
 
 # --- reading -------------------------------------------------------------------------------------
