@@ -58,7 +58,7 @@ def read_labelled_folder(folder: str | os.PathLike) -> tuple[list[LabelledDrawin
             continue
         label = label_of(path, doc_label)
         if label is None and isinstance(doc_label, str) and len(doc_label) >= 2 and doc_label.isdigit():
-            # A whole number ("label": "4071"): tuned on as its digits, split as model.segment groups them.
+            # A whole number ("label": "4071"): tuned on as its digits, split as model.data.segment groups them.
             from .segment import split_labelled_number
 
             parts = split_labelled_number(strokes, doc_label)
