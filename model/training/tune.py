@@ -61,6 +61,9 @@ class TuneConfig:
     blend: float = 0.9
     holdout: bool = True  # hold every HOLDOUT_EVERY-th drawing of each digit out of tuning
     seed: int = 1
+    # Tune harder where the base model misreads your tuning drawings, gently where it does not; see
+    # model/training/personal.py (False: the fixed recipe above, as before issue 26).
+    adaptive: bool = True
 
 
 class TuneError(ValueError):
@@ -206,6 +209,11 @@ def tune(
     from model.data.preprocess import strokes_to_input
 
     x_user, y_user = render_drawings(drawings, tune_idx, cfg.variants, rng)
+    plan = None
+    if cfg.adaptive:
+        from .personal import adapt
+
+        cfg, x_user, y_user, plan = adapt(model, drawings, tune_idx, cfg, x_user, y_user, rng)
     held = [(strokes_to_input(drawings[i].strokes), labels[i]) for i in held_idx]
     held = [(x, y) for x, y in held if x is not None]
     x_held = np.asarray([x for x, _ in held], np.float32).reshape(-1, 28, 28)
@@ -266,6 +274,9 @@ def tune(
 
     report(0.92, "measuring the tuned model")
     after_held = _accuracy(model, x_held, y_held)
+    from .personal import still_confused
+
+    confused = still_confused(model, drawings, tune_idx, x_held, y_held)
     after_mnist = _accuracy(model, x_mnist_test, y_mnist_test) if x_mnist_test is not None else None
     if stop():
         raise TuneCancelled()
@@ -299,6 +310,8 @@ def tune(
             "seconds": round(time.perf_counter() - t_start, 1),
             "fit_seconds": round(fit_seconds, 1),
             "command": command,
+            "adaptive": plan,
+            "still_confused": confused,
         },
         "before_after": {
             "held_out_drawings": {"n": int(len(y_held)), "before": _round(before_held), "after": _round(after_held)},
@@ -342,6 +355,11 @@ def describe(card: dict) -> str:
     if ba.get("mnist_test"):
         m = ba["mnist_test"]
         lines.append(f"MNIST test ({m['n']:,}): {pct(m['before'], 2)} before -> {pct(m['after'], 2)} after")
+    from .personal import ask_for_more
+
+    ask = ask_for_more(t.get("still_confused"))
+    if ask:
+        lines.append(ask)
     return "\n".join(lines)
 
 

@@ -1,0 +1,132 @@
+"""How hard to tune for one person, and what to ask them for next (issue 26).
+
+``main.py tune``'s fixed recipe (blend 0.9, a small learning rate, every drawing weighted alike)
+protects MNIST but leaves a hard writer's systematic errors in place: a writer whose 1s the base
+model reads as 7s gets four 1s among thousands of replay digits. :func:`adapt` looks at what the
+base model makes of the person's *tuning* drawings (never the held-out ones, so the before/after
+figure stays honest) and
+
+* where it reads them all, keeps the gentle recipe (there is nothing to fix; tuning harder would
+  only cost MNIST digits);
+* where it misreads some, tunes harder (no weight blend, a larger learning rate) and weights the
+  digits it confuses: the drawings of a misread digit, and of the digit it is read as (so the
+  person's real 7s stay 7s when their 1s move away from 7), get extra warped re-renders.
+
+After tuning, :func:`still_confused` lists what the tuned model still misreads (held-out and tuning
+drawings), which the card stores, and :func:`ask_for_more` turns that into the sentence the app and
+``main.py tune`` show: "your 4s are read as 5s: draw three more 4s".
+
+No TensorFlow import here: the functions take the Keras model they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+# Extra warped re-renders, per drawing, in multiples of TuneConfig.variants: for a digit the base
+# misreads, and for a digit it reads others as.
+CONFUSED_EXTRA = 3
+READ_AS_EXTRA = 1
+HARDER_LEARNING_RATE = 2.0  # times TuneConfig.learning_rate when the base misreads tuning drawings
+MORE_TO_DRAW = 3  # drawings asked for per digit still confused
+_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
+def _clean_inputs(drawings: Sequence, indices) -> tuple[np.ndarray, np.ndarray]:
+    """The drawings at ``indices`` through ``strokes_to_input``: ``(n, 28, 28)`` float32 and labels."""
+    from model.data.preprocess import strokes_to_input
+
+    pairs = [(strokes_to_input(drawings[i].strokes), int(drawings[i].label)) for i in indices]
+    pairs = [(x, y) for x, y in pairs if x is not None]
+    x = np.asarray([x for x, _ in pairs], np.float32).reshape(-1, 28, 28)
+    return x, np.asarray([y for _, y in pairs], np.int64)
+
+
+def _read(model, x: np.ndarray) -> np.ndarray:
+    if len(x) == 0:
+        return np.zeros(0, np.int64)
+    return np.asarray(model.predict(x[..., None], batch_size=1024, verbose=0)).argmax(1)
+
+
+def confusion_pairs(y: np.ndarray, pred: np.ndarray) -> list[dict]:
+    """``[{"digit", "read_as", "count", "of"}]`` for every (true, read) pair that occurs, most frequent first.
+
+    ``of`` is how many drawings of ``digit`` were read.
+    """
+    y, pred = np.asarray(y, np.int64), np.asarray(pred, np.int64)
+    rows = []
+    for digit in np.unique(y):
+        of = int(np.sum(y == digit))
+        wrong = pred[(y == digit) & (pred != digit)]
+        for read_as, count in zip(*np.unique(wrong, return_counts=True), strict=True):
+            rows.append({"digit": int(digit), "read_as": int(read_as), "count": int(count), "of": of})
+    return sorted(rows, key=lambda r: (-r["count"] / r["of"], -r["count"], r["digit"]))
+
+
+def adapt(model, drawings: Sequence, tune_idx, cfg, x_user: np.ndarray, y_user: np.ndarray, rng: np.random.Generator):
+    """The tuning strength and data for this person: ``(cfg, x_user, y_user, plan)``.
+
+    ``model`` is the base model, ``tune_idx`` the drawings tuned on (the held-out ones are never
+    looked at), ``x_user``/``y_user`` their renders so far. ``plan`` is a JSON-able record for the card.
+    """
+    from .augment import render_drawings
+
+    x, y = _clean_inputs(drawings, tune_idx)
+    pred = _read(model, x)
+    pairs = confusion_pairs(y, pred)
+    plan = {
+        "base_on_tuning_drawings": None if len(y) == 0 else round(float(np.mean(pred == y)), 5),
+        "base_confusions": pairs,
+        "strength": "gentle",
+    }
+    if not pairs:
+        return cfg, x_user, y_user, plan
+    confused = {p["digit"] for p in pairs}
+    read_as = {p["read_as"] for p in pairs} - confused
+    labels = np.asarray([int(drawings[i].label) for i in tune_idx])
+    tune_idx = np.asarray(tune_idx)
+    xs, ys = [x_user], [y_user]
+    for digits, extra in ((confused, CONFUSED_EXTRA), (read_as, READ_AS_EXTRA)):
+        idx = tune_idx[np.isin(labels, sorted(digits))]
+        if len(idx) and extra:
+            xe, ye = render_drawings(drawings, idx, cfg.variants * extra, rng)
+            xs.append(xe)
+            ys.append(ye)
+    harder = replace(cfg, blend=1.0, learning_rate=cfg.learning_rate * HARDER_LEARNING_RATE)
+    plan.update(strength="harder", weighted_digits=sorted(confused), read_as_digits=sorted(read_as))
+    return harder, np.concatenate(xs), np.concatenate(ys), plan
+
+
+def still_confused(model, drawings: Sequence, tune_idx, x_held: np.ndarray, y_held: np.ndarray) -> list[dict]:
+    """What the (tuned) ``model`` misreads among the person's held-out and tuning drawings; see :func:`confusion_pairs`."""
+    x, y = _clean_inputs(drawings, tune_idx)
+    x = np.concatenate([x, np.asarray(x_held, np.float32).reshape(-1, 28, 28)])
+    y = np.concatenate([y, np.asarray(y_held, np.int64)])
+    return confusion_pairs(y, _read(model, x))
+
+
+def ask_for_more(confused: Sequence[dict] | None, most: int = 2) -> str | None:
+    """The sentence asking for the drawings that would help most, or ``None`` when nothing is confused.
+
+    ``[{"digit": 4, "read_as": 5, ...}]`` -> "your 4s are read as 5s: draw three more 4s".
+    """
+    if not confused:
+        return None
+    seen: list[dict] = []
+    for row in confused:
+        if row["digit"] not in {r["digit"] for r in seen}:
+            seen.append(row)
+    seen = seen[:most]
+    n = _WORDS.get(MORE_TO_DRAW, str(MORE_TO_DRAW))
+    parts = [f"your {r['digit']}s are read as {r['read_as']}s" for r in seen]
+    what = f"{seen[0]['digit']}s" if len(seen) == 1 else "of each"
+    return f"{' and '.join(parts)}: draw {n} more {what}"
+
+
+def digits_to_practise(card: dict | None) -> list[int]:
+    """The digits a tuned model's card says are still confused (for the My handwriting view's filter)."""
+    rows = ((card or {}).get("tuning") or {}).get("still_confused") or []
+    return sorted({int(r["digit"]) for r in rows})

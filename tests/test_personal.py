@@ -1,0 +1,125 @@
+"""model/training/personal.py: tune harder only where the base misreads you, and ask for what helps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.training.personal import adapt, ask_for_more, confusion_pairs, digits_to_practise, still_confused
+from model.training.tune import TuneConfig, describe
+
+
+@dataclass
+class Drawing:
+    strokes: list
+    label: int
+
+
+def drawing(label: int, k: int) -> Drawing:
+    """A distinct little zig-zag per label (enough for strokes_to_input and the warps)."""
+    t = np.linspace(0, 1, 20)
+    return Drawing([np.column_stack([t * 50 + 3 * label, 100 * np.abs(np.sin(t * (label + 1 + 0.5 * (k % 2))))])], label)
+
+
+class FakeModel:
+    """Reads every drawing as its label, except the labels in ``wrong`` (read as ``wrong[label]``)."""
+
+    def __init__(self, labels_by_ink: dict, wrong: dict | None = None):
+        self.labels_by_ink, self.wrong = labels_by_ink, wrong or {}
+
+    def predict(self, x, batch_size=None, verbose=0):
+        out = np.zeros((len(x), 10), np.float32)
+        for i, image in enumerate(x):
+            label = self.labels_by_ink[round(float(image.sum()), 2)]
+            out[i, self.wrong.get(label, label)] = 1.0
+        return out
+
+
+def setup(wrong=None):
+    from model.data.preprocess import strokes_to_input
+
+    drawings = [drawing(label, k) for k in range(4) for label in range(10)]
+    ink = {round(float(strokes_to_input(d.strokes).sum()), 2): d.label for d in drawings}
+    return drawings, FakeModel(ink, wrong)
+
+
+def test_confusion_pairs_most_frequent_first():
+    y = np.array([4, 4, 4, 7, 7, 1])
+    pred = np.array([5, 5, 4, 2, 7, 1])
+    assert confusion_pairs(y, pred) == [
+        {"digit": 4, "read_as": 5, "count": 2, "of": 3},
+        {"digit": 7, "read_as": 2, "count": 1, "of": 2},
+    ]
+    assert confusion_pairs(y, y) == []
+
+
+def test_ask_for_more_names_the_digits():
+    assert ask_for_more(None) is None and ask_for_more([]) is None
+    assert ask_for_more([{"digit": 4, "read_as": 5, "count": 2, "of": 5}]) == "your 4s are read as 5s: draw three more 4s"
+    rows = [
+        {"digit": 4, "read_as": 5, "count": 2, "of": 5},
+        {"digit": 4, "read_as": 9, "count": 1, "of": 5},
+        {"digit": 7, "read_as": 2, "count": 1, "of": 5},
+        {"digit": 1, "read_as": 7, "count": 1, "of": 5},
+    ]
+    assert ask_for_more(rows) == "your 4s are read as 5s and your 7s are read as 2s: draw three more of each"
+    assert digits_to_practise({"tuning": {"still_confused": rows}}) == [1, 4, 7]
+    assert digits_to_practise(None) == [] and digits_to_practise({"tuning": {}}) == []
+
+
+def test_adapt_keeps_the_gentle_recipe_when_the_base_reads_everything():
+    drawings, model = setup()
+    cfg = TuneConfig(variants=1)
+    x_user, y_user = np.zeros((3, 28, 28), np.float32), np.zeros(3, np.int64)
+    out_cfg, x, y, plan = adapt(model, drawings, np.arange(30), cfg, x_user, y_user, np.random.default_rng(0))
+    assert out_cfg == cfg and x is x_user and y is y_user
+    assert plan["strength"] == "gentle" and plan["base_on_tuning_drawings"] == 1.0 and plan["base_confusions"] == []
+
+
+def test_adapt_tunes_harder_and_weights_the_confused_digits():
+    drawings, model = setup(wrong={1: 7})
+    cfg = TuneConfig(variants=1)
+    x_user, y_user = np.zeros((3, 28, 28), np.float32), np.zeros(3, np.int64)
+    tune_idx = np.arange(30)  # three drawings of each digit; the held-out ones (30-39) are never looked at
+    out_cfg, x, y, plan = adapt(model, drawings, tune_idx, cfg, x_user, y_user, np.random.default_rng(0))
+    assert plan["strength"] == "harder" and plan["weighted_digits"] == [1] and plan["read_as_digits"] == [7]
+    assert out_cfg.blend == 1.0 and out_cfg.learning_rate > cfg.learning_rate
+    assert plan["base_confusions"] == [{"digit": 1, "read_as": 7, "count": 3, "of": 3}]
+    # 3 drawings of 1 x (1 clean + 3 variants) and 3 drawings of 7 x (1 clean + 1 variant) added
+    assert len(x) == len(y) == 3 + 12 + 6
+    assert sorted(np.unique(y[3:])) == [1, 7] and int(np.sum(y[3:] == 1)) == 12
+
+
+def test_still_confused_reads_tuning_and_held_out_drawings():
+    from model.data.preprocess import strokes_to_input
+
+    drawings, model = setup(wrong={4: 5})
+    x_held = np.stack([strokes_to_input(d.strokes) for d in drawings[30:]])
+    y_held = np.array([d.label for d in drawings[30:]])
+    assert still_confused(model, drawings, np.arange(30), x_held, y_held) == [{"digit": 4, "read_as": 5, "count": 4, "of": 4}]
+
+
+def test_describe_asks_for_the_digits_still_confused():
+    card = {
+        "tuning": {
+            "base_model_name": "mnist_cnn.keras",
+            "tuned_on": 40,
+            "samples": 50,
+            "replay": {"images": 4500},
+            "seconds": 20.0,
+            "still_confused": [{"digit": 4, "read_as": 5, "count": 1, "of": 5}],
+        },
+        "before_after": {"held_out_drawings": {"n": 10, "before": 0.8, "after": 0.9}, "mnist_test": None},
+    }
+    assert describe(card).splitlines()[-1] == "your 4s are read as 5s: draw three more 4s"
+    card["tuning"]["still_confused"] = []
+    assert "draw three" not in describe(card)
+
+
+def test_old_cards_without_the_record_still_describe():
+    card = {
+        "tuning": {"base_model_name": "m.keras", "tuned_on": 4, "samples": 5, "replay": {"images": 10}, "seconds": 1.0},
+        "before_after": {"held_out_drawings": {"n": 0, "before": None, "after": None}},
+    }
+    assert "draw three" not in describe(card)
