@@ -167,3 +167,27 @@ def test_fine_tune_in_the_dialog_then_switch_and_compare(qtbot, data_dir, fixtur
     answers = w.findChild(QLabel, "compare_answers")
     qtbot.waitUntil(lambda: "bundled: <b>" in answers.text() and "my model: <b>" in answers.text(), timeout=60_000)
     w.close()
+
+
+def test_my_handwriting_view_filters_to_the_digits_still_confused(qtbot, data_dir, fixtures):
+    """Issue 26: the personal model's card lists the digits it still confuses; the view can show only those."""
+    from PySide6.QtWidgets import QCheckBox
+
+    w = open_window(qtbot, wait_model=False)
+    w.handwriting.store.import_folder(fixtures / "strokes")
+    card = {
+        "tuning": {
+            "still_confused": [{"digit": 4, "read_as": 9, "count": 1, "of": 3}, {"digit": 7, "read_as": 2, "count": 1, "of": 3}]
+        }
+    }
+    w.handwriting.personal_path.parent.mkdir(parents=True, exist_ok=True)
+    w.handwriting.personal_path.with_suffix(".json").write_text(json.dumps(card))
+    menu_action(w, "my_handwriting_action").trigger()
+    view = w.findChild(QListWidget, "digits_3").window()
+    practise = view.findChild(QCheckBox, "practise_filter")
+    assert not practise.isHidden() and "(4, 7)" in practise.text()
+    practise.setChecked(True)
+    assert [d for d in range(10) if not view.findChild(QListWidget, f"digits_{d}").isHidden()] == [4, 7]
+    practise.setChecked(False)
+    assert all(not view.findChild(QListWidget, f"digits_{d}").isHidden() for d in range(10))
+    w.close()

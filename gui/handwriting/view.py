@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
@@ -80,6 +81,9 @@ class HandwritingView(QDialog):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(groups)
+        # Issue 26: show only the digits the personal model's card says it still confuses.
+        self.practise = QCheckBox(objectName="practise_filter")
+        self.practise.toggled.connect(self._apply_filter)
 
         self.delete_button = QPushButton("Delete", objectName="delete_drawings")
         self.delete_button.setToolTip("Delete the selected drawings (Del)")
@@ -102,6 +106,7 @@ class HandwritingView(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.accuracy)
+        layout.addWidget(self.practise)
         layout.addWidget(scroll, 1)
         layout.addLayout(buttons)
         controller.readings_ready.connect(self._show_readings)
@@ -130,8 +135,36 @@ class HandwritingView(QDialog):
             else "No drawings stored yet. Draw a digit, then type it (0-9) while the canvas has focus to store it."
         )
         self.accuracy.setText("Reading them with the current model…" if drawings else "")
+        self._update_practise()
         if drawings:
             self.controller.request_readings(drawings)
+
+    def practise_digits(self) -> list[int]:
+        """The digits the personal model's card says are still confused (empty without one)."""
+        from model.nets.card import read_card_document
+        from model.training.personal import digits_to_practise
+
+        path = getattr(self.controller, "personal_path", None)
+        try:
+            return digits_to_practise(read_card_document(path)) if path is not None else []
+        except (AttributeError, KeyError, TypeError, ValueError):  # a card not written by tune
+            return []
+
+    def _update_practise(self) -> None:
+        self._practise = digits = self.practise_digits()
+        self.practise.setVisible(bool(digits))
+        self.practise.setText(
+            "Only the digits your personal model still confuses (" + ", ".join(map(str, digits)) + "): draw more of these"
+        )
+        if not digits:
+            self.practise.setChecked(False)
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        only = set(getattr(self, "_practise", [])) if self.practise.isChecked() else set(range(10))
+        for digit in range(10):
+            self.headers[digit].setVisible(digit in only)
+            self.lists[digit].setVisible(digit in only)
 
     def _show_readings(self, model_name: str, paths: list, labels: np.ndarray, predicted: np.ndarray) -> None:
         by_path = {str(p): int(v) for p, v in zip(paths, predicted, strict=True)}
