@@ -123,3 +123,39 @@ def test_old_cards_without_the_record_still_describe():
         "before_after": {"held_out_drawings": {"n": 0, "before": None, "after": None}},
     }
     assert "draw three" not in describe(card)
+
+
+class BlendModel:
+    """One weight w; reads every digit right, but 0s as 1s once w > 0.25 (tuned too far)."""
+
+    def __init__(self, w: float):
+        self.w = [np.array([w])]
+
+    def get_weights(self):
+        return [a.copy() for a in self.w]
+
+    def set_weights(self, weights):
+        self.w = [np.asarray(a, float) for a in weights]
+
+    def predict(self, x, batch_size=None, verbose=0):
+        labels = x[:, 0, 0, 0].astype(int)
+        read = np.where((labels == 0) & (self.w[0][0] > 0.25), 1, labels)
+        return np.eye(10)[read]
+
+
+def test_choose_blend_pulls_back_until_mnist_is_kept():
+    from model.training.personal import BLENDS, choose_blend
+
+    y = np.arange(10).repeat(100)
+    x = np.zeros((len(y), 28, 28), np.float32)
+    x[:, 0, 0] = y
+    model = BlendModel(0.5)  # tuned: w = 0.5 forgets the 0s (10% of the check digits) ...
+    base = [np.array([0.0])]  # ... the base (w = 0) reads all; blends up to 0.5 keep them
+    plan = {}
+    alpha = choose_blend(model, base, (x, y, "test"), plan)
+    assert alpha == 0.4 == BLENDS[-1] and plan["blend_check"]["lost"]["1.0"] == 0.1
+    assert plan["blend_check"]["lost"]["0.4"] == 0.0
+    model = BlendModel(0.5)
+    model.predict = lambda x, batch_size=None, verbose=0: np.eye(10)[x[:, 0, 0, 0].astype(int)]  # forgets nothing
+    assert choose_blend(model, base, (x, y, "test"), plan) == 1.0
+    assert model.get_weights()[0][0] == 0.5  # left with the tuned weights

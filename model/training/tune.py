@@ -267,6 +267,13 @@ def tune(
     fit_seconds = time.perf_counter() - t_fit
     for layer in frozen:
         layer.trainable = True  # the saved model is an ordinary one
+    if plan is not None and plan["strength"] == "harder" and not (watch.cancelled or stop()):
+        from dataclasses import replace
+
+        from .personal import check_digits, choose_blend
+
+        report(0.9, "checking it has not forgotten MNIST")
+        cfg = replace(cfg, blend=choose_blend(model, base_weights, check_digits(mnist_dir, cfg.seed), plan))
     if cfg.blend != 1.0:
         model.set_weights(blend_weights(base_weights, model.get_weights(), cfg.blend))
     if watch.cancelled or stop():
