@@ -204,6 +204,37 @@ def _accuracy(predictor, digits) -> tuple[float, np.ndarray, np.ndarray]:
     return float(np.mean(pred == y)), y, pred
 
 
+def add_memory(args) -> int:
+    """Memory sidecars for kept tuned models, built as ``tune`` builds them; read through the Predictor."""
+    from model.data.readers import load_mnist_test, write_atomically
+    from model.nets.inference import Predictor, load_checked_model
+    from model.training.personal import build_memory, clean_inputs, memory_path
+    from model.training.tune import holdout_split
+
+    writers = hard_writers(args.pendigits, parse_writers(args.writers))
+    xt, yt = load_mnist_test(args.mnist)
+    xt = xt.astype(np.float32) / 255.0
+    rows = []
+    for path in sorted(args.add_memory.glob("writer*.keras")):
+        w = int(path.stem[6:8])
+        if w not in writers:
+            continue
+        first, rest = writers[w][:TUNE_COUNT], writers[w][TUNE_COUNT:]
+        tune_idx, _ = holdout_split([d.label for d in first])
+        write_atomically(memory_path(path), build_memory(load_checked_model(path), *clean_inputs(first, tune_idx)).to_bytes())
+        tuned = Predictor(path, feature_maps=False)
+        assert tuned.memory is not None
+        after, _, _ = _accuracy(tuned, rest)
+        mnist = float(np.mean(tuned.predict_probabilities(xt).argmax(1) == yt))
+        rows.append(
+            {"model": path.name, "writer": w, "test_digits": len(rest), "after_with_memory": after, "mnist_with_memory": mnist}
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    n = sum(r["test_digits"] for r in rows)
+    print(f"pooled: {sum(r['after_with_memory'] * r['test_digits'] for r in rows) / n:.4f} over {n} digits")
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pendigits", type=Path, default=ROOT.parent / "shared/data/pendigits/pendigits-orig.tra")
@@ -215,7 +246,15 @@ def main() -> int:
     p.add_argument("--write", type=Path, help="write each styled writer's digits as stroke .json files here")
     p.add_argument("--keep", type=Path, help="keep the tuned models in this folder")
     p.add_argument("--json", type=Path, help="also write the results here")
+    p.add_argument(
+        "--add-memory",
+        type=Path,
+        help="instead of tuning: give the writerN-*.keras models kept in this folder (--keep) the nearest-neighbour "
+        "memory tune writes (model/training/personal.py) and read the writers and MNIST test through the Predictor",
+    )
     args = p.parse_args()
+    if args.add_memory:
+        return add_memory(args)
 
     import tempfile
 

@@ -159,3 +159,28 @@ def test_choose_blend_pulls_back_until_mnist_is_kept():
     model.predict = lambda x, batch_size=None, verbose=0: np.eye(10)[x[:, 0, 0, 0].astype(int)]  # forgets nothing
     assert choose_blend(model, base, (x, y, "test"), plan) == 1.0
     assert model.get_weights()[0][0] == 0.5  # left with the tuned weights
+
+
+def test_memory_votes_only_for_drawings_like_the_stored_ones(tmp_path):
+    from model.data.readers import write_atomically
+    from model.training.personal import Memory, memory_path, read_memory
+
+    stored = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    memory = Memory(stored, np.array([7, 1]), threshold=0.85, weight=0.5, k=1)
+    probs = np.full((2, 10), 0.1, np.float32)
+    probs[:, 7] = 0.2
+    probs /= probs.sum(1, keepdims=True)
+    out = memory.combine(np.array([[0.0, 2.0], [1.0, 1.0]]), probs)  # like the stored 1; like neither (cos 0.71)
+    assert out[0].argmax() == 1 and np.allclose(out.sum(1), 1)
+    assert np.allclose(out[1], probs[1])
+    path = tmp_path / "me.keras"
+    assert memory_path(path).name == "me.personal.npz" and read_memory(path) is None
+    write_atomically(memory_path(path), memory.to_bytes())
+    back = read_memory(path)
+    assert (
+        np.array_equal(back.features, stored)
+        and back.labels.tolist() == [7, 1]
+        and (back.threshold, back.weight, back.k) == (0.85, 0.5, 1)
+    )
+    memory_path(path).write_bytes(b"not an npz")
+    assert read_memory(path) is None

@@ -285,6 +285,9 @@ class Predictor:
         # autograph=False: a Keras model is already graph code; converting it again only slows tracing.
         self._probs_fn = tf.function(lambda x: flat(x, training=False), input_signature=self._signature, autograph=False)
         self._lock = threading.Lock()
+        self.memory = None  # a tuned model's nearest-neighbour memory of its person's digits (issue 26)
+        self._memory_fn = None
+        self._load_memory(flat, tf)
         if feature_maps:
             # Traced now, so the first drawing does not pay for it. Shapes from a real call: a
             # model with an unknown (None) input size has them only then.
@@ -315,6 +318,28 @@ class Predictor:
             self.predict(blank)
         else:
             self.predict_probabilities(blank[None])
+
+    def _load_memory(self, flat, tf) -> None:
+        """Read ``NAME.personal.npz`` beside the model, if tune wrote one (model/training/personal.py)."""
+        from model.training.personal import read_memory
+
+        memory = read_memory(self.path)
+        if memory is None:
+            return
+        import keras
+
+        feat = keras.Model(flat.inputs[0], [flat.layers[-1].input, flat.outputs[0]])
+        if int(feat.outputs[0].shape[-1]) != memory.features.shape[1]:
+            self.card_problems.append("its personal memory does not match the model's features; it is not used")
+            return
+        self.memory = memory
+        self._memory_fn = tf.function(lambda x: feat(x, training=False), input_signature=self._signature, autograph=False)
+
+    def _remember(self, x: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        """``probs`` with the personal memory's vote added (unchanged without a memory). Call under the lock."""
+        if self.memory is None:
+            return probs
+        return self.memory.combine(self._memory_fn(x)[0].numpy(), probs)
 
     # --- what was detected ---------------------------------------------------------------------
 
@@ -468,10 +493,11 @@ class Predictor:
         x = self.prepare(image)
         with self._lock:
             outputs = [o.numpy() for o in self._maps_fn()(x)]
+            probs = self._remember(x, self._to_probabilities(outputs[-1]))
         n_maps = len(self._features)
         activations = {layer.name: out[0] for layer, out in zip(self._features, outputs[:n_maps], strict=True)}
         dense = {layer.name: out[0] for layer, out in zip(self._dense, outputs[n_maps:-1], strict=True)}
-        return Prediction(self._to_probabilities(outputs[-1])[0], activations, dense)
+        return Prediction(probs[0], activations, dense)
 
     def predict_many(self, images: np.ndarray) -> list[Prediction]:
         """``(n, 28, 28)`` drawings -> one :class:`Prediction` each (maps included), in one call of the model.
@@ -481,8 +507,8 @@ class Predictor:
         x = self.prepare(np.asarray(images, np.float32))
         with self._lock:
             outputs = [o.numpy() for o in self._maps_fn()(x)]
+            probs = self._remember(x, self._to_probabilities(outputs[-1]))
         n_maps = len(self._features)
-        probs = self._to_probabilities(outputs[-1])
         return [
             Prediction(
                 probs[k],
@@ -500,5 +526,5 @@ class Predictor:
             x = self.prepare(images[i : i + batch_size])
             with self._lock:
                 raw = self._probs_fn(x).numpy()
-            out[i : i + batch_size] = self._to_probabilities(raw)
+                out[i : i + batch_size] = self._remember(x, self._to_probabilities(raw))
         return out

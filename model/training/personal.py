@@ -22,7 +22,8 @@ No TensorFlow import here: the functions take the Keras model they are given.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -41,7 +42,7 @@ MORE_TO_DRAW = 3  # drawings asked for per digit still confused
 _WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 
 
-def _clean_inputs(drawings: Sequence, indices) -> tuple[np.ndarray, np.ndarray]:
+def clean_inputs(drawings: Sequence, indices) -> tuple[np.ndarray, np.ndarray]:
     """The drawings at ``indices`` through ``strokes_to_input``: ``(n, 28, 28)`` float32 and labels."""
     from model.data.preprocess import strokes_to_input
 
@@ -80,7 +81,7 @@ def adapt(model, drawings: Sequence, tune_idx, cfg, x_user: np.ndarray, y_user: 
     """
     from .augment import render_drawings
 
-    x, y = _clean_inputs(drawings, tune_idx)
+    x, y = clean_inputs(drawings, tune_idx)
     pred = _read(model, x)
     pairs = confusion_pairs(y, pred)
     plan = {
@@ -142,12 +143,13 @@ def choose_blend(model, base_weights: list, check: tuple[np.ndarray, np.ndarray,
     return chosen
 
 
-def still_confused(model, drawings: Sequence, tune_idx, x_held: np.ndarray, y_held: np.ndarray) -> list[dict]:
+def still_confused(model, drawings: Sequence, tune_idx, x_held: np.ndarray, y_held: np.ndarray, memory=None) -> list[dict]:
     """What the (tuned) ``model`` misreads among the person's held-out and tuning drawings; see :func:`confusion_pairs`."""
-    x, y = _clean_inputs(drawings, tune_idx)
+    x, y = clean_inputs(drawings, tune_idx)
     x = np.concatenate([x, np.asarray(x_held, np.float32).reshape(-1, 28, 28)])
     y = np.concatenate([y, np.asarray(y_held, np.int64)])
-    return confusion_pairs(y, _read(model, x))
+    pred = read_with_memory(model, memory, x).argmax(1) if len(x) else np.zeros(0, np.int64)
+    return confusion_pairs(y, pred)
 
 
 def ask_for_more(confused: Sequence[dict] | None, most: int = 2) -> str | None:
@@ -172,3 +174,101 @@ def digits_to_practise(card: dict | None) -> list[int]:
     """The digits a tuned model's card says are still confused (for the My handwriting view's filter)."""
     rows = ((card or {}).get("tuning") or {}).get("still_confused") or []
     return sorted({int(r["digit"]) for r in rows})
+
+
+# --- the person's own digits as a nearest-neighbour memory --------------------------------------
+# The tuned network's last hidden features (the input of its output layer) of the drawings tuned on
+# are stored next to the model (``me.keras`` -> ``me.personal.npz``); the Predictor adds to the
+# network's probabilities a vote of the (up to) MEMORY_K stored drawings most like the new one, each
+# weighted by how far its cosine similarity exceeds MEMORY_THRESHOLD. A digit unlike all of them
+# (most of MNIST) is read by the network alone. Measured on bench/hard_writers.py (README).
+MEMORY_SUFFIX = ".personal.npz"
+MEMORY_K = 3
+MEMORY_THRESHOLD = 0.85
+MEMORY_WEIGHT = 0.5
+
+
+def memory_path(model_path) -> Path:
+    """``me.keras`` -> ``me.personal.npz`` (the memory sidecar of a tuned model)."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.stem + MEMORY_SUFFIX)
+
+
+def feature_model(model):
+    """A Keras model giving ``[last hidden features (n, d), outputs (n, classes)]`` of ``model``."""
+    import keras
+
+    return keras.Model(model.inputs[0], [model.layers[-1].input, model.outputs[0]])
+
+
+@dataclass
+class Memory:
+    """Unit-length features ``(m, d)`` of the person's drawings, their labels, and the vote's settings."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    threshold: float = MEMORY_THRESHOLD
+    weight: float = MEMORY_WEIGHT
+    k: int = MEMORY_K
+
+    def combine(self, features: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        """``(n, classes)`` probabilities with the neighbours' vote added, rows summing to 1."""
+        probs = np.asarray(probs, np.float64)
+        if len(self.labels) == 0 or len(probs) == 0:
+            return probs.astype(np.float32)
+        f = np.asarray(features, np.float64).reshape(len(probs), -1)
+        f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+        sim = f @ self.features.T
+        k = min(self.k, sim.shape[1])
+        nearest = np.argsort(-sim, axis=1)[:, :k]
+        strength = np.clip((np.take_along_axis(sim, nearest, 1) - self.threshold) / (1 - self.threshold), 0, 1)
+        vote = np.zeros_like(probs)
+        rows = np.repeat(np.arange(len(probs)), k)
+        np.add.at(vote, (rows, self.labels[nearest].ravel()), strength.ravel())
+        out = probs + self.weight * vote
+        return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def to_bytes(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        np.savez(
+            buf,
+            features=self.features.astype(np.float32),
+            labels=self.labels.astype(np.int64),
+            settings=np.array([self.threshold, self.weight, self.k], np.float64),
+        )
+        return buf.getvalue()
+
+
+def build_memory(model, x: np.ndarray, y: np.ndarray) -> Memory:
+    """The memory of drawings ``x`` ``(n, 28, 28)`` labelled ``y``, in ``model``'s feature space."""
+    feats, _ = feature_model(model).predict(np.asarray(x, np.float32)[..., None], verbose=0)
+    feats = np.asarray(feats, np.float64).reshape(len(x), -1)
+    feats /= np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+    return Memory(feats.astype(np.float32), np.asarray(y, np.int64))
+
+
+def read_memory(model_path) -> Memory | None:
+    """The memory next to ``model_path``; ``None`` when there is none or it cannot be read."""
+    path = memory_path(model_path)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            features, labels, settings = f["features"], f["labels"], f["settings"]
+        if features.ndim != 2 or labels.shape != (len(features),) or settings.shape != (3,):
+            return None
+        return Memory(
+            features.astype(np.float32), labels.astype(np.int64), float(settings[0]), float(settings[1]), int(settings[2])
+        )
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def read_with_memory(model, memory: Memory | None, x: np.ndarray) -> np.ndarray:
+    """``(n, classes)`` probabilities of ``model`` on ``x`` ``(n, 28, 28)``, with ``memory``'s vote when given."""
+    if memory is None:
+        return np.asarray(model.predict(np.asarray(x)[..., None], batch_size=1024, verbose=0))
+    feats, probs = feature_model(model).predict(np.asarray(x)[..., None], batch_size=1024, verbose=0)
+    return memory.combine(feats, probs)

@@ -148,10 +148,12 @@ def blend_weights(base: list[np.ndarray], tuned: list[np.ndarray], alpha: float)
     return [(b + alpha * (t - b)).astype(t.dtype) for b, t in zip(base, tuned, strict=True)]
 
 
-def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float | None:
+def _accuracy(model, x: np.ndarray, y: np.ndarray, memory=None) -> float | None:
     if len(x) == 0:
         return None
-    probs = np.asarray(model.predict(x[..., None], batch_size=1024, verbose=0))
+    from .personal import read_with_memory
+
+    probs = read_with_memory(model, memory, x)
     return float(np.mean(probs.argmax(1) == y))
 
 
@@ -280,11 +282,13 @@ def tune(
         raise TuneCancelled()
 
     report(0.92, "measuring the tuned model")
-    after_held = _accuracy(model, x_held, y_held)
-    from .personal import still_confused
+    from .personal import build_memory, clean_inputs, memory_path, still_confused
 
-    confused = still_confused(model, drawings, tune_idx, x_held, y_held)
-    after_mnist = _accuracy(model, x_mnist_test, y_mnist_test) if x_mnist_test is not None else None
+    # The person's own digits as a nearest-neighbour memory (personal.py); measured with it, as read.
+    memory = build_memory(model, *clean_inputs(drawings, tune_idx)) if cfg.adaptive else None
+    after_held = _accuracy(model, x_held, y_held, memory)
+    confused = still_confused(model, drawings, tune_idx, x_held, y_held, memory)
+    after_mnist = _accuracy(model, x_mnist_test, y_mnist_test, memory) if x_mnist_test is not None else None
     if stop():
         raise TuneCancelled()
 
@@ -319,6 +323,7 @@ def tune(
             "command": command,
             "adaptive": plan,
             "still_confused": confused,
+            "memory": None if memory is None else {"file": memory_path(out).name, "drawings": int(len(memory.labels))},
         },
         "before_after": {
             "held_out_drawings": {"n": int(len(y_held)), "before": _round(before_held), "after": _round(after_held)},
@@ -338,6 +343,12 @@ def tune(
     if stop():
         raise TuneCancelled()
     save_model_atomically(model, out)
+    if memory is not None:
+        from model.data.readers import write_atomically
+
+        write_atomically(memory_path(out), memory.to_bytes())
+    else:
+        memory_path(out).unlink(missing_ok=True)  # an older tune's memory must not outlive its model
     write_card(out, card)
     report(1.0, "done")
     return card
