@@ -51,7 +51,10 @@ def test_tune_reads_the_writer_better_and_writes_a_card(tmp_path, fixtures, pred
     held = card["before_after"]["held_out_drawings"]
     assert held["n"] == t["held_out"] and held["before"] is not None and held["after"] is not None
     assert card["before_after"]["mnist_test"]["n"] == 300
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["me.json", "me.keras"]  # no temporary files left
+    # no temporary files left; the memory of the person's digits beside the model (model/training/personal.py)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["me.json", "me.keras", "me.personal.npz"]
+    assert tuned.memory is not None and t["memory"]["file"] == "me.personal.npz"
+    assert t["adaptive"]["strength"] in ("gentle", "harder") and isinstance(t["still_confused"], list)
 
 
 def test_cancel_leaves_nothing_half_written(tmp_path, fixtures):

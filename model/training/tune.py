@@ -272,10 +272,11 @@ def tune(
     if plan is not None and plan["strength"] == "harder" and not (watch.cancelled or stop()):
         from dataclasses import replace
 
-        from .personal import check_digits, choose_blend
+        from .personal import check_digits, choose_blend, clean_inputs
 
         report(0.9, "checking it has not forgotten MNIST")
-        cfg = replace(cfg, blend=choose_blend(model, base_weights, check_digits(mnist_dir, cfg.seed), plan))
+        check = check_digits(mnist_dir, cfg.seed)
+        cfg = replace(cfg, blend=choose_blend(model, base_weights, check, plan, clean_inputs(drawings, tune_idx)))
     if cfg.blend != 1.0:
         model.set_weights(blend_weights(base_weights, model.get_weights(), cfg.blend))
     if watch.cancelled or stop():
