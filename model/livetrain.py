@@ -383,3 +383,46 @@ def save_trained(spec: str, result: Result, data: SpecData, settings: TrainSetti
     save_model_atomically(result.model, out)
     write_card(out, card)
     return card
+
+
+@dataclass(frozen=True)
+class ComparePoint:
+    """One trained network for the Compare plot, read from its card."""
+
+    name: str  # the spec, or the bundled model's name
+    params: int
+    accuracy: float  # on MNIST test
+    seconds: float | None
+    bundled: bool
+    path: Path
+
+
+def compare_points(folder: Path | None = None) -> list[ComparePoint]:
+    """Every network trained into ``folder`` (default: the user's models folder) with a test accuracy on its card,
+    and the two bundled networks (the CNN, the lesson's MLP). Unreadable cards are skipped."""
+    import json
+
+    from .paths import BUNDLED_MLP, BUNDLED_MODEL, models_dir
+
+    folder = models_dir() if folder is None else folder
+    cards = [(p, False) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    cards += [(BUNDLED_MODEL.with_suffix(".json"), True), (BUNDLED_MLP.with_suffix(".json"), True)]
+    points = []
+    for path, bundled in cards:
+        try:
+            card = json.loads(path.read_text(encoding="utf-8"))
+            accuracy = float(card["evaluation"]["mnist_test"]["accuracy"])
+            params = int(card["total_params"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        training = card.get("training") if isinstance(card.get("training"), dict) else {}
+        seconds = training.get("seconds")
+        name = card.get("layer_spec") or (
+            "bundled CNN" if path.stem == BUNDLED_MODEL.stem else "lesson's MLP" if bundled else path.stem
+        )
+        points.append(
+            ComparePoint(
+                str(name), params, accuracy, float(seconds) if isinstance(seconds, (int, float)) else None, bundled, path
+            )
+        )
+    return points

@@ -136,6 +136,11 @@ class Teaching(QObject):
             self.open_saliency,
             "Which pixels of your drawing pushed the prediction towards a digit",
         )
+        self.trainer_action = action(
+            "&Build and train a network…",
+            self.open_trainer,
+            "Write the layers, see every shape and parameter, train on MNIST live and use the result",
+        )
         self.menu.addSeparator()
         self.explain_action = self.dock.toggleViewAction()
         self.explain_action.setText("&Explanation panel (click a feature map)")
@@ -278,6 +283,22 @@ class Teaching(QObject):
             self._run(KERNELS_TAG, kernels_job)
         _present(self.playground)
         return self.playground
+
+    @Slot()
+    def open_trainer(self):
+        """Learn ▸ Build and train a network: its own window (and its own training thread)."""
+        if getattr(self, "trainer", None) is None:
+            from PySide6.QtWidgets import QApplication
+
+            from .trainer import TrainerWindow
+
+            self.trainer = TrainerWindow(self.window)
+            self.trainer.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+            self.trainer.use_requested.connect(self.window.load_model)  # the File ▸ Open model path
+            QApplication.instance().aboutToQuit.connect(self.trainer.shutdown)
+            self.trainer.place_beside(self.window)
+        _present(self.trainer)
+        return self.trainer
 
     @Slot()
     def _send_drawing(self) -> None:
