@@ -16,6 +16,7 @@ answers come back through ``worker.job_done`` and are shown only if they answer 
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -295,6 +296,13 @@ class Teaching(QObject):
             self.trainer = TrainerWindow(self.window)
             self.trainer.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
             self.trainer.use_requested.connect(self.window.load_model)  # the File ▸ Open model path
+            self._worker_failed = False
+            self.window.worker.model_failed.connect(lambda *_: setattr(self, "_worker_failed", True))
+            self.trainer.tf_ready = lambda: (
+                self.window.model_info is not None
+                or self._worker_failed
+                or hasattr(sys.modules.get("keras"), "Sequential")  # imported in full, by anyone
+            )
             QApplication.instance().aboutToQuit.connect(self.trainer.shutdown)
             self.trainer.place_beside(self.window)
         _present(self.trainer)

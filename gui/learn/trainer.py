@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -154,14 +154,21 @@ class CompareDialog(QDialog):
         self.points = compare_points(folder)
         for p in self.points:
             colour = "#c0392b" if p.bundled else "#2c6fbb"
-            self.plot.plot([np.log10(p.params)], [p.accuracy * 100], pen=None, symbol="o", symbolBrush=colour, symbolSize=10)
+            # log mode takes raw x for data, but items such as TextItem sit in the view's (log10) coordinates
+            self.plot.plot([p.params], [p.accuracy * 100], pen=None, symbol="o", symbolBrush=colour, symbolSize=10)
             secs = f", {p.seconds:.0f} s" if p.seconds is not None else ""
-            text = pg.TextItem(f"{p.name}{secs}", color=colour, anchor=(0, 1))
+            label = p.name if len(p.name) <= 40 else p.name[:38] + "…"
+            text = pg.TextItem(f"{label} ({p.params:,}{secs})", color=colour, anchor=(0.5, 1.2))
             text.setPos(np.log10(p.params), p.accuracy * 100)
             self.plot.addItem(text)
+        if self.points:
+            xs = [np.log10(p.params) for p in self.points]
+            ys = [p.accuracy * 100 for p in self.points]
+            self.plot.setXRange(min(xs) - 0.6, max(xs) + 0.6, padding=0)
+            self.plot.setYRange(min(ys) - 0.5, min(100.0, max(ys) + 0.5), padding=0)
         self.note.setText(
             f"{len(self.points)} networks: red, the bundled CNN and the lesson's MLP; blue, the ones you trained "
-            "(kept with their cards in your models folder). Fewer parameters, as accurate: the lesson's claim, on your own runs."
+            "(kept with their cards in your models folder). Up and to the left is better: accuracy for fewer parameters."
         )
         self.resize(760, 520)
 
@@ -184,6 +191,9 @@ class TrainerWindow(QWidget):
         self.saved: Path | None = None
         self.curves: dict[str, list] = {k: [] for k in ("t", "loss", "acc", "vt", "vloss", "vacc")}
         self.started = 0.0
+        # Set by the main window: True once its worker has imported TensorFlow (two threads importing it
+        # at once leave half-initialised modules behind, and the app's model fails to load).
+        self.tf_ready = None
 
         root = QVBoxLayout(self)
         row = QHBoxLayout()
@@ -209,6 +219,7 @@ class TrainerWindow(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
         lv.addWidget(self.table, 1)
         self.total = QLabel(objectName="trainer_total")
         lv.addWidget(self.total)
@@ -284,7 +295,7 @@ class TrainerWindow(QWidget):
         self.time_left = QLabel(objectName="trainer_time_left")
         rv.addWidget(self.time_left)
         split.addWidget(right)
-        split.setSizes([560, 660])
+        split.setSizes([700, 520])
         root.addWidget(split, 1)
 
         for keys in (QKeySequence(Qt.Key.Key_Escape), QKeySequence.StandardKey.Close):
@@ -347,6 +358,11 @@ class TrainerWindow(QWidget):
             self.message.setText(str(exc))
             return
         if self.thread is not None:
+            return
+        if self.tf_ready is not None and not self.tf_ready():
+            self.status.setText("Waiting for the app to finish loading TensorFlow…")
+            self.train_button.setEnabled(False)
+            QTimer.singleShot(250, lambda: self.start_training(epochs))
             return
         from model.paths import models_dir
 
