@@ -116,3 +116,15 @@ def test_stop_keeps_the_best_and_cancel_is_reported(mnist_folder):
     control = Control()
     control.cancelled.set()
     assert train_spec("dense 8", data, TrainSettings(epochs=5), control=control).cancelled
+
+
+def test_without_an_mnist_folder_the_shipped_subset_is_used(monkeypatch):
+    from model import livetrain
+
+    monkeypatch.setattr(livetrain, "default_mnist_dir", lambda: None)
+    assert livetrain.find_data() == livetrain.SUBSET
+    data = livetrain.load_spec_data(None)
+    assert data.source["mnist"].endswith("mnist_subset.npz")
+    assert (data.source["train"], data.source["validation"], data.source["test"]) == (5500, 500, 1000)
+    assert data.x_train.shape[1:] == (28, 28, 1) and data.x_train.dtype == np.float32 and data.x_train.max() <= 1.0
+    assert sorted(set(data.y_test.tolist())) == list(range(10))
