@@ -83,6 +83,10 @@ def test_a_short_run_draws_curves_saves_a_model_and_use_it_opens_it(qtbot, tmp_p
     t.data_dir = mnist_folder
     t.spec_edit.setText("conv 4 3, pool 2")
     t.seconds.setValue(2)
+    from model.data import load_mnist_test
+
+    digit = load_mnist_test(mnist_folder)[0][0] / 255.0
+    t.set_drawing(digit)  # as the main window does after each prediction
     qtbot.mouseClick(t.train_button, Qt.MouseButton.LeftButton)
     assert t.pause_button.isEnabled() and not t.train_button.isEnabled()
     qtbot.waitUntil(lambda: t.thread is None, timeout=120000)
@@ -92,6 +96,7 @@ def test_a_short_run_draws_curves_saves_a_model_and_use_it_opens_it(qtbot, tmp_p
     assert t.loss_train.getData()[0] is not None and len(t.loss_train.getData()[0]) == len(t.curves["t"])
     assert t.filters_image.image is not None and t.filters_image.image.shape == (3, 4 * 4 - 1)
     assert all(a.text() != "·" for a in t.strip.answers)
+    assert t.maps_image.image is not None and t.maps_image.image.shape == (26, 4 * 27 - 1)  # conv1's 4 maps, 26×26
     card = json.loads(t.saved.with_suffix(".json").read_text())
     assert card["layer_spec"] == "conv 4 3, pool 2" and "accuracy" in card["evaluation"]["mnist_test"]
     assert "Saved" in t.status.text() and t.use_button.isEnabled()

@@ -246,6 +246,8 @@ class Teaching(QObject):
             self._request_explanation()
         if _shown(self.saliency_dialog):
             self._saliency_timer.start()
+        if getattr(self, "trainer", None) is not None:
+            self.trainer.set_drawing(self._drawing())
         if _shown(self.playground) and self.playground.is_showing_drawing() and not self.playground.play_button.isChecked():
             image = self._drawing()
             if image is not None:
@@ -305,6 +307,7 @@ class Teaching(QObject):
             )
             QApplication.instance().aboutToQuit.connect(self.trainer.shutdown)
             self.trainer.place_beside(self.window)
+            self.trainer.set_drawing(self._drawing())
         _present(self.trainer)
         return self.trainer
 

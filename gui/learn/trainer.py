@@ -59,6 +59,7 @@ class TrainingThread(QThread):
         super().__init__(parent)
         self.spec, self.settings, self.out, self.data_dir, self.limit = spec, settings, out, data_dir, limit
         self.control = Control()
+        self.probe: np.ndarray | None = None  # the user's drawing (28, 28), replaced whole by the GUI thread
 
     def run(self) -> None:
         try:
@@ -67,7 +68,9 @@ class TrainingThread(QThread):
             data = load_spec_data(self.data_dir, self.limit, self.settings.seed)
             watch = data.x_test[:STRIP]
             self.digits_ready.emit(watch[..., 0], data.y_test[:STRIP])
-            result = train_spec(self.spec, data, self.settings, self.progressed.emit, self.control, watch)
+            result = train_spec(
+                self.spec, data, self.settings, self.progressed.emit, self.control, watch, probe=lambda: self.probe
+            )
             if result.cancelled:
                 self.done.emit(None, result)
                 return
@@ -194,6 +197,7 @@ class TrainerWindow(QWidget):
         # Set by the main window: True once its worker has imported TensorFlow (two threads importing it
         # at once leave half-initialised modules behind, and the app's model fails to load).
         self.tf_ready = None
+        self.drawing: np.ndarray | None = None
 
         root = QVBoxLayout(self)
         row = QHBoxLayout()
@@ -278,7 +282,10 @@ class TrainerWindow(QWidget):
         self.acc_train = self.acc_plot.plot(pen=pg.mkPen("#2c6fbb", width=2), name="training")
         self.acc_val = self.acc_plot.plot(pen=pg.mkPen("#e67e22", width=2), symbol="o", symbolSize=5, name="validation")
         rv.addWidget(plots, 3)
-        self.filters_caption = QLabel("The first convolution's filters (blue negative, red positive) will appear here.")
+        self.filters_caption = QLabel(
+            "The first convolution's filters (blue negative, red positive) will appear here, "
+            "and below them its maps of your drawing."
+        )
         self.filters_caption.setWordWrap(True)
         rv.addWidget(self.filters_caption)
         self.filters_view = pg.GraphicsLayoutWidget()
@@ -288,6 +295,11 @@ class TrainerWindow(QWidget):
         self.filters_image = pg.ImageItem(axisOrder="row-major")
         self.filters_image.setColorMap(diverging_colormap())
         box.addItem(self.filters_image)
+        box = self.filters_view.addViewBox(row=1, col=0, lockAspect=True, invertY=True)
+        box.setMouseEnabled(False, False)
+        self.maps_image = pg.ImageItem(axisOrder="row-major")
+        self.maps_image.setColorMap(pg.colormap.get("inferno"))
+        box.addItem(self.maps_image)
         rv.addWidget(self.filters_view, 2)
         rv.addWidget(QLabel("Test digits and the network's answers now (✗ misread):"))
         self.strip = DigitStrip()
@@ -372,6 +384,7 @@ class TrainerWindow(QWidget):
         self.curves = {k: [] for k in self.curves}
         self.saved = None
         self.thread = TrainingThread(spec, settings, out, self.data_dir, self.limit, self)
+        self.thread.probe = self.drawing
         self.thread.progressed.connect(self._on_progress)
         self.thread.digits_ready.connect(self.strip.set_digits)
         self.thread.done.connect(self._on_done)
@@ -381,6 +394,13 @@ class TrainerWindow(QWidget):
         self.status.setText("Loading MNIST and building the network…")
         self.started = time.perf_counter()
         self.thread.start()
+
+    def set_drawing(self, image: np.ndarray | None) -> None:
+        """The user's drawing ``(28, 28)`` in [0, 1]: the first convolution's maps of it are shown as it learns."""
+        ok = image is not None and np.size(image) == 28 * 28
+        self.drawing = np.asarray(image, np.float32).reshape(28, 28) if ok else None
+        if self.thread is not None:
+            self.thread.probe = self.drawing
 
     @Slot()
     def _toggle_pause(self) -> None:
@@ -427,11 +447,17 @@ class TrainerWindow(QWidget):
             peak = float(np.abs(mosaic).max()) or 1.0
             self.filters_image.setImage(mosaic, levels=(-peak, peak))
             k, _, cin, cout = p.filters.shape
-            self.filters_caption.setText(
+            caption = (
                 f"conv1's {cout} filters, {k}×{k}"
                 + (f" (mean over {cin} input channels)" if cin > 1 else "")
                 + ": blue negative, red positive"
+                + ("; below, what they make of your drawing" if p.maps is not None else " (draw a digit to see its maps too)")
             )
+            if self.filters_caption.text() != caption:
+                self.filters_caption.setText(caption)
+        if p.maps is not None:
+            mosaic = filter_mosaic(p.maps[:, :, None, :])
+            self.maps_image.setImage(mosaic, levels=(0.0, float(mosaic.max()) or 1.0))
         wrong = self.strip.set_answers(p.answers) if p.answers is not None else None
         left = (p.budget - p.seconds) if p.budget else None
         val = f", validation {c['vacc'][-1]:.1f}%" if c["vacc"] else ""
