@@ -42,12 +42,15 @@ def main() -> None:
     trainer.spec_edit.setText(args.layers)
     trainer.seconds.setValue(args.seconds)
     gaps: list[float] = []
+    late: list[tuple] = []  # (seconds since Train, gap ms, still training) of every gap over 100 ms
     last = [time.perf_counter()]
 
     def tick() -> None:
         now = time.perf_counter()
         if trainer.curves["t"]:  # only while batches run (not TensorFlow's import, not data loading)
             gaps.append(now - last[0])
+            if now - last[0] > 0.1:
+                late.append((round(now - started, 1), round((now - last[0]) * 1000), trainer.thread is not None))
         last[0] = now
 
     timer = QTimer()
@@ -73,6 +76,7 @@ def main() -> None:
         "gui_max_block_ms": round(gaps[-1] * 1000, 1) if gaps else None,
         "gui_p99_gap_ms": round(gaps[int(0.99 * (len(gaps) - 1))] * 1000, 1) if gaps else None,
         "status": trainer.status.text(),
+        "gaps_over_100ms": late[:20],
     }
     trainer.shutdown()
     window.close()

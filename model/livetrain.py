@@ -182,7 +182,7 @@ def train_spec(
         metrics=["accuracy"],
     )
     conv1 = next((layer for layer in model.layers if type(layer).__name__ == "Conv2D"), None)
-    conv1_maps = keras.Model(model.input, conv1.output) if conv1 is not None and probe is not None else None
+    conv1_maps = keras.Model(model.inputs, conv1.output) if conv1 is not None and probe is not None else None
     qx, qy = data.x_val[: settings.quick_val], data.y_val[: settings.quick_val]
 
     class Clocked(keras.callbacks.Callback):
@@ -272,7 +272,7 @@ def train_spec(
             image = probe() if conv1_maps is not None else None
             if image is not None:
                 x = np.asarray(image, np.float32).reshape(1, *model.input_shape[1:])
-                maps = np.asarray(conv1_maps(x, training=False))[0]
+                maps = np.asarray(conv1_maps([x], training=False))[0]
             on_progress(
                 Progress(
                     now,

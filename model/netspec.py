@@ -12,7 +12,9 @@ A final dense softmax over the classes is always added. :func:`plan` does every 
 parameter arithmetic in plain Python, with the lesson's formula ``floor((n + 2p - f) / s) + 1``
 ("same" padding keeps ``ceil(n / s)``, as Keras does), and counts parameters exactly as Keras counts
 the same layers; :func:`build_model` makes the ``keras.Sequential`` (Keras imported there only).
-Anything impossible or malformed raises :class:`SpecError`, one line naming the item.
+Anything impossible or malformed raises :class:`SpecError`, one line naming the item. One refusal
+is stricter than Keras: a kernel larger than its input is refused with "same" padding too (Keras
+accepts it, but such a kernel mostly looks at padding zeros).
 """
 
 from __future__ import annotations

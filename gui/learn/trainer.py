@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -113,7 +114,10 @@ class DigitStrip(QWidget):
         for label, answer, truth in zip(self.answers, answers, self.labels if self.labels is not None else [], strict=False):
             ok = int(answer) == int(truth)
             wrong += not ok
-            label.setText(f"{int(answer)}" if ok else f"✗{int(answer)}")
+            text = f"{int(answer)}" if ok else f"✗{int(answer)}"
+            if label.text() == text:  # a style sheet change re-polishes the widget: only when it changes
+                continue
+            label.setText(text)
             label.setToolTip("" if ok else f"misread: this is a {int(truth)}")
             label.setStyleSheet("color: #176b2c; font-weight: bold;" if ok else "color: #c0392b; font-weight: bold;")
         return wrong
@@ -277,6 +281,12 @@ class TrainerWindow(QWidget):
         for p in (self.loss_plot, self.acc_plot):
             p.setLabel("bottom", "seconds")
             p.showGrid(x=True, y=True, alpha=0.3)
+            p.setMouseEnabled(False, False)
+            p.hideButtons()
+        # Fixed ranges: axes that do not move are painted from their cache, which keeps each refresh
+        # of the curves cheap on the GUI thread while training takes the CPU.
+        self.loss_plot.setYRange(0, 2.5, padding=0)
+        self.acc_plot.setYRange(0, 100, padding=0)
         self.loss_train = self.loss_plot.plot(pen=pg.mkPen("#2c6fbb", width=2), name="training")
         self.loss_val = self.loss_plot.plot(pen=pg.mkPen("#e67e22", width=2), symbol="o", symbolSize=5, name="validation")
         self.acc_train = self.acc_plot.plot(pen=pg.mkPen("#2c6fbb", width=2), name="training")
@@ -305,6 +315,7 @@ class TrainerWindow(QWidget):
         self.strip = DigitStrip()
         rv.addWidget(self.strip)
         self.time_left = QLabel(objectName="trainer_time_left")
+        self.time_left.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # no relayout per update
         rv.addWidget(self.time_left)
         split.addWidget(right)
         split.setSizes([700, 520])
@@ -389,6 +400,8 @@ class TrainerWindow(QWidget):
         self.thread.digits_ready.connect(self.strip.set_digits)
         self.thread.done.connect(self._on_done)
         self.thread.finished.connect(self._on_thread_finished)
+        for p in (self.loss_plot, self.acc_plot):
+            p.setXRange(0, settings.seconds, padding=0.02)
         self.pause_button.setText("Pause")
         self._set_running(True)
         self.status.setText("Loading MNIST and building the network…")
