@@ -64,6 +64,7 @@ def main() -> None:
         trainer.spec_edit.setText(args.train)
         trainer.seconds.setValue(3600)
         trainer.start_training()
+        window.activateWindow()  # the keys (Esc clears the canvas) go to the main window, as a user's would
         deadline = time.perf_counter() + 300
         while not trainer.curves["t"] and time.perf_counter() < deadline:  # until batches are running
             app.processEvents()

@@ -93,7 +93,7 @@ def load_spec_data(data_dir: str | Path | None, limit: int | None = None, seed: 
 class Progress:
     """Where a training run is; sent about every 0.5 s and after every validation."""
 
-    seconds: float  # of training so far, pauses excluded
+    seconds: float  # of training so far, pauses and validation excluded
     budget: float | None  # seconds allowed, if a time budget was given
     fraction: float  # of the run done, 0..1 (time or epochs, whichever is nearer its end)
     epoch: float  # epochs done, fractional
@@ -118,13 +118,14 @@ class Control:
 @dataclass
 class Result:
     model: object  # the keras model with the best weights
-    seconds: float  # of training, pauses and the first batch's graph building excluded
+    seconds: float  # of training: pauses, validation and the first batch's graph building excluded
     epochs: float
     val_accuracy: float
     history: dict
     cancelled: bool = False
     stopped_by: str = "epochs"  # epochs | seconds | user
     setup_seconds: float = 0.0  # building the graph during the first batch
+    validation_seconds: float = 0.0  # spent validating, not counted in ``seconds``
 
 
 @dataclass
@@ -192,7 +193,8 @@ def train_spec(
             super().__init__()
             self.t0 = time.perf_counter()
             self.setup: float | None = None
-            self.paused_for = 0.0
+            self.paused_for = 0.0  # and validation: the clock counts training only
+            self.validation_seconds = 0.0
             self.last_progress = -1e9
             self.last_quick = 0.0
             self.batches = 0
@@ -250,6 +252,17 @@ def train_spec(
                 self._report(now, val)
 
         def _validate(self, x, y) -> tuple[float, float]:
+            """Loss and accuracy on ``x``; its time is not training time (like a pause, it stops the clock)."""
+            t = time.perf_counter()
+            try:
+                return self._evaluate(x, y)
+            finally:
+                spent = time.perf_counter() - t
+                self.validation_seconds += spent
+                if self.setup is not None:
+                    self.paused_for += spent
+
+        def _evaluate(self, x, y) -> tuple[float, float]:
             p = np.concatenate([np.asarray(self.model(x[i : i + 1000], training=False)) for i in range(0, len(x), 1000)])
             loss = float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1.0))))
             return loss, float(np.mean(np.argmax(p, 1) == y))
@@ -323,6 +336,7 @@ def train_spec(
         cancelled=control.cancelled.is_set(),
         stopped_by=clock.stopped_by,
         setup_seconds=clock.setup or 0.0,
+        validation_seconds=clock.validation_seconds,
     )
 
 
@@ -359,6 +373,8 @@ def spec_card(spec: str, result: Result, data: SpecData, settings: TrainSettings
             "seconds": round(result.seconds, 1),
             "seconds_limit": settings.seconds,
             "setup_seconds": round(result.setup_seconds, 1),
+            "validation_seconds": round(result.validation_seconds, 1),
+            "seconds_note": "seconds of training: graph building, validation passes and pauses not counted",
             "stopped_by": result.stopped_by,
             "batch_size": settings.batch_size,
             "optimizer": f"Adam, learning rate {settings.learning_rate} warmed up then cosine-decayed over the budget",

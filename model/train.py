@@ -398,7 +398,13 @@ def main(argv: list[str] | None = None) -> int:
         "(items: conv FILTERS KERNEL [stride N] [same|valid], pool SIZE [max|avg], dense UNITS, dropout RATE, gap; "
         "a dense softmax over the digits is added); MNIST only, no augmentation",
     )
-    p.add_argument("--seconds", type=float, metavar="S", help="with --layers: stop after S seconds of training, keeping the best")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        metavar="S",
+        help="with --layers: stop after S seconds of training (graph building and validation not counted), "
+        "keeping the weights with the best validation accuracy",
+    )
     p.add_argument("--logdir", help="write TensorBoard logs here")
     p.add_argument("--out", type=Path, help="where to save (default: a new file in " + str(models_dir()) + ")")
     p.add_argument("--force", action="store_true", help="allow --out to replace an existing file, the bundled model included")
@@ -527,7 +533,8 @@ def _train_layers(p, args, argv) -> int:
     card = save_trained(args.layers, result, data, settings, out, command)
     test = card["evaluation"]["mnist_test"]
     print(
-        f"saved {out}: {result.epochs:.2f} epochs in {result.seconds:.0f}s (stopped by {result.stopped_by}), "
+        f"saved {out}: {result.epochs:.2f} epochs in {result.seconds:.0f}s of training (+{result.validation_seconds:.0f}s "
+        f"validating; stopped by {result.stopped_by}), "
         f"validation accuracy {result.val_accuracy:.4f}, test accuracy {test['accuracy']:.4f} on {test['n']} digits",
         flush=True,
     )

@@ -80,6 +80,8 @@ def test_a_short_run_draws_curves_saves_a_model_and_use_it_opens_it(qtbot, tmp_p
     teaching.trainer_action.trigger()
     t = teaching.trainer
     assert t.isVisible()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Escape)  # clears the canvas; must not close the trainer beside it
+    assert t.isVisible()
     t.data_dir = mnist_folder
     t.spec_edit.setText("conv 4 3, pool 2")
     t.seconds.setValue(2)

@@ -322,7 +322,8 @@ class TrainerWindow(QWidget):
         root.addWidget(split, 1)
 
         for keys in (QKeySequence(Qt.Key.Key_Escape), QKeySequence.StandardKey.Close):
-            QShortcut(keys, self, self.close)
+            # Only with the focus in this window: Esc on the main window's canvas clears the drawing.
+            QShortcut(keys, self, self.close, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.compare: CompareDialog | None = None
         self.presets.setCurrentIndex(2)
         self._preset_chosen(2)
