@@ -41,7 +41,8 @@ from model.netspec import PRESETS, USAGE, SpecError, normalise, plan, total_para
 
 from .widgets import diverging_colormap, fit_to_screen
 
-STRIP = 12  # test digits shown with their current answers
+STRIP = 10  # test digits shown with their current answers
+DIGIT_PX = 36  # each drawn at this size: the strip fits a 1024-pixel-wide screen beside the layer table
 COLUMNS = ("Layer", "Output shape", "How (n + 2p − f)/s + 1", "Parameters", "How")
 
 
@@ -92,7 +93,7 @@ class DigitStrip(QWidget):
         self.pictures, self.answers = [], []
         for i in range(STRIP):
             pic, ans = QLabel(), QLabel("·", alignment=Qt.AlignmentFlag.AlignCenter)
-            pic.setFixedSize(42, 42)
+            pic.setFixedSize(DIGIT_PX, DIGIT_PX)
             pic.setStyleSheet("background: black;")
             ans.setObjectName(f"trainer_answer_{i}")
             grid.addWidget(pic, 0, i)
@@ -106,7 +107,7 @@ class DigitStrip(QWidget):
         for pic, image in zip(self.pictures, images, strict=False):
             a = np.ascontiguousarray((np.clip(image, 0, 1) * 255).astype(np.uint8))
             q = QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QImage.Format.Format_Grayscale8).copy()
-            pic.setPixmap(QPixmap.fromImage(q).scaled(42, 42))
+            pic.setPixmap(QPixmap.fromImage(q).scaled(DIGIT_PX, DIGIT_PX))
 
     def set_answers(self, answers: np.ndarray) -> int:
         """Show ``answers``; returns how many are misread."""
