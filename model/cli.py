@@ -128,7 +128,7 @@ def _silence_stdout() -> None:
 
 
 def _import_tensorflow(verbose: bool):
-    from .tf_runtime import import_tensorflow
+    from model.nets.tf_runtime import import_tensorflow
 
     return import_tensorflow(verbose)
 
@@ -140,7 +140,7 @@ def _error(message: str) -> None:
 def load_predictor(path: Path | None, verbose: bool):
     """The model to use, or ``None`` after printing why it cannot be used."""
     _import_tensorflow(verbose)
-    from .inference import ModelError, Predictor
+    from model.nets.inference import ModelError, Predictor
 
     try:
         return Predictor(path, feature_maps=False)  # classification only: no map function to trace
@@ -156,7 +156,7 @@ def load_predictor(path: Path | None, verbose: bool):
 
 def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
     """Command-line paths -> input paths (folders expanded to their supported files, sorted) and problems."""
-    from .evaluate import supported_paths
+    from model.nets.evaluate import supported_paths
 
     out, problems = [], []
     for p in paths:
@@ -192,7 +192,7 @@ def predict_main(argv: list[str]) -> int:
 
     import numpy as np
 
-    from .pictures import describe_failure, inputs_from_files, read_ahead
+    from model.data.pictures import describe_failure, inputs_from_files, read_ahead
 
     paths, problems = expand_paths(args.paths)
     failed = bool(problems)
@@ -284,10 +284,9 @@ def evaluate_main(argv: list[str]) -> int:
 
     import json
 
+    from model.data.readers import DataError
+    from model.nets.evaluate import evaluate_folder, evaluate_mnist, evaluate_pendigits
     from model.training.config import WriterSpecError, parse_writers
-
-    from .data import DataError
-    from .evaluate import evaluate_folder, evaluate_mnist, evaluate_pendigits
 
     data: Path = args.data
     writers = None
@@ -323,7 +322,7 @@ def evaluate_main(argv: list[str]) -> int:
         return EXIT_USAGE
     number_result = None
     if numbers:
-        from .read_cli import evaluate_numbers
+        from model.read_cli import evaluate_numbers
 
         number_result = evaluate_numbers(predictor, numbers, on_problem=problems.append)
     for problem in problems:
@@ -339,7 +338,7 @@ def evaluate_main(argv: list[str]) -> int:
         if len(result.labels):
             print(result.report())
         if number_result is not None:
-            from .read_cli import number_report
+            from model.read_cli import number_report
 
             print(number_report(number_result))
         if args.errors is not None:

@@ -16,6 +16,7 @@ answers come back through ``worker.job_done`` and are shown only if they answer 
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -144,6 +145,11 @@ class Teaching(QObject):
             self.open_channels,
             "Each channel's strongest digit patches, layer by layer, and an input made to excite it",
         )
+        self.trainer_action = action(
+            "&Build and train a network…",
+            self.open_trainer,
+            "Write the layers, see every shape and parameter, train on MNIST live and use the result",
+        )
         self.menu.addSeparator()
         self.explain_action = self.dock.toggleViewAction()
         self.explain_action.setText("&Explanation panel (click a feature map)")
@@ -265,6 +271,8 @@ class Teaching(QObject):
             self._request_explanation()
         if _shown(self.saliency_dialog):
             self._saliency_timer.start()
+        if getattr(self, "trainer", None) is not None:
+            self.trainer.set_drawing(self._drawing())
         if _shown(self.playground) and self.playground.is_showing_drawing() and not self.playground.play_button.isChecked():
             image = self._drawing()
             if image is not None:
@@ -309,6 +317,30 @@ class Teaching(QObject):
             self._run(KERNELS_TAG, kernels_job)
         _present(self.playground)
         return self.playground
+
+    @Slot()
+    def open_trainer(self):
+        """Learn ▸ Build and train a network: its own window (and its own training thread)."""
+        if getattr(self, "trainer", None) is None:
+            from PySide6.QtWidgets import QApplication
+
+            from .trainer import TrainerWindow
+
+            self.trainer = TrainerWindow(self.window)
+            self.trainer.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+            self.trainer.use_requested.connect(self.window.load_model)  # the File ▸ Open model path
+            self._worker_failed = False
+            self.window.worker.model_failed.connect(lambda *_: setattr(self, "_worker_failed", True))
+            self.trainer.tf_ready = lambda: (
+                self.window.model_info is not None
+                or self._worker_failed
+                or hasattr(sys.modules.get("keras"), "Sequential")  # imported in full, by anyone
+            )
+            QApplication.instance().aboutToQuit.connect(self.trainer.shutdown)
+            self.trainer.place_beside(self.window)
+            self.trainer.set_drawing(self._drawing())
+        _present(self.trainer)
+        return self.trainer
 
     @Slot()
     def _send_drawing(self) -> None:

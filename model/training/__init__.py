@@ -4,4 +4,6 @@
 ``augment`` affine and elastic warps of images and strokes (training only).
 ``soup``    the mean of fine-tunes of one model (``train --average``).
 ``tune``    fine-tuning on the user's own handwriting.
+``spec``    the layer grammar (`conv 8 5 same, pool 2, ...`): shapes, parameters, errors, the Keras model.
+``live``    training a spec against the clock (`train --layers --seconds`, Learn ▸ Build and train).
 """

@@ -214,10 +214,28 @@ def main(argv: list[str] | None = None) -> int:
         help="instead of training: average the weights of these models, fine-tuned from the same --init "
         "(a model soup), and save that with its card",
     )
+    p.add_argument(
+        "--layers",
+        metavar="SPEC",
+        help="train this network instead of --arch, e.g. 'conv 8 5 same, pool 2, conv 16 5 same, pool 3' "
+        "(items: conv FILTERS KERNEL [stride N] [same|valid], pool SIZE [max|avg], dense UNITS, dropout RATE, gap; "
+        "a dense softmax over the digits is added); MNIST only, no augmentation",
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        metavar="S",
+        help="with --layers: stop after S seconds of training (graph building and validation not counted), "
+        "keeping the weights with the best validation accuracy",
+    )
     p.add_argument("--logdir", help="write TensorBoard logs here")
     p.add_argument("--out", type=Path, help="where to save (default: a new file in " + str(models_dir()) + ")")
     p.add_argument("--force", action="store_true", help="allow --out to replace an existing file, the bundled model included")
     args = p.parse_args(argv)
+    if args.layers is not None:
+        return _train_layers(p, args, argv)
+    if args.seconds is not None:
+        p.error("--seconds needs --layers (the default networks train for --epochs)")
     try:
         train_writers = parse_writers(args.pendigits_writers)
         heldout = parse_writers(args.heldout_writers)
@@ -286,4 +304,62 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"main.py train: error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _train_layers(p, args, argv) -> int:
+    """``train --layers SPEC``: the spec is checked before any data is read; nothing is written if it is wrong."""
+    from model.data.readers import DataError
+
+    from .live import TrainSettings, load_spec_data, save_trained, train_spec
+    from .spec import SpecError, normalise, plan, total_params
+
+    try:
+        rows = plan(args.layers)
+    except SpecError as exc:
+        print(f"main.py train: error: --layers: {exc}", file=sys.stderr)
+        return 2
+    if args.seconds is not None and not (args.seconds > 0 and math.isfinite(args.seconds)):
+        p.error(f"--seconds must be a positive number of seconds; got {args.seconds}")
+    if args.epochs < 1:
+        p.error(f"--epochs must be at least 1; got {args.epochs}")
+    if args.limit is not None and args.limit < 12:
+        p.error(f"--limit must be at least 12 digits (a twelfth is kept for validation); got {args.limit}")
+    given = argv if argv is not None else sys.argv[2:]
+
+    def told(flag: str) -> bool:  # the other defaults suit the augmented 30-epoch CNN, not a timed run
+        return any(a == flag or a.startswith(flag + "=") for a in given)
+
+    out = args.out or models_dir() / f"digit_net-{time.strftime('%Y%m%d-%H%M%S')}.keras"
+    if out.suffix != ".keras":
+        p.error(f"--out must end in .keras; got {out}")
+    if out.exists() and not args.force:
+        what = "the bundled model" if is_bundled(out) else "an existing file"
+        p.error(f"--out {out} is {what}; add --force to replace it")
+    print(f"{normalise(args.layers)}: {total_params(rows):,} parameters", flush=True)
+    settings = TrainSettings(
+        seconds=args.seconds,
+        epochs=args.epochs if told("--epochs") or args.seconds is None else None,
+        batch_size=args.batch_size if told("--batch-size") else TrainSettings.batch_size,
+        learning_rate=args.learning_rate if told("--learning-rate") else TrainSettings.learning_rate,
+        seed=args.seed,
+    )
+    command = "uv run main.py train " + " ".join(shlex.quote(a) for a in given)
+    try:
+        data = load_spec_data(args.data, args.limit, args.seed)
+    except DataError as exc:
+        print(f"main.py train: error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"training on {len(data.x_train)} MNIST digits from {data.source['mnist']}, validating on {len(data.x_val)}", flush=True
+    )
+    result = train_spec(args.layers, data, settings, log=lambda s: print(s, flush=True))
+    card = save_trained(args.layers, result, data, settings, out, command)
+    test = card["evaluation"]["mnist_test"]
+    print(
+        f"saved {out}: {result.epochs:.2f} epochs in {result.seconds:.0f}s of training (+{result.validation_seconds:.0f}s "
+        f"validating; stopped by {result.stopped_by}), "
+        f"validation accuracy {result.val_accuracy:.4f}, test accuracy {test['accuracy']:.4f} on {test['n']} digits",
+        flush=True,
+    )
     return 0
