@@ -1,6 +1,9 @@
 """Making networks: training from scratch, augmentation, model soups, tuning to one writer.
 
-``train``   ``main.py train``: data, the loop, the card.
+``train``   ``main.py train``: the loop and the card.
+``config``  what a run is asked to do (``TrainConfig``), pen writers.
+``dataset`` MNIST and pen digits with a validation split.
+``saving``  a model saved atomically with the evaluation its card records.
 ``augment`` affine and elastic warps of images and strokes (training only).
 ``soup``    the mean of fine-tunes of one model (``train --average``).
 ``tune``    fine-tuning on the user's own handwriting.
