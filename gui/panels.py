@@ -145,6 +145,7 @@ class PredictionPanel(QWidget):
 
     def set_probabilities(self, probabilities: np.ndarray | None, empty_text: str = "Draw a digit") -> None:
         n = len(self.class_names)
+        self._probabilities = None
         if probabilities is None:
             self.digit_label.setText("")
             self.confidence_label.setText(empty_text)
@@ -171,3 +172,35 @@ class PredictionPanel(QWidget):
             )
             brushes[top] = pg.mkBrush(200, 150, 90)
         self.bars.setOpts(x=np.arange(n), height=p, brushes=brushes)
+        self._probabilities = p
+
+    def set_status(self, verdict) -> None:
+        """Show how sure the answer is (a ``model.confidence.Verdict``; ``None`` leaves the probabilities' own wording).
+
+        Sure: the digit as is. Unsure ("not sure: 4 or 9") or "not a digit": the digit greys out and
+        the reason goes under it.
+        """
+        p = getattr(self, "_probabilities", None)
+        if verdict is None or p is None:
+            return
+        if verdict.status == "digit":
+            self.digit_label.setStyleSheet("")
+            self.digit_label.setToolTip("The class the network thinks you drew")
+            self.confidence_label.setText(f"{verdict.confidence * 100:.1f}% sure")
+            return
+        self.digit_label.setStyleSheet("color: #9a9a9a;")
+        name = self.class_names
+        if verdict.status == "unsure":
+            a, b = verdict.classes[:2]
+            text = f"Not sure: {name[a]} or {name[b]} ({p[a] * 100:.0f}% / {p[b] * 100:.0f}%)"
+            tip = "The network's evidence is split between these two classes"
+        else:
+            top = verdict.classes[0]
+            text = f"Not a digit (closest: {name[top]})"
+            tip = "This drawing is far from every digit the network was trained on, so its answer means little"
+        self.digit_label.setToolTip(tip)
+        self.confidence_label.setText(text)
+        brushes = [pg.mkBrush(110, 110, 130)] * len(p)
+        for i in verdict.classes:
+            brushes[i] = pg.mkBrush(200, 150, 90)
+        self.bars.setOpts(brushes=brushes)

@@ -40,6 +40,7 @@ class Result:
     dense_activations: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (units,)
     seconds: float = 0.0  # preprocessing + inference time on the worker
     error: str | None = None
+    verdict: Any = None  # model.confidence.Verdict: "digit" | "unsure" | "not a digit", with the reason
 
     @property
     def digit(self) -> int | None:
@@ -117,6 +118,7 @@ class ModelInfo:
     input_note: str = ""  # how the drawing is fed (size, value range), as the predictor put it
     output_note: str = ""  # how the outputs are read (softmax, logits, ...)
     input_size: tuple[int, int] = (28, 28)  # (h, w) the model receives; the drawing is 28x28
+    calibrated: bool = False  # the card holds a confidence calibration (model/confidence.py)
 
     @property
     def name(self) -> str:
@@ -139,6 +141,7 @@ def model_info(predictor, bundled: bool, load_seconds: float = 0.0, import_secon
     input_note, output_note = str(getattr(predictor, "input_note", "")), str(getattr(predictor, "output_note", ""))
     notes = [n for n in (input_note, output_note) if n]
     notes += [f"Card: {problem}" for problem in getattr(predictor, "card_problems", [])]
+    notes += [str(predictor.confidence_note)] if getattr(predictor, "confidence_note", "") else []
     card = predictor.card if isinstance(getattr(predictor, "card", None), dict) else None
     layers = list(predictor.layers)
     model = getattr(predictor, "model", None)
@@ -158,6 +161,7 @@ def model_info(predictor, bundled: bool, load_seconds: float = 0.0, import_secon
         input_note,
         output_note,
         tuple(int(d) for d in getattr(predictor, "input_size", (28, 28))),
+        bool(getattr(getattr(predictor, "calibration", None), "calibrated", False)),
     )
 
 
@@ -268,6 +272,7 @@ class InferenceWorker(QThread):
             prediction.activations,
             dict(getattr(prediction, "dense_activations", {})),
             time.perf_counter() - t0,
+            verdict=getattr(prediction, "verdict", None),
         )
 
     def _run_job(self, job: Job) -> None:

@@ -209,3 +209,32 @@ def test_evaluate_reports_accuracy_on_sure_answers_and_how_many_were_flagged(fix
     summary = json.loads(run("--json").stdout)["confidence"]
     assert summary["sure"] + summary["unsure"] + summary["not_a_digit"] == 30
     assert summary["accuracy_on_sure"] >= 0.95
+
+
+@pytest.mark.slow
+def test_window_greys_out_a_scribble_with_the_reason_and_shows_a_clear_digit_as_sure(qtbot, stroke_fixtures):
+    from PySide6.QtWidgets import QLabel
+
+    from gui.automation import draw_with_mouse
+    from gui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitUntil(lambda: w.model_info is not None, timeout=90_000)
+    digit = w.findChild(QLabel, "predicted_digit")
+    reason = w.findChild(QLabel, "confidence")
+    assert "not calibrated" not in w.model_status.text()  # the bundled model's card has its calibration
+
+    draw_with_mouse(w.canvas, SHAPES["scribble"](np.random.default_rng(6)))  # far from any digit (seed checked)
+    qtbot.waitUntil(lambda: w.requests.settled and w.last_result is not None, timeout=10_000)
+    assert w.last_result.verdict.status == cf.NOT_A_DIGIT
+    assert reason.text().startswith("Not a digit") and "#9a9a9a" in digit.styleSheet()
+
+    w.canvas.clear()
+    strokes, label = next((s, lab) for _, s, lab in stroke_fixtures if lab == 3)
+    draw_with_mouse(w.canvas, strokes)
+    qtbot.waitUntil(lambda: w.requests.settled and w.last_result is not None, timeout=10_000)
+    assert digit.text() == "3" and reason.text().endswith("% sure") and digit.styleSheet() == ""
+    w.close()
