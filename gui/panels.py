@@ -186,7 +186,9 @@ class PredictionPanel(QWidget):
         if verdict.status == "digit":
             self.digit_label.setStyleSheet("")
             self.digit_label.setToolTip("The class the network thinks you drew")
-            self.confidence_label.setText(f"{verdict.confidence * 100:.1f}% sure")
+            # 99.96% is not certainty: never round a calibrated probability up to "100.0%"
+            sure = "over 99.9" if verdict.confidence >= 0.999 else f"{verdict.confidence * 100:.1f}"
+            self.confidence_label.setText(f"{sure}% sure")
             return
         self.digit_label.setStyleSheet("color: #9a9a9a;")
         name = self.class_names

@@ -238,3 +238,22 @@ def test_window_greys_out_a_scribble_with_the_reason_and_shows_a_clear_digit_as_
     qtbot.waitUntil(lambda: w.requests.settled and w.last_result is not None, timeout=10_000)
     assert digit.text() == "3" and reason.text().endswith("% sure") and digit.styleSheet() == ""
     w.close()
+
+
+def test_saliency_view_says_why_the_network_is_unsure(qtbot):
+    from gui.learn.saliency import SaliencyDialog
+    from model.saliency import IntegratedGradients
+    from model.teaching import SaliencyMaps
+
+    rng = np.random.default_rng(0)
+    image = rng.random((28, 28)).astype(np.float32)
+    ig = IntegratedGradients(rng.normal(0, 1, (28, 28)).astype(np.float32), 4, 3.0, 0.0, 64)
+    p = np.zeros(10, np.float32)
+    p[4], p[9] = 0.55, 0.45
+    dialog = SaliencyDialog()
+    qtbot.addWidget(dialog)
+    dialog.show_maps(SaliencyMaps(4, ig, rng.normal(0, 0.1, (28, 28)).astype(np.float32), False, p, image))
+    assert "not sure: 4" in dialog.message.text() and "press 9 above" in dialog.message.text()
+    p[4], p[9] = 0.97, 0.03
+    dialog.show_maps(SaliencyMaps(4, ig, rng.normal(0, 0.1, (28, 28)).astype(np.float32), False, p, image))
+    assert "not sure" not in dialog.message.text()
