@@ -20,6 +20,7 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 COLORMAP_NAME = "inferno"  # perceptually uniform, black at zero like the canvas and MNIST
 UNSURE_BELOW = 0.6  # top probability under which the app says it is not sure
+GREYED = "color: #9a9a9a;"  # the big digit of an answer the network is not sure of
 
 
 def colormap() -> pg.ColorMap:
@@ -184,13 +185,15 @@ class PredictionPanel(QWidget):
         if verdict is None or p is None:
             return
         if verdict.status == "digit":
-            self.digit_label.setStyleSheet("")
+            if self.digit_label.styleSheet():
+                self.digit_label.setStyleSheet("")
             self.digit_label.setToolTip("The class the network thinks you drew")
             # 99.96% is not certainty: never round a calibrated probability up to "100.0%"
             sure = "over 99.9" if verdict.confidence >= 0.999 else f"{verdict.confidence * 100:.1f}"
             self.confidence_label.setText(f"{sure}% sure")
             return
-        self.digit_label.setStyleSheet("color: #9a9a9a;")
+        if self.digit_label.styleSheet() != GREYED:
+            self.digit_label.setStyleSheet(GREYED)  # a style change re-polishes the label: only when it changes
         name = self.class_names
         if verdict.status == "unsure":
             a, b = verdict.classes[:2]
@@ -201,8 +204,4 @@ class PredictionPanel(QWidget):
             text = f"Not a digit (closest: {name[top]})"
             tip = "This drawing is far from every digit the network was trained on, so its answer means little"
         self.digit_label.setToolTip(tip)
-        self.confidence_label.setText(text)
-        brushes = [pg.mkBrush(110, 110, 130)] * len(p)
-        for i in verdict.classes:
-            brushes[i] = pg.mkBrush(200, 150, 90)
-        self.bars.setOpts(brushes=brushes)
+        self.confidence_label.setText(text)  # the bars keep their colours: redrawing them again costs the live path

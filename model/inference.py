@@ -515,7 +515,8 @@ class Predictor:
         """``(n, classes)`` class scores: the final Dense's pre-activation, the output itself for a
         logits model, else the log-probabilities (logits up to a constant)."""
         if self._score_weights is not None and penultimate is not None:
-            z = np.asarray(penultimate, np.float64) @ self._score_weights[0]
+            # einsum, not @: a BLAS call this small mostly waits for threads TensorFlow keeps busy
+            z = np.einsum("nd,dk->nk", np.asarray(penultimate, np.float64), self._score_weights[0])
             return z + self._score_weights[1] if len(self._score_weights) > 1 else z
         if penultimate is not None or self.output_kind == "logits":
             return np.asarray(penultimate if penultimate is not None else output, np.float64)

@@ -257,3 +257,24 @@ def test_saliency_view_says_why_the_network_is_unsure(qtbot):
     p[4], p[9] = 0.97, 0.03
     dialog.show_maps(SaliencyMaps(4, ig, rng.normal(0, 0.1, (28, 28)).astype(np.float32), False, p, image))
     assert "not sure" not in dialog.message.text()
+
+
+@pytest.mark.slow
+def test_calibrate_writes_the_card_and_a_model_then_reads_calibrated(tmp_path, mnist_folder, capsys):
+    import shutil
+
+    from model.inference import Predictor
+
+    model = tmp_path / "copy.keras"
+    shutil.copy(ROOT / "resources" / "mnist_cnn.keras", model)
+    (tmp_path / "copy.json").write_text(json.dumps({"name": "mine"}))
+    assert Predictor(model, feature_maps=False).calibration.calibrated is False
+    assert cf.main(["--model", str(model), "--data", str(mnist_folder)]) == 0
+    assert "temperature" in capsys.readouterr().out
+    card = json.loads((tmp_path / "copy.json").read_text())
+    assert card["name"] == "mine" and card["confidence"]["features_file"] == "copy.confidence.npz"
+    assert (tmp_path / "copy.confidence.npz").is_file()
+    p = Predictor(model, feature_maps=False)
+    assert p.calibration.calibrated and p.calibration.has_distance and p.card_problems == []
+    _, verdicts = p.predict_answers(np.stack(_scribbles(2)))
+    assert all(v.status in cf.STATUSES for v in verdicts)
