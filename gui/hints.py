@@ -119,7 +119,8 @@ def install_hints(window, settings) -> HintBubble:
     hints = [
         Hint(
             "Draw a digit on the black square on the left, with the mouse, a finger or a pen. "
-            "The network answers while you draw.",
+            "The network answers while you draw, and says when it is guessing: the answer greys out with "
+            "\u201cnot sure: 4 or 9\u201d or \u201cnot a digit\u201d under it.",
             maps,
         ),
         Hint(

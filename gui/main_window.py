@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
             )
         else:
             self.prediction.set_probabilities(result.probabilities)
+            self.prediction.set_status(result.verdict)
         self.feature_maps.set_activations({**result.activations, **result.dense_activations})
         self._show_number(result)
 
@@ -330,7 +331,8 @@ class MainWindow(QMainWindow):
     def _show_active_model(self) -> None:
         info = self.model_info
         if info is not None:
-            self._set_model_status(f"Model: {info.name}" + (" (bundled)" if info.bundled else ""))
+            calibration = "" if info.calibrated else " · confidence not calibrated"
+            self._set_model_status(f"Model: {info.name}" + (" (bundled)" if info.bundled else "") + calibration)
             self.model_status.setToolTip(f"{info.path}\n" + "\n".join(info.notes))
 
     def _set_model_status(self, text: str) -> None:

@@ -72,6 +72,8 @@ class Result:
             self.id, d.input, d.probabilities, d.activations, d.dense_activations, self.seconds, self.error, self.digits, index
         )
 
+    verdict: Any = None  # model.nets.confidence.Verdict: "digit" | "unsure" | "not a digit", with the reason
+
     @property
     def digit(self) -> int | None:
         """Index of the most probable class (a digit for digit models), ``None`` without an answer."""
@@ -158,6 +160,7 @@ class ModelInfo:
     operations: dict[str, str] = field(default_factory=dict)  # layer name -> the operation that made it, in words
     head: list[str] = field(default_factory=list)  # the steps after the last map layer to the output, in words
     input_shape: tuple[int, ...] = ()  # the model input without the batch axis
+    calibrated: bool = False  # the card holds a confidence calibration (model/confidence.py)
 
     @property
     def name(self) -> str:
@@ -180,6 +183,7 @@ def model_info(predictor, bundled: bool, load_seconds: float = 0.0, import_secon
     input_note, output_note = str(getattr(predictor, "input_note", "")), str(getattr(predictor, "output_note", ""))
     notes = [n for n in (input_note, output_note) if n]
     notes += [f"Card: {problem}" for problem in getattr(predictor, "card_problems", [])]
+    notes += [str(predictor.confidence_note)] if getattr(predictor, "confidence_note", "") else []
     card = predictor.card if isinstance(getattr(predictor, "card", None), dict) else None
     layers = list(predictor.layers)
     model = getattr(predictor, "model", None)
@@ -200,6 +204,7 @@ def model_info(predictor, bundled: bool, load_seconds: float = 0.0, import_secon
         output_note,
         tuple(int(d) for d in getattr(predictor, "input_size", (28, 28))),
         *_operations(model, layers),
+        bool(getattr(getattr(predictor, "calibration", None), "calibrated", False)),
     )
 
 
@@ -344,6 +349,7 @@ class InferenceWorker(QThread):
             prediction.activations,
             dict(getattr(prediction, "dense_activations", {})),
             time.perf_counter() - t0,
+            verdict=getattr(prediction, "verdict", None),
         )
 
     def _cache_for(self, strokes: list[np.ndarray]) -> dict:

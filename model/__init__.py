@@ -73,6 +73,8 @@ _MOVED = {
     "segment": "data.segment",
     "netspec": "training.spec",
     "livetrain": "training.live",
+    "confidence": "nets.confidence",
+    "nondigits": "data.nondigits",
 }
 
 

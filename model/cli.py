@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("accuracy, per-class accuracy and confusion matrix on a labelled set", "model.cli:evaluate_main"),
     "train": ("train a model (by default into a new file in your user folder)", "model.training.train:main"),
     "tune": ("fine-tune a model on your own handwriting", "model.training.tune:main"),
+    "calibrate": ("fit calibrated confidence and 'not a digit' for a model (stored in its card)", "model.nets.confidence:main"),
 }
 
 EXIT_USAGE = 2
@@ -180,7 +181,12 @@ def predict_main(argv: list[str]) -> int:
         "'error: PATH: ...'; the others still run; exit code 1 if any failed.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="image or stroke file, folder, or - for standard input")
-    p.add_argument("--json", action="store_true", help="one JSON object per line: path, class, confidence, probabilities")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per line: path, class, confidence, probabilities, status ("digit", "unsure" or '
+        '"not a digit"; unsure answers add unsure_between: the top two classes)',
+    )
     p.add_argument("--model", type=Path, help="a .keras model (default: the bundled one)")
     p.add_argument("--batch-size", type=int, default=256, help="inputs per model call (default: %(default)s)")
     p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up messages")
@@ -204,21 +210,22 @@ def predict_main(argv: list[str]) -> int:
     names = list(predictor.class_names)
     out = sys.stdout
 
-    def answer(path: str, probs) -> None:
+    def answer(path: str, probs, verdict=None) -> None:
         if args.json:
             import json
 
-            out.write(
-                json.dumps(
-                    {
-                        "path": path,
-                        "class": None if probs is None else names[int(probs.argmax())],
-                        "confidence": 0.0 if probs is None else round(float(probs.max()), 6),
-                        "probabilities": None if probs is None else {n: round(float(v), 6) for n, v in zip(names, probs)},
-                    }
-                )
-                + "\n"
-            )
+            # "status": "digit" | "unsure" | "not a digit" (model/confidence.py); nothing to read is not a digit
+            status = "not a digit" if probs is None else (verdict.status if verdict is not None else None)
+            line = {
+                "path": path,
+                "class": None if probs is None else names[int(probs.argmax())],
+                "confidence": 0.0 if probs is None else round(float(probs.max()), 6),
+                "probabilities": None if probs is None else {n: round(float(v), 6) for n, v in zip(names, probs)},
+                "status": status,
+            }
+            if status == "unsure":
+                line["unsure_between"] = [names[i] for i in verdict.classes]
+            out.write(json.dumps(line) + "\n")
         else:
             label = "-" if probs is None else names[int(probs.argmax())]
             out.write(f"{path}\t{label}\t{0.0 if probs is None else float(probs.max()):.4f}\n")
@@ -227,19 +234,21 @@ def predict_main(argv: list[str]) -> int:
     for chunk, results in zip(chunks, read_ahead(chunks, inputs_from_files)):
         ready = [i for i, r in enumerate(results) if isinstance(r, np.ndarray)]
         probs: dict[int, object] = {}
+        verdicts: dict[int, object] = {}
         if ready:
             try:
-                batch = predictor.predict_probabilities(np.stack([results[i] for i in ready]))
+                batch, answers = _answers(predictor, np.stack([results[i] for i in ready]))
                 if not np.isfinite(batch).all():
                     raise ValueError("non-finite output in the batch")
-                probs = dict(zip(ready, batch))
+                probs, verdicts = dict(zip(ready, batch)), dict(zip(ready, answers))
             except Exception:  # noqa: BLE001 - one input may poison the batch: find it
                 for i in ready:
                     try:
-                        row = predictor.predict_probabilities(results[i][None])[0]
+                        rows, answers = _answers(predictor, results[i][None])
+                        row = rows[0]
                         if not np.isfinite(row).all():
                             raise ValueError("the model's output for this input is NaN or infinite")
-                        probs[i] = row
+                        probs[i], verdicts[i] = row, answers[0]
                     except Exception as exc:  # noqa: BLE001
                         results[i] = exc
         for i, (path, result) in enumerate(zip(chunk, results)):
@@ -248,9 +257,24 @@ def predict_main(argv: list[str]) -> int:
                 out.flush()
                 _error(describe_failure(path, result))
             else:
-                answer(path, probs.get(i))
+                answer(path, probs.get(i), verdicts.get(i))
         out.flush()
     return 1 if failed else 0
+
+
+def _answers(predictor, images):
+    """Probabilities and verdicts (model/confidence.py); a predictor without ``predict_answers`` is judged
+    from its probabilities alone, as an uncalibrated model is."""
+    if hasattr(predictor, "predict_answers"):
+        return predictor.predict_answers(images)
+    import numpy as np
+
+    from model.nets.confidence import Calibration, judge_batch, logits_from_probabilities
+
+    probs = predictor.predict_probabilities(images)
+    if not np.isfinite(probs).all():
+        return probs, [None] * len(probs)
+    return probs, judge_batch(Calibration(), logits_from_probabilities(probs), None, list(predictor.class_names))
 
 
 # --- evaluate ----------------------------------------------------------------------------------

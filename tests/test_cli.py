@@ -147,7 +147,7 @@ def test_predict_reads_standard_input_and_prints_json(fixtures):
     assert_clean(proc.err)
     (doc,) = [json.loads(line) for line in proc.out.splitlines()]
     assert doc["path"] == "-" and doc["class"] == "7"
-    assert set(doc) == {"path", "class", "confidence", "probabilities"}
+    assert set(doc) == {"path", "class", "confidence", "probabilities", "status"}  # + unsure_between when unsure
     assert list(doc["probabilities"]) == [str(d) for d in range(10)]
     assert abs(sum(doc["probabilities"].values()) - 1) < 1e-3
     stroke = sorted((fixtures / "strokes").glob("3_*.json"))[0]

@@ -27,9 +27,9 @@ def test_one_call_returns_probabilities_and_all_4d_layers(predictor, stroke_fixt
     assert [info.name for info in predictor.layers] == expected
     for info in predictor.layers:
         assert result.activations[info.name].shape == info.shape
-    # The same numbers as Keras itself computes.
+    # The same numbers as Keras itself computes (shown after temperature scaling: model/confidence.py).
     reference = predictor.model(x[None, ..., None], training=False).numpy()[0]
-    np.testing.assert_allclose(result.probabilities, reference, atol=1e-5)
+    np.testing.assert_allclose(result.raw_probabilities, reference, atol=1e-5)
 
 
 def test_bundled_model_is_fed_as_it_was_trained(predictor):

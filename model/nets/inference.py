@@ -41,6 +41,7 @@ from model.data.paths import BUNDLED_MODEL
 from model.data.preprocess import INPUT_SIZE
 
 from .card import ModelCard, read_card
+from .confidence import Verdict, judge, judge_batch, logits_from_probabilities, pooled, read_calibration, softmax
 from .graph import expects_raw_pixels, first_computing_layer, flat_model, output_head
 from .tf_runtime import import_tensorflow
 
@@ -70,6 +71,10 @@ class Prediction:
     probabilities: np.ndarray | None
     activations: dict[str, np.ndarray] = field(default_factory=dict)
     dense_activations: dict[str, np.ndarray] = field(default_factory=dict)
+    # How sure the answer is (``model.nets.confidence.Verdict``); ``probabilities`` are calibrated where
+    # the model's card has a calibration, ``raw_probabilities`` are the model's own.
+    verdict: Verdict | None = None
+    raw_probabilities: np.ndarray | None = None
 
     @property
     def class_index(self) -> int | None:
@@ -280,6 +285,17 @@ class Predictor:
 
         self._features = feature_layers(flat)
         self._dense = _dense_layers(flat)
+        # The final Dense's input (the penultimate features) comes out of the same traced call:
+        # its logits and "not a digit" distance cost no second pass (model/confidence.py).
+        head = output_head(flat)
+        self._score_weights = [np.asarray(w, np.float64) for w in head.score_layer.get_weights()] if head.score_layer else None
+        self._penultimate = head.score_layer.input if head.score_layer is not None else head.score_tensor
+        self.penultimate_size = int(self._penultimate.shape[-1]) if self._penultimate is not None else 0
+        self._judge_fn = None  # pooled features + penultimate + output, for batches (built on first use)
+        self.calibration, problems = read_calibration(self.path, self.card)
+        self.card_problems.extend(problems)
+        self._check_calibration()
+        self.confidence_note = self.calibration.note
         self._signature = [tf.TensorSpec([None, *self.input_size, *([1] if self._channel_axis else [])], tf.float32)]
         self._fn = None  # the multi-output function (every map + the output), built on first use
         # autograph=False: a Keras model is already graph code; converting it again only slows tracing.
@@ -325,7 +341,10 @@ class Predictor:
             import tensorflow as tf
 
             flat = self._flat
-            multi = keras.Model(flat.inputs[0], [layer.output for layer in self._features + self._dense] + list(flat.outputs))
+            extra = [self._penultimate] if self._penultimate is not None else []
+            multi = keras.Model(
+                flat.inputs[0], [layer.output for layer in self._features + self._dense] + extra + list(flat.outputs)
+            )
             self._fn = tf.function(
                 lambda x: multi(x, training=False), input_signature=self._signature, reduce_retracing=True, autograph=False
             )
@@ -468,10 +487,91 @@ class Predictor:
         x = self.prepare(image)
         with self._lock:
             outputs = [o.numpy() for o in self._maps_fn()(x)]
-        n_maps = len(self._features)
+        n_maps, n_dense = len(self._features), len(self._dense)
         activations = {layer.name: out[0] for layer, out in zip(self._features, outputs[:n_maps], strict=True)}
-        dense = {layer.name: out[0] for layer, out in zip(self._dense, outputs[n_maps:-1], strict=True)}
-        return Prediction(self._to_probabilities(outputs[-1])[0], activations, dense)
+        dense = {layer.name: out[0] for layer, out in zip(self._dense, outputs[n_maps : n_maps + n_dense], strict=True)}
+        raw = self._to_probabilities(outputs[-1])
+        penultimate = outputs[-2] if self._penultimate is not None else None
+        logits = self._logits(raw, outputs[-1], penultimate)
+        features = None
+        if self.calibration.has_distance:
+            known = {**activations, **dense, "penultimate": None if penultimate is None else penultimate[0]}
+            features = {name: pooled(known[name]) for name in self.calibration.layers}
+        verdict = judge(self.calibration, logits[0], features, self.class_names)
+        return Prediction(self._calibrated(raw, logits)[0], activations, dense, verdict, raw[0])
+
+    def _check_calibration(self) -> None:
+        """Drop a "not a digit" calibration made for another model (its layers or sizes do not fit this one)."""
+        cal = self.calibration
+        sizes = {layer.name: int(layer.output.shape[-1]) for layer in self._features + self._dense}
+        sizes["penultimate"] = self.penultimate_size
+        for name in cal.layers:
+            stats = cal.means.get(name, cal.references.get(name))
+            if sizes.get(name, 0) == 0 or stats is None or stats.shape[-1] != sizes[name]:
+                self.card_problems.append(f"confidence: layer {name!r} does not fit this model; 'not a digit' is off")
+                cal.components, cal.means, cal.precisions, cal.references = [], {}, {}, {}
+                return
+
+    def _logits(self, probabilities: np.ndarray, output: np.ndarray, penultimate: np.ndarray | None) -> np.ndarray:
+        """``(n, classes)`` class scores: the final Dense's pre-activation, the output itself for a
+        logits model, else the log-probabilities (logits up to a constant)."""
+        if self._score_weights is not None and penultimate is not None:
+            # einsum, not @: a BLAS call this small mostly waits for threads TensorFlow keeps busy
+            z = np.einsum("nd,dk->nk", np.asarray(penultimate, np.float64), self._score_weights[0])
+            return z + self._score_weights[1] if len(self._score_weights) > 1 else z
+        if penultimate is not None or self.output_kind == "logits":
+            return np.asarray(penultimate if penultimate is not None else output, np.float64)
+        return logits_from_probabilities(probabilities)
+
+    def _calibrated(self, probabilities: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        cal = self.calibration
+        if not cal.calibrated:
+            return probabilities  # a model without a calibration shows its own softmax, unchanged
+        return softmax(logits, cal.temperature).astype(np.float32)
+
+    def predict_answers(self, images: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, list[Verdict]]:
+        """``(n, 28, 28)`` drawings -> ``(n, classes)`` (calibrated) probabilities and a verdict for each."""
+        cal = self.calibration
+        layers = list(cal.layers) if cal.has_distance else []
+        probs = np.empty((len(images), self.num_classes), np.float32)
+        verdicts: list[Verdict] = []
+        for i in range(0, len(images), batch_size):
+            raw, logits, features = self.pooled_features(images[i : i + batch_size], layers)
+            probs[i : i + batch_size] = self._calibrated(raw, logits)
+            verdicts.extend(judge_batch(cal, logits, features if layers else None, self.class_names))
+        return probs, verdicts
+
+    def pooled_features(self, images: np.ndarray, layers: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """``(n, 28, 28)`` drawings -> raw probabilities ``(n, classes)``, logits ``(n, classes)`` and, for
+        each named layer (``"penultimate"``: the final Dense's input), its output averaged over space ``(n, channels)``."""
+        fn = self._pooled_fn(tuple(layers))
+        with self._lock:
+            outputs = [o.numpy() for o in fn(self.prepare(np.asarray(images, np.float32)))]
+        raw = self._to_probabilities(outputs[-1])
+        penultimate = outputs[-2] if self._penultimate is not None else None
+        features = dict(zip(layers, (np.asarray(o, np.float64) for o in outputs)))
+        return raw, self._logits(raw, outputs[-1], penultimate), features
+
+    def _pooled_fn(self, layers: tuple[str, ...]):
+        """A traced call: the named layers' outputs pooled over space, the penultimate features, the output."""
+        if self._judge_fn is None or self._judge_fn[0] != layers:
+            import keras
+            import tensorflow as tf
+
+            flat = self._flat
+            by_name = {layer.name: layer for layer in self._features + self._dense}
+            outs = []
+            for name in layers:
+                if name == "penultimate":
+                    outs.append(self._penultimate)
+                else:
+                    out = by_name[name].output
+                    outs.append(keras.ops.mean(out, axis=(1, 2)) if len(out.shape) == 4 else out)
+            outs += [self._penultimate] if self._penultimate is not None else []
+            multi = keras.Model(flat.inputs[0], outs + list(flat.outputs))
+            fn = tf.function(lambda x: multi(x, training=False), input_signature=self._signature, autograph=False)
+            self._judge_fn = (layers, fn)
+        return self._judge_fn[1]
 
     def predict_many(self, images: np.ndarray) -> list[Prediction]:
         """``(n, 28, 28)`` drawings -> one :class:`Prediction` each (maps included), in one call of the model.
@@ -500,5 +600,6 @@ class Predictor:
             x = self.prepare(images[i : i + batch_size])
             with self._lock:
                 raw = self._probs_fn(x).numpy()
-            out[i : i + batch_size] = self._to_probabilities(raw)
+            p = self._to_probabilities(raw)
+            out[i : i + batch_size] = self._calibrated(p, logits_from_probabilities(p))
         return out
