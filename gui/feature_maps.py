@@ -27,6 +27,7 @@ from .panels import colormap
 MIN_CELL_PX = 6  # smallest on-screen size of one map cell: smaller and aimed clicks hit a neighbour
 MAX_CELL_PX = 24  # a layer with few small maps is not blown up beyond this
 HIGHLIGHT = (80, 220, 255)
+EMPTY_LEVEL = 0.12  # before the first drawing each map shows as a faint tile, so the grid is visible
 
 
 class MapCell(NamedTuple):
@@ -182,6 +183,7 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
         self.selected = None
         self._message = message
         self._build()
+        self.set_activations({})  # the faint grid of empty maps until the first drawing
 
     def set_cell_size(self, px: int) -> None:
         """Zoom: every cell at least ``px`` screen pixels (not below ``MIN_CELL_PX``)."""
@@ -281,10 +283,10 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
             if item is None:
                 continue
             a = activations.get(info.name)
-            maps = as_maps(np.zeros(info.shape, np.float32) if a is None else a)
+            maps = as_maps(np.full(info.shape, EMPTY_LEVEL, np.float32) if a is None else a)
             finite = maps[np.isfinite(maps)]
-            peak = float(np.abs(finite).max()) if finite.size else 0.0
-            normalised = maps / peak if peak > 0 else maps
+            peak = float(np.abs(finite).max()) if finite.size and a is not None else 0.0
+            normalised = maps / peak if peak > 0 else maps  # no drawing yet: a faint grid of empty maps
             item.setImage(tile(normalised.astype(np.float32, copy=False), item.cols), levels=(0.0, 1.0), autoLevels=False)
             self._titles[info.name].setText(self._title(info, peak if activations else None))
 
