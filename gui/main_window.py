@@ -32,6 +32,7 @@ from .panels import InputView, PredictionPanel, SquareBox
 from .settings import WindowSettings, restore_geometry, restore_state
 from .worker import InferenceWorker, ModelInfo, Request, Result
 
+APP_TITLE = "Digit Recognizer"  # = the application's display name (gui/app.py)
 DEFAULT_SIZE = QSize(1280, 820)  # first launch, on a screen with room for it
 SCREEN_MARGIN = QSize(24, 48)  # left free around the window for the frame and panels of the desktop
 
@@ -50,7 +51,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, model_path: str | Path | None = None, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Digit Recognizer — watch a CNN think")
+        self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.model_info: ModelInfo | None = None
         self.last_result: Result | None = None
@@ -250,7 +251,8 @@ class MainWindow(QMainWindow):
         )
         self.seen_title.setToolTip(info.input_note)
         self._show_active_model()
-        self.setWindowTitle(f"Digit Recognizer — {info.name}")
+        # Ends with the app's display name, so Qt does not append it a second time.
+        self.setWindowTitle(f"{info.name} — {APP_TITLE}")
         if first:
             self.statusBar().showMessage(
                 f"Model ready in {time.perf_counter() - self._started_at:.1f} s "

@@ -96,3 +96,9 @@ def test_about_says_version_model_accuracy_and_parameters_with_the_card_one_clic
     qtbot.mouseClick(dialog.findChild(QPushButton, "about_show_card"), Qt.MouseButton.LeftButton)
     assert card.isVisible() and '"evaluation"' in card.toPlainText()
     dialog.close()
+
+
+@pytest.mark.slow
+def test_the_window_title_names_the_model_and_the_app_once(qtbot, window):
+    qtbot.waitUntil(lambda: window.model_info is not None, timeout=60_000)
+    assert window.windowTitle() == "mnist_cnn.keras — Digit Recognizer"
