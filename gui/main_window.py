@@ -33,6 +33,8 @@ from .settings import WindowSettings, restore_geometry, restore_state
 from .worker import InferenceWorker, ModelInfo, Request, Result
 
 APP_TITLE = "Digit Recognizer"  # = the application's display name (gui/app.py)
+BOTTOM_MAX_HEIGHT = 280  # the preview and the answer under the canvas, on a tall window
+BOTTOM_SHARE = 0.34  # ... and at most this share of the column on a short one: the canvas stays the biggest
 DEFAULT_SIZE = QSize(1280, 820)  # first launch, on a screen with room for it
 SCREEN_MARGIN = QSize(24, 48)  # left free around the window for the frame and panels of the desktop
 
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.canvas = DrawingCanvas()
         self.canvas.strokes_changed.connect(self._on_strokes_changed)
+        self.canvas.setFocus()  # typed digits store the drawing from the start (its ring shows it)
         self.input_view = InputView()
         self.prediction = PredictionPanel()
         self.maps_area = FeatureMapArea()
@@ -122,9 +125,9 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.canvas, 5)
         left_layout.addLayout(buttons)
-        bottom_widget = QWidget()
+        self.bottom_widget = bottom_widget = QWidget()
         bottom_widget.setLayout(bottom)
-        bottom_widget.setMaximumHeight(280)
+        bottom_widget.setMaximumHeight(BOTTOM_MAX_HEIGHT)
         left_layout.addWidget(bottom_widget, 2)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -418,6 +421,9 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event):  # noqa: N802 (Qt override)
         super().resizeEvent(event)
+        # On a short window the preview (a square as tall as its row) would outgrow the canvas.
+        column = self.height() - self.menuBar().height() - self.statusBar().height()
+        self.bottom_widget.setMaximumHeight(max(120, min(BOTTOM_MAX_HEIGHT, int(column * BOTTOM_SHARE))))
         hints = getattr(self, "hints", None)  # resized while being built, before the tour exists
         if hints is not None:
             hints.reposition()
