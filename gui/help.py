@@ -203,8 +203,8 @@ def annotated_screenshot(window, width: int = 900) -> tuple[QPixmap, list[Callou
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(r.adjusted(1, 1, -1, -1))
         badge = QRectF(r.left() + 4, r.top() + 2, 24, 24)
-        if r.height() < 30:  # a thin bar: the badge goes to its right end
-            badge.moveTo(r.right() - 30, r.top() + (r.height() - 24) / 2)
+        if r.height() < 30:  # a thin bar: the badge goes to its right end, inside the picture
+            badge.moveTo(r.right() - 30, min(max(r.top() + (r.height() - 24) / 2, 0), pixmap.height() - 24))
         painter.setPen(QPen(QColor("white"), 2))
         painter.setBrush(accent)
         painter.drawEllipse(badge)

@@ -201,17 +201,24 @@ def install_hints(window, settings) -> HintBubble:
         rect = bar.actionGeometry(action)
         return QRect(bar.mapTo(window, rect.topLeft()), rect.size())
 
+    def paper() -> QRect | None:  # the black square itself, not the canvas widget's margins
+        canvas = window.canvas
+        if not canvas.isVisibleTo(window):
+            return None
+        r = canvas.paper_rect().toAlignedRect()
+        return QRect(canvas.mapTo(window, r.topLeft()), r.size())
+
     hints = [
         Hint(
             "Draw a digit on this black square, with the mouse, a finger or a pen. The network answers while you draw.",
-            lambda: window.canvas,
+            paper,
             ("right", "below"),
         ),
         Hint(
             "This small image is what the network actually sees: your drawing at 28×28 "
             "pixels, centred the way MNIST's digits were.",
             lambda: window.input_view,
-            ("above", "right"),
+            ("right", "above"),
         ),
         Hint(
             "The answer: the digit and one bar per digit for how sure the network is. When no digit "
@@ -230,7 +237,7 @@ def install_hints(window, settings) -> HintBubble:
         Hint(
             "Type a digit (0-9) while the canvas has focus (the blue ring) to store your drawing with that "
             "label. Handwriting ▸ Fine-tune then teaches a copy of the model your handwriting.",
-            lambda: window.canvas,
+            paper,
             ("right", "below"),
         ),
         Hint(

@@ -71,7 +71,8 @@ def test_each_bubble_sits_beside_what_it_describes(qtbot, new_user_window):
 
 def test_first_bubble_points_at_the_canvas_and_leaves_it_free(qtbot, new_user_window):
     w = new_user_window
-    canvas = rect_of(w, w.canvas)
+    paper = w.canvas.paper_rect().toAlignedRect()
+    canvas = QRect(w.canvas.mapTo(w, paper.topLeft()), paper.size())  # the black square
     assert w.hints.outline.geometry().adjusted(3, 3, -3, -3) == canvas
     assert not bubble_rect(w).intersects(canvas)
     preview_hint = w.hints.hints[1].anchor()
