@@ -34,7 +34,7 @@ from .worker import InferenceWorker, ModelInfo, Request, Result
 
 APP_TITLE = "Digit Recognizer"  # = the application's display name (gui/app.py)
 BOTTOM_MAX_HEIGHT = 280  # the preview and the answer under the canvas, on a tall window
-BOTTOM_SHARE = 0.34  # ... and at most this share of the column on a short one: the canvas stays the biggest
+BOTTOM_SHARE = 0.42  # ... and at most this share of the column on a short one: the canvas stays the biggest
 DEFAULT_SIZE = QSize(1280, 820)  # first launch, on a screen with room for it
 SCREEN_MARGIN = QSize(24, 48)  # left free around the window for the frame and panels of the desktop
 
@@ -423,7 +423,7 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         # On a short window the preview (a square as tall as its row) would outgrow the canvas.
         column = self.height() - self.menuBar().height() - self.statusBar().height()
-        self.bottom_widget.setMaximumHeight(max(120, min(BOTTOM_MAX_HEIGHT, int(column * BOTTOM_SHARE))))
+        self.bottom_widget.setMaximumHeight(max(150, min(BOTTOM_MAX_HEIGHT, int(column * BOTTOM_SHARE))))
         hints = getattr(self, "hints", None)  # resized while being built, before the tour exists
         if hints is not None:
             hints.reposition()
