@@ -150,6 +150,8 @@ def main() -> int:
     xdo("key", "Escape")
     from gui import help as help_views
 
+    picture, _ = help_views.annotated_screenshot(w, width=w.width())
+    picture.save(str(out / f"{tag}_window_callouts.png"))  # the README's "what you see"
     help_views.show_what_am_i_looking_at(w)
     shot("help_what_am_i_looking_at")
     xdo("key", "Escape")
