@@ -49,3 +49,22 @@ def test_a_card_written_before_misreads_were_recorded_still_reads():
     del c["before_after"]["held_out_drawings"]["misread_after"]
     assert "your 12 held-out drawings" in describe(c)
     assert misread_advice([(1, 7)]).startswith("still misread after tuning: 1 read as 7.")
+
+
+def test_the_tune_dialog_says_the_result_rests_on_too_few_drawings(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QLabel
+
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("DIGIT_RECOGNIZER_DATA", str(tmp_path))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.handwriting.show_tune_dialog()
+    dialog = w.handwriting.tune_dialog
+    dialog.blockSignals(True)  # no personal model was really written: do not switch to it
+    dialog._finished(card(2, 0.0, 0.5, [(7, 1)]))
+    text = dialog.findChild(QLabel, "tune_results").text()
+    assert "2 held-out drawings: too few to judge; store at least 5 of each digit" in text
+    assert "7 read as 1" in text and "store more 7s" in text
+    w.close()
