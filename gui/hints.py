@@ -185,6 +185,11 @@ class HintBubble(QFrame):
         self.outline.hide()
         self.finished.emit()
 
+    def hideEvent(self, event):  # noqa: N802 (Qt override)
+        if self.isHidden():  # hidden itself (not with a minimised window): its outline goes too
+            self.outline.hide()
+        super().hideEvent(event)
+
     def reposition(self) -> None:
         if not self.isHidden():  # shown, or to be shown with the window (laid out before it appears)
             self._place(self.hints[self.index])

@@ -103,3 +103,10 @@ def test_storing_a_typed_digit_moves_the_tour_past_its_hint(qtbot, new_user_wind
     with qtbot.waitSignal(w.handwriting.stored, timeout=10_000):
         qtbot.keyClick(w.canvas, getattr(Qt.Key, f"Key_{label}"))
     assert w.hints.index == 5 and "Learn" in w.findChild(QLabel, "hint_text").text()
+
+
+def test_hiding_the_bubble_hides_its_outline(qtbot, new_user_window):
+    w = new_user_window
+    assert w.hints.outline.isVisible()
+    w.hints.hide()  # as bench/screenshot.py does
+    assert not w.hints.outline.isVisible()
