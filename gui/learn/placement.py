@@ -33,11 +33,10 @@ def free_area_beside(window: QWidget, desired: tuple[int, int], area: QRect) -> 
     if left >= MIN_WIDTH:
         w = min(want_w, left)
         return QRect(frame.left() - w, max(frame.top(), area.top()), w, min(want_h, area.height()))
-    # The window fills the screen: cover its maps' side, right of the canvas column (at least
-    # MIN_WIDTH wide, over the canvas' edge if the screen is that small).
+    # The window fills the screen: cover its maps' side, right of the canvas column (a view that
+    # cannot be that narrow is pushed left by place_beside_canvas, over the canvas' edge).
     x = max(canvas_column_right(window) + 8, area.left())
-    w = max(min(want_w, area.right() - x + 1), min(want_w, MIN_WIDTH, area.width()))
-    x = min(x, area.right() + 1 - w)
+    w = max(min(want_w, area.right() - x + 1), 1)
     y = max(frame.top(), area.top())
     return QRect(x, y, w, min(want_h, area.bottom() - y + 1))
 
