@@ -33,6 +33,9 @@ from .panels import InputView, PredictionPanel, SquareBox
 from .settings import WindowSettings, restore_geometry, restore_state
 from .worker import InferenceWorker, ModelInfo, Request, Result
 
+APP_TITLE = "Digit Recognizer"  # = the application's display name (gui/app.py)
+BOTTOM_MAX_HEIGHT = 280  # the preview and the answer under the canvas, on a tall window
+BOTTOM_SHARE = 0.42  # ... and at most this share of the column on a short one: the canvas stays the biggest
 DEFAULT_SIZE = QSize(1280, 820)  # first launch, on a screen with room for it
 SCREEN_MARGIN = QSize(24, 48)  # left free around the window for the frame and panels of the desktop
 
@@ -51,7 +54,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, model_path: str | Path | None = None, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Digit Recognizer — watch a CNN think")
+        self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.model_info: ModelInfo | None = None
         self.last_result: Result | None = None
@@ -87,6 +90,7 @@ class MainWindow(QMainWindow):
         self.canvas.strokes_changed.connect(self._on_strokes_changed)
         self.canvas.digit_clicked.connect(self.select_digit)
         self._focus_stroke: int | None = None  # a number's digit the user clicked (a stroke of it)
+        self.canvas.setFocus()  # typed digits store the drawing from the start (its ring shows it)
         self.input_view = InputView()
         self.prediction = PredictionPanel()
         self.maps_area = FeatureMapArea()
@@ -124,9 +128,9 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.canvas, 5)
         left_layout.addLayout(buttons)
-        bottom_widget = QWidget()
+        self.bottom_widget = bottom_widget = QWidget()
         bottom_widget.setLayout(bottom)
-        bottom_widget.setMaximumHeight(280)
+        bottom_widget.setMaximumHeight(BOTTOM_MAX_HEIGHT)
         left_layout.addWidget(bottom_widget, 2)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -287,7 +291,8 @@ class MainWindow(QMainWindow):
         )
         self.seen_title.setToolTip(info.input_note)
         self._show_active_model()
-        self.setWindowTitle(f"Digit Recognizer — {info.name}")
+        # Ends with the app's display name, so Qt does not append it a second time.
+        self.setWindowTitle(f"{info.name} — {APP_TITLE}")
         if first:
             self.statusBar().showMessage(
                 f"Model ready in {time.perf_counter() - self._started_at:.1f} s "
@@ -464,6 +469,9 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event):  # noqa: N802 (Qt override)
         super().resizeEvent(event)
+        # On a short window the preview (a square as tall as its row) would outgrow the canvas.
+        column = self.height() - self.menuBar().height() - self.statusBar().height()
+        self.bottom_widget.setMaximumHeight(max(150, min(BOTTOM_MAX_HEIGHT, int(column * BOTTOM_SHARE))))
         hints = getattr(self, "hints", None)  # resized while being built, before the tour exists
         if hints is not None:
             hints.reposition()

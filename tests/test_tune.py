@@ -50,6 +50,8 @@ def test_tune_reads_the_writer_better_and_writes_a_card(tmp_path, fixtures, pred
     assert "mnist_replay.npz" in t["replay"]["source"]
     held = card["before_after"]["held_out_drawings"]
     assert held["n"] == t["held_out"] and held["before"] is not None and held["after"] is not None
+    assert all(label != read for label, read in held["misread_after"])  # what still misreads, for the advice
+    assert len(held["misread_after"]) == round((1 - held["after"]) * held["n"])
     assert card["before_after"]["mnist_test"]["n"] == 300
     assert sorted(p.name for p in tmp_path.iterdir()) == ["me.json", "me.keras"]  # no temporary files left
 

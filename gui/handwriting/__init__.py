@@ -58,6 +58,7 @@ class HandwritingController(QObject):
         self.view = None
         self.tune_dialog = None
         self.compare = None
+        self._reading_model: Path | None = None  # the model the last "readings" job used
         self._compare_timer = QTimer(self, singleShot=True, interval=60)
         self._compare_timer.timeout.connect(self._request_compare)
 
@@ -67,6 +68,7 @@ class HandwritingController(QObject):
         window.canvas.installEventFilter(self)
         window.installEventFilter(self)
         window.canvas.strokes_changed.connect(self._compare_timer.start)
+        window.worker.model_loaded.connect(self._on_model_loaded)  # "reads N of M" is about the model in use
         # Shift+clicking a digit's bar in the prediction panel labels the drawing too (where the panel offers it);
         # a plain click explains the answer.
         for panel in window.findChildren(QWidget):
@@ -287,8 +289,18 @@ class HandwritingController(QObject):
 
     # --- background jobs ---------------------------------------------------------------------
 
+    def reading_model_path(self) -> Path:
+        """The model the window uses now (opened by hand, personal or bundled): the one My handwriting measures."""
+        info = getattr(self.window, "model_info", None)
+        return Path(info.path) if info is not None else self.current_model_path()
+
     def request_readings(self, drawings) -> None:
-        self.runner.submit("readings", readings_for(drawings, self.current_model_path()))
+        self._reading_model = self.reading_model_path()
+        self.runner.submit("readings", readings_for(drawings, self._reading_model))
+
+    def _on_model_loaded(self, _info) -> None:
+        if self.view is not None and self.view.isVisible():
+            self.view.refresh()  # read the stored drawings again with the new model
 
     def _request_compare(self) -> None:
         if self.compare is None or not self.compare.isVisible():
@@ -308,7 +320,8 @@ class HandwritingController(QObject):
             return
         if tag == "readings":
             paths, labels, predicted = result
-            self.readings_ready.emit(self.current_model_path().name, paths, labels, predicted)
+            model = self._reading_model or self.current_model_path()
+            self.readings_ready.emit(model.name, paths, labels, predicted)
         elif tag == "compare" and self.compare is not None:
             self.compare.show_probabilities(result.get(BUNDLED_MODEL), result.get(self.personal_path))
 

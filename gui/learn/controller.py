@@ -44,6 +44,7 @@ from .architecture import ArchitectureDialog
 from .explain import ExplanationPanel
 from .filters import FiltersDialog
 from .map_detail import MapDetail
+from .placement import present_beside
 from .playground import PlaygroundWindow
 from .saliency import SaliencyDialog
 
@@ -472,8 +473,7 @@ def _shown(widget: QWidget | None) -> bool:
 
 
 def _present(widget: QWidget) -> None:
-    widget.show()
-    widget.raise_()
+    present_beside(widget, widget.parentWidget())  # beside the canvas, never over it; Close, Esc, Ctrl+W
 
 
 def install_teaching(window) -> Teaching:

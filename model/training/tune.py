@@ -40,6 +40,7 @@ REPLAY_FILE = RESOURCES / "mnist_replay.npz"
 # The project's shared data folder, when this is a source checkout next to it.
 HOLDOUT_EVERY = 5  # every 5th drawing of each digit is held out of tuning (20%)
 MIN_DRAWINGS = 5
+TOO_FEW_HELD_OUT = 10  # fewer held-out drawings than this and a before/after percentage means nothing
 
 
 @dataclass
@@ -150,6 +151,13 @@ def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float | None:
         return None
     probs = np.asarray(model.predict(x[..., None], batch_size=1024, verbose=0))
     return float(np.mean(probs.argmax(1) == y))
+
+
+def _readings(model, x: np.ndarray) -> np.ndarray | None:
+    """The digit ``model`` reads in each of ``x`` (``None`` for no images)."""
+    if len(x) == 0:
+        return None
+    return np.asarray(model.predict(x[..., None], batch_size=1024, verbose=0)).argmax(1)
 
 
 def _round(v: float | None) -> float | None:
@@ -265,7 +273,8 @@ def tune(
         raise TuneCancelled()
 
     report(0.92, "measuring the tuned model")
-    after_held = _accuracy(model, x_held, y_held)
+    after_read = _readings(model, x_held)
+    after_held = None if after_read is None else float(np.mean(after_read == y_held))
     after_mnist = _accuracy(model, x_mnist_test, y_mnist_test) if x_mnist_test is not None else None
     if stop():
         raise TuneCancelled()
@@ -301,7 +310,13 @@ def tune(
             "command": command,
         },
         "before_after": {
-            "held_out_drawings": {"n": int(len(y_held)), "before": _round(before_held), "after": _round(after_held)},
+            "held_out_drawings": {
+                "n": int(len(y_held)),
+                "before": _round(before_held),
+                "after": _round(after_held),
+                # [labelled, read as] for each held-out drawing the tuned model still misreads
+                "misread_after": [] if after_read is None else [[int(t), int(r)] for t, r in zip(y_held, after_read) if t != r],
+            },
             "mnist_test": {
                 "n": 10000 if x_mnist_test is None else int(len(y_mnist_test)),
                 "before": _round(before_mnist),
@@ -323,6 +338,20 @@ def tune(
     return card
 
 
+def misread_advice(misread: Sequence[tuple[int, int]]) -> str:
+    """What the tuned model still misreads (``(labelled, read as)`` pairs) and what to try about it."""
+    from collections import Counter
+
+    pairs = Counter(misread)
+    said = ", ".join(f"{t} read as {r}" + (f" ({k}×)" if k > 1 else "") for (t, r), k in sorted(pairs.items()))
+    digits = sorted({t for t, _ in misread})
+    named = " and ".join(f"{d}s" for d in digits)
+    return (
+        f"still misread after tuning: {said}. Try: store more {named} written your usual way (10 or more of each), "
+        "check in My handwriting that they are labelled right, then fine-tune again"
+    )
+
+
 def describe(card: dict) -> str:
     """A few lines a person can read: what was tuned, and the before/after figures."""
     t, ba = card["tuning"], card["before_after"]
@@ -335,10 +364,20 @@ def describe(card: dict) -> str:
         return "-" if v is None else f"{v * 100:.{digits}f}%"
 
     h = ba["held_out_drawings"]
-    if h["n"]:
-        lines.append(f"your {h['n']} held-out drawings: {pct(h['before'])} before -> {pct(h['after'])} after")
+    n = h["n"]
+    if n >= TOO_FEW_HELD_OUT:
+        lines.append(f"your {n} held-out drawings: {pct(h['before'])} before -> {pct(h['after'])} after")
+    elif n:
+        right = round((h["after"] or 0) * n)
+        lines.append(
+            f"{n} held-out drawing{'s' if n != 1 else ''}: too few to judge; store at least 5 of each digit "
+            f"({right} of {n} read right after tuning)"
+        )
     else:
-        lines.append("no drawings held out (store at least 5 of a digit to hold one out)")
+        lines.append("no drawings held out: too few to judge; store at least 5 of each digit")
+    misread = [tuple(pair) for pair in h.get("misread_after") or []]
+    if misread:
+        lines.append(misread_advice(misread))
     if ba.get("mnist_test"):
         m = ba["mnist_test"]
         lines.append(f"MNIST test ({m['n']:,}): {pct(m['before'], 2)} before -> {pct(m['after'], 2)} after")
