@@ -10,7 +10,6 @@ line and the tests share this one store.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import uuid
 from collections import Counter
@@ -27,6 +26,21 @@ class LabelledDrawing:
     path: Path
     strokes: Strokes
     label: int
+
+
+MAX_NAME_BYTES = 255  # a file name on ext4, APFS, NTFS
+
+
+def display_name(path: str | os.PathLike) -> str:
+    """A file name that can be shown: bytes that are not UTF-8 shown as U+FFFD."""
+    return os.fsencode(Path(path).name).decode("utf-8", "replace")
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # deleted meanwhile (another window): sorts first, read by nobody
+        return float("-inf")
 
 
 def _check_label(label: int) -> int:
@@ -95,24 +109,44 @@ class HandwritingStore:
         if not self.folder.is_dir():
             return []
         drawings, _ = read_labelled_folder(self.folder)
-        return sorted(drawings, key=lambda d: (d.path.stat().st_mtime, d.path.name))
+        return sorted(drawings, key=lambda d: (_mtime(d.path), d.path.name))
 
     def counts(self) -> dict[int, int]:
         """How many drawings of each digit are stored: ``{0: n0, ..., 9: n9}`` (zeros included)."""
         found = Counter(d.label for d in self.drawings())
         return {digit: found.get(digit, 0) for digit in range(10)}
 
-    def delete(self, path: str | os.PathLike) -> None:
+    def delete(self, path: str | os.PathLike) -> bytes:
+        """Delete a stored drawing (in the store or a class folder inside it); returns its bytes, for an undo.
+
+        Raises ``FileNotFoundError`` if it is already gone, ``ValueError`` if it is not in the store.
+        """
         path = self._own(path)
-        path.unlink(missing_ok=True)
+        data = path.read_bytes()
+        path.unlink()
+        return data
+
+    def restore(self, path: str | os.PathLike, data: bytes) -> None:
+        """Undo :meth:`delete`: write the drawing back (atomically)."""
+        from .readers import write_atomically
+
+        path = self._own(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, data)
 
     def relabel(self, path: str | os.PathLike, label: int) -> Path:
-        """Give a stored drawing another label (rewritten atomically); returns its new path."""
+        """Give a stored drawing another label (rewritten atomically); returns its new path.
+
+        Raises ``DataError`` if the file is no longer a readable drawing (changed or deleted on disk).
+        A name that would grow past ``MAX_NAME_BYTES`` gets a fresh one.
+        """
         _check_label(label)
         path = self._own(path)
         strokes, _ = read_strokes(path)
         head, _, rest = path.name.partition("_")
         new = path.with_name(f"{label}_{rest}" if head.isdigit() and rest else f"{label}_{path.name}")
+        if len(os.fsencode(new.name)) > MAX_NAME_BYTES:
+            new = path.with_name(f"{label}_{time.strftime('%Y%m%d-%H%M%S')}_{uuid.uuid4().hex[:8]}.json")
         write_strokes(new, strokes, label)
         if new != path:
             path.unlink(missing_ok=True)
@@ -126,18 +160,33 @@ class HandwritingStore:
         return len(drawings), problems
 
     def export_folder(self, folder: str | os.PathLike) -> int:
-        """Copy every stored drawing into ``folder`` (created if needed); returns how many."""
+        """Write every stored drawing into ``folder`` (created if needed), one file each; returns how many.
+
+        Each file carries its ``"label"`` (drawings labelled by their class folder included) under a
+        name of its own (``<label>_<name>``, numbered if two would collide). Never into the store
+        or a folder inside it (that would double it).
+        """
         folder = Path(folder)
-        if folder.resolve() == self.folder.resolve():
+        if folder.resolve().is_relative_to(self.folder.resolve()):
             raise ValueError(f"cannot export the handwriting folder into itself: {folder}")
         folder.mkdir(parents=True, exist_ok=True)
         drawings = self.drawings()
+        used: set[str] = {p.name for p in folder.iterdir()}
         for d in drawings:
-            shutil.copy2(d.path, folder / d.path.name)
+            stem = d.path.stem
+            head, _, rest = stem.partition("_")
+            stem = rest if head.isdigit() and rest else stem
+            stem = os.fsencode(stem)[:200].decode("utf-8", "ignore") or "drawing"
+            name, n = f"{d.label}_{stem}.json", 1
+            while name in used:
+                n += 1
+                name = f"{d.label}_{stem}-{n}.json"
+            used.add(name)
+            write_strokes(folder / name, d.strokes, d.label)
         return len(drawings)
 
     def _own(self, path: str | os.PathLike) -> Path:
         path = Path(path)
-        if path.resolve().parent != self.folder.resolve():
-            raise ValueError(f"{path} is not in the handwriting folder {self.folder}")
+        if not path.resolve().is_relative_to(self.folder.resolve()) or path.resolve() == self.folder.resolve():
+            raise ValueError(f"{display_name(path)} is not in the handwriting folder {self.folder}")
         return path
