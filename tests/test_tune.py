@@ -234,10 +234,9 @@ def test_cancel_stops_while_the_drawings_are_being_prepared(tmp_path, fixtures):
 
 def test_tune_uses_at_most_the_cap_most_recent_drawings(tmp_path, fixtures):
     import os
+    import shutil
 
     from model.training.tune import most_recent
-
-    import shutil
 
     shutil.copytree(fixtures / "writer" / "tune", tmp_path / "store")
     stored, _ = read_labelled_folder(tmp_path / "store")
