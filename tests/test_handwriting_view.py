@@ -136,3 +136,27 @@ def test_a_bar_click_stores_the_class_name_not_the_bar_index():
     window.model_info.class_names = ["cat", "dog"]
     assert HandwritingController.label_clicked_class(fake, 1) is None and stored == [0]
     assert "'dog' is not a digit" in said[-1]
+
+
+def test_the_model_cache_notices_a_file_replaced_with_the_same_time_and_size(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import model.nets.inference as inference
+    from gui.worker import InferenceWorker
+
+    built = []
+    monkeypatch.setattr(inference, "Predictor", lambda path: built.append(path) or object())
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"first model")
+    fake = SimpleNamespace(_other_models={})
+    first = InferenceWorker._predictor_for(fake, model)
+    assert InferenceWorker._predictor_for(fake, model) is first and len(built) == 1
+    st = model.stat()
+    other = tmp_path / "other.keras"
+    other.write_bytes(b"other model")  # same size
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(other, model)
+    assert InferenceWorker._predictor_for(fake, model) is not first and len(built) == 2
+    model.with_suffix(".json").write_text('{"invert": true}')  # a new card alone
+    InferenceWorker._predictor_for(fake, model)
+    assert len(built) == 3

@@ -138,3 +138,16 @@ def test_train_init_from_a_model_that_is_not_ten_digits_is_one_line(tmp_path, mn
     assert main(_quick(mnist_folder, tmp_path / "m.keras", "--init", str(tmp_path / "odd.keras"))) == 2
     err = capsys.readouterr().err
     assert f"{classes} outputs" in err and len(err.strip().splitlines()) == 1
+
+
+def test_temporaries_of_a_killed_run_are_removed_at_the_next_save(tmp_path):
+    from model.training.saving import remove_stale_temporaries
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(gone.stdout)
+    left = [tmp_path / f".m.{dead}.1700000000000.tmp.keras", tmp_path / f".m.{dead}.1700000000000.tmp.json"]
+    mine = tmp_path / f".m.{os.getpid()}.1700000000000.tmp.keras"  # a run still going
+    for path in [*left, mine]:
+        path.write_bytes(b"half")
+    assert sorted(remove_stale_temporaries(tmp_path / "m.keras")) == sorted(left)
+    assert mine.exists() and not any(p.exists() for p in left)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shlex
 import tempfile
@@ -124,6 +125,7 @@ def save_model_and_card(model, out: Path, card: dict, evaluate: Callable[[Path],
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)
     tmp = out.with_name(f".{out.stem}.{os.getpid()}.{int(time.time() * 1000)}.tmp.keras")
     tmp_card = card_path(tmp)
     try:
@@ -138,6 +140,20 @@ def save_model_and_card(model, out: Path, card: dict, evaluate: Callable[[Path],
         tmp.unlink(missing_ok=True)
         tmp_card.unlink(missing_ok=True)
     return card
+
+
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Remove the temporary files of ``out`` left by a run that was killed (kill -9); returns them.
+
+    Only ``.STEM.PID.MILLISECONDS.tmp.keras`` (and its ``.json``) whose process no longer runs.
+    """
+    removed = []
+    for tmp in Path(out).parent.glob(f".{glob.escape(Path(out).stem)}.*.*.tmp.*"):
+        parts = tmp.name[len(Path(out).stem) + 2 :].split(".")
+        if len(parts) == 4 and parts[0].isdigit() and parts[2] == "tmp" and not _alive(int(parts[0])):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def _write_json(path: Path, document: dict) -> None:
