@@ -140,8 +140,8 @@ def test_counts_survive_a_file_deleted_by_another_window(tmp_path, monkeypatch):
     a, _ = store.add(SEVEN, 7), store.add(SEVEN, 1)
     listed = handwriting.read_labelled_folder
 
-    def then_deleted(folder):
-        found = listed(folder)
+    def then_deleted(folder, **kwargs):
+        found = listed(folder, **kwargs)
         a.unlink()  # another window deletes it between the listing and the sort
         return found
 
@@ -160,3 +160,20 @@ def test_export_writes_one_labelled_file_per_drawing_never_into_the_store(tmp_pa
         with pytest.raises(ValueError, match="into itself"):
             store.export_folder(inside)
     assert sum(store.counts().values()) == 2
+
+
+def test_counts_read_each_unchanged_file_once(tmp_path, monkeypatch):
+    """A label keystroke recounts the store: at 10,000 drawings that must cost a stat per file, not a parse."""
+    import model.data.handwriting as handwriting
+
+    store = HandwritingStore(tmp_path)
+    paths = [store.add(SEVEN, d) for d in range(10)]
+    read = []
+    real = handwriting.read_strokes
+    monkeypatch.setattr(handwriting, "read_strokes", lambda path: read.append(path) or real(path))
+    assert sum(store.counts().values()) == 10 and len(read) == 10
+    assert sum(store.counts().values()) == 10 and len(read) == 10  # nothing read again
+    new = store.relabel(paths[3], 8)
+    store.delete(paths[0])
+    assert store.counts()[8] == 2 and store.counts()[0] == 0
+    assert read.count(new) == 1 and len(read) == 10 + 2  # relabel read the old file, the counts the new one, once

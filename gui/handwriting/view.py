@@ -195,7 +195,10 @@ class HandwritingView(QDialog):
             item.setToolTip(f"{display_name(d.path)}\nlabelled {d.label}")
             self._paths[key], self._items[key] = d.path, item
             self.lists[d.label].addItem(item)
-        self._pass = self._renderer.render([(key, d.strokes) for key, d in zip(self._paths, drawings, strict=True)])
+        # The first thumbnails of every digit's row first (those are the ones on screen), then the next.
+        place = {digit: itertools.count() for digit in range(10)}
+        order = sorted(zip(self._paths, drawings, strict=True), key=lambda kd: next(place[kd[1].label]))
+        self._pass = self._renderer.render([(key, d.strokes) for key, d in order])
         for digit, lst in self.lists.items():
             self.headers[digit].setText(f"<b>{digit}</b> — {lst.count()} drawing{'s' if lst.count() != 1 else ''}")
         counts = [lst.count() for lst in self.lists.values()]

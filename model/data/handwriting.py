@@ -49,14 +49,15 @@ def _check_label(label: int) -> int:
     return label
 
 
-def read_labelled_folder(folder: str | os.PathLike) -> tuple[list[LabelledDrawing], list[str]]:
+def read_labelled_folder(folder: str | os.PathLike, cache: dict | None = None) -> tuple[list[LabelledDrawing], list[str]]:
     """Every ``*.json`` stroke file under ``folder`` (recursively) that carries a label.
 
     The label is the file's ``"label"`` key, else a parent folder named 0-9, else a ``N_`` file-name
     prefix (as ``main.py evaluate`` reads folders). Returns the drawings, sorted by path, and one
     message per file that was skipped (unreadable, no strokes, no label) naming the file.
+    ``cache``: a dict kept between calls; a file whose inode, size and time are unchanged is not
+    read again (the store's counts after each label keystroke cost a ``stat`` per file).
     """
-    from model.nets.evaluate import label_of
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -65,19 +66,42 @@ def read_labelled_folder(folder: str | os.PathLike) -> tuple[list[LabelledDrawin
     for path in sorted(folder.rglob("*.json")):
         if path.name.startswith("."):
             continue  # a temporary file of an interrupted atomic write
-        try:
-            strokes, doc_label = read_strokes(path)
-        except DataError as exc:
-            problems.append(str(exc))
-            continue
-        label = label_of(path, doc_label)
-        if label is None:
-            problems.append(f'{path}: no label (add "label": N, or put it in a folder named N)')
-        elif not strokes:
-            problems.append(f"{path}: no strokes")
-        else:
-            drawings.append(LabelledDrawing(path, strokes, label))
+        stamp = None
+        if cache is not None:
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # deleted meanwhile
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+            hit = cache.get(path)
+            if hit is not None and hit[0] == stamp:
+                (drawings if isinstance(hit[1], LabelledDrawing) else problems).append(hit[1])
+                continue
+        found = _read_labelled(path)
+        if cache is not None:
+            cache[path] = (stamp, found)
+        (drawings if isinstance(found, LabelledDrawing) else problems).append(found)
+    if cache is not None and len(cache) > len(drawings) + len(problems):
+        keep = {d.path for d in drawings}
+        for path in [p for p, (_, v) in cache.items() if isinstance(v, LabelledDrawing) and p not in keep]:
+            del cache[path]  # files gone
     return drawings, problems
+
+
+def _read_labelled(path: Path) -> LabelledDrawing | str:
+    """One labelled drawing, or the message saying why it is skipped."""
+    from model.nets.evaluate import label_of
+
+    try:
+        strokes, doc_label = read_strokes(path)
+    except DataError as exc:
+        return str(exc)
+    label = label_of(path, doc_label)
+    if label is None:
+        return f'{path}: no label (add "label": N, or put it in a folder named N)'
+    if not strokes:
+        return f"{path}: no strokes"
+    return LabelledDrawing(path, strokes, label)
 
 
 class HandwritingStore:
@@ -93,6 +117,7 @@ class HandwritingStore:
 
             folder = handwriting_dir()
         self.folder = Path(folder)
+        self._cache: dict = {}  # path -> (stamp, drawing or problem): see read_labelled_folder
 
     def add(self, strokes: Strokes, label: int) -> Path:
         """Store one drawing with its label; returns the new file. Refuses an empty drawing."""
@@ -108,7 +133,7 @@ class HandwritingStore:
         """All stored drawings, oldest first (unreadable files are left alone and skipped)."""
         if not self.folder.is_dir():
             return []
-        drawings, _ = read_labelled_folder(self.folder)
+        drawings, _ = read_labelled_folder(self.folder, cache=self._cache)
         return sorted(drawings, key=lambda d: (_mtime(d.path), d.path.name))
 
     def counts(self) -> dict[int, int]:
