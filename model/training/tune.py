@@ -259,6 +259,8 @@ def _tune(
     from .feeding import FeedingError, accuracy, digit_feeding, feeding_layers, outputs
     from .saving import layer_table, save_model_and_card
 
+    if stop():  # loading TensorFlow took a while
+        raise TuneCancelled()
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     try:
