@@ -13,6 +13,7 @@ undone; every failure of a button is shown, one line per file.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from pathlib import Path
 
@@ -190,9 +191,10 @@ class HandwritingView(QDialog):
         for d in drawings:
             key = next(self._keys)
             item = QListWidgetItem(self._blank, "")  # the thumbnail follows from the renderer's thread
-            item.setData(PATH_ROLE, str(d.path.parent / display_name(d.path)))
+            shown = display_name(d.path)  # string work only: 10,000 of these
+            item.setData(PATH_ROLE, os.path.join(os.path.dirname(d.path), shown))
             item.setData(KEY_ROLE, key)
-            item.setToolTip(f"{display_name(d.path)}\nlabelled {d.label}")
+            item.setToolTip(f"{shown}\nlabelled {d.label}")
             self._paths[key], self._items[key] = d.path, item
             self.lists[d.label].addItem(item)
         # The first thumbnails of every digit's row first (those are the ones on screen), then the next.

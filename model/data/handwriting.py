@@ -33,7 +33,7 @@ MAX_NAME_BYTES = 255  # a file name on ext4, APFS, NTFS
 
 def display_name(path: str | os.PathLike) -> str:
     """A file name that can be shown: bytes that are not UTF-8 shown as U+FFFD."""
-    return os.fsencode(Path(path).name).decode("utf-8", "replace")
+    return os.fsencode(os.path.basename(path)).decode("utf-8", "replace")
 
 
 def _mtime(path: Path) -> float:
