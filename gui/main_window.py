@@ -358,9 +358,17 @@ class MainWindow(QMainWindow):
             self.warn(title, detail, "open_error_dialog")
         self.files_opened.emit(opened, len(failed))
 
+    @property
+    def picture_shown(self) -> bool:
+        """An opened picture is on the paper (it can be saved as PNG; it has no strokes)."""
+        return self._picture is not None
+
     def save_drawing(self, path: str | Path) -> None:
         path = Path(path)
         label = self.last_result.digit if self.last_result else None
+        if path.suffix.lower() == ".json" and self.canvas.is_empty() and self.picture_shown:
+            self.warn("Cannot save", f"{path.name}: an opened picture has no strokes to save as JSON; save it as PNG.")
+            return
         try:
             if path.suffix.lower() == ".json":
                 write_strokes(path, self.canvas.strokes(), label)

@@ -329,3 +329,21 @@ def test_a_config_bomb_is_refused_in_one_line_and_the_previous_model_stays(qtbot
     assert window.model_info.name in window.findChild(QLabel, "model_status").text()
     for box in window.findChildren(QMessageBox):
         box.close()
+
+
+def test_an_opened_picture_can_be_saved_as_png(qtbot, window, fixtures, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from gui.menus import save_drawing_dialog
+
+    picture = fixtures / "images" / "0_mnist3_white_on_black.png"
+    with qtbot.waitSignal(window.files_opened, timeout=30_000):
+        window.open_files([picture])
+    out = tmp_path / "saved.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    save_drawing_dialog(window)
+    assert out.exists() and out.read_bytes().startswith(b"\x89PNG")
+    window.save_drawing(tmp_path / "saved.json")
+    assert not (tmp_path / "saved.json").exists() and "PNG" in window.last_error
+    for box in window.findChildren(QMessageBox):
+        box.close()
