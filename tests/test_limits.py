@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from model import data as data_module
+from model.data import readers as data_module  # where MAX_IDX_BYTES is read since model/ went into rooms
 from model.data.decode import decode_image, image_header
 from model.data.pictures import image_to_input, images_to_inputs
 from model.data.preprocess import (
