@@ -411,9 +411,17 @@ class MainWindow(QMainWindow):
         self.canvas.set_picture(QImage(pixels.data, 28, 28, 28 * 4, QImage.Format.Format_RGBA8888).copy())
         self._submit(Request(0, image=pixels, ready=np.asarray(drawing, np.float32)))
 
+    @property
+    def picture_shown(self) -> bool:
+        """An opened picture is on the paper (it can be saved as PNG; it has no strokes)."""
+        return self._picture is not None
+
     def save_drawing(self, path: str | Path) -> None:
         path = Path(path)
         label = self.last_result.digit if self.last_result else None
+        if path.suffix.lower() == ".json" and self.canvas.is_empty() and self.picture_shown:
+            self.warn("Cannot save", f"{path.name}: an opened picture has no strokes to save as JSON; save it as PNG.")
+            return
         try:
             if path.suffix.lower() == ".json":
                 write_strokes(path, self.canvas.strokes(), label)

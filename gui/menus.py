@@ -173,7 +173,7 @@ def open_image_dialog(window) -> None:
 
 
 def save_drawing_dialog(window) -> None:
-    if window.canvas.is_empty():
+    if window.canvas.is_empty() and not window.picture_shown:
         window.statusBar().showMessage("Nothing to save: the canvas is empty", 4000)
         return
     path, _ = QFileDialog.getSaveFileName(

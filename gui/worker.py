@@ -135,6 +135,14 @@ def _model_layers(model) -> list[LayerRow]:
     return rows
 
 
+def _stamp(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
 @dataclass
 class ModelInfo:
     """What the GUI thread may know about the loaded model (plain data: no Keras objects).
@@ -395,11 +403,14 @@ class InferenceWorker(QThread):
 
     def _predictor_for(self, path: str | Path):
         """The ``Predictor`` of the model file ``path``, cached until the file changes (worker thread only)."""
+        from model.nets.card import card_path
         from model.nets.inference import Predictor
 
         path = Path(path)
         st = path.stat()
-        stamp = (st.st_mtime, st.st_size)
+        # The inode and ctime change when a file is replaced even if its mtime and size are kept
+        # (cp -p, a rename over it); the card's stamp, when it is rewritten alone.
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns, _stamp(card_path(path)))
         cached = self._other_models.get(path)
         if cached is None or cached[0] != stamp:
             self._other_models[path] = (stamp, Predictor(path))

@@ -162,13 +162,20 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
     out, problems = [], []
     for p in paths:
         if p != "-" and os.path.isdir(p):
-            found = supported_paths(p)
-            if not found:
+            unlisted: list[str] = []
+            found = supported_paths(p, unlisted)
+            problems.extend(unlisted)
+            if not found and not unlisted:
                 problems.append(f"{p}: no images or stroke files in this folder")
             out.extend(found)
         else:
             out.append(p)
     return out, problems
+
+
+def _tsv(text: str) -> str:
+    """A field of a PATH<TAB>CLASS<TAB>CONFIDENCE line: backslash, tab and line breaks escaped (``\\t``, ``\\n``)."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def predict_main(argv: list[str]) -> int:
@@ -227,8 +234,8 @@ def predict_main(argv: list[str]) -> int:
                 line["unsure_between"] = [names[i] for i in verdict.classes]
             out.write(json.dumps(line) + "\n")
         else:
-            label = "-" if probs is None else names[int(probs.argmax())]
-            out.write(f"{path}\t{label}\t{0.0 if probs is None else float(probs.max()):.4f}\n")
+            label = "-" if probs is None else _tsv(names[int(probs.argmax())])
+            out.write(f"{_tsv(path)}\t{label}\t{0.0 if probs is None else float(probs.max()):.4f}\n")
 
     chunks = [paths[i : i + args.batch_size] for i in range(0, len(paths), args.batch_size)]
     for chunk, results in zip(chunks, read_ahead(chunks, inputs_from_files)):

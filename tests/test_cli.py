@@ -388,3 +388,48 @@ def test_the_window_starts_quietly_too():
     proc = run("--quit-after", "6", env={"QT_QPA_PLATFORM": "offscreen"})
     assert proc.returncode == 0, proc.err
     assert_clean(proc.err)
+
+
+# --- lines that stay lines, paths that are never skipped (issue 20) ------------------------------
+
+
+def test_class_names_and_paths_with_tabs_or_newlines_keep_one_line_per_input(tmp_path, monkeypatch, capsys):
+    fake = FakePredictor()
+    fake.class_names = ["zero", "one\twith a tab\nand a line", "two"]
+    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: fake)
+    odd = tmp_path / "a\tb\nc.json"
+    write_strokes(odd, [np.array([[0.0, 0.0], [1.0, 2.0]])])
+    code = cli.dispatch(["predict", str(odd), *_stroke_files(tmp_path, 2)])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 3 and all(len(line.split("\t")) == 3 for line in lines)
+    assert lines[0].split("\t")[:2] == [str(odd).replace("\t", "\\t").replace("\n", "\\n"), "one\\twith a tab\\nand a line"]
+
+
+def _deep_folder(top: Path, depth: int = 24) -> None:
+    """Folders nested past PATH_MAX (4,096 bytes on Linux), with a drawing at the bottom."""
+    fd = os.open(top, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d" * 200, dir_fd=fd)
+            inner = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        with os.fdopen(os.open("7.json", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd), "w") as f:
+            f.write('{"strokes": [[[0, 0], [1, 2]]]}')
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PATH_MAX is 4,096 bytes on Linux")
+def test_a_folder_deeper_than_path_max_is_an_error_not_skipped(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: FakePredictor())
+    _deep_folder(tmp_path)
+    code = cli.dispatch(["predict", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "cannot be listed" in err and all(len(line) < 400 for line in err.splitlines())

@@ -312,3 +312,38 @@ def test_a_picture_too_large_is_refused_from_its_header_before_decoding(qtbot, w
         window.open_file(path)
     assert opened.args == [0, 1]
     assert "bomb.png" in window.last_error and "20000x20000" in window.last_error
+
+
+def test_a_config_bomb_is_refused_in_one_line_and_the_previous_model_stays(qtbot, window, tmp_path, monkeypatch):
+    import zipfile
+
+    from model.nets import inference
+
+    monkeypatch.setattr(inference, "MAX_CONFIG_BYTES", 1_000_000)  # the same check, a smaller bomb
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("config.json", b'{"pad": "' + b" " * 5_000_000 + b'"}')
+    window.load_model(bomb)
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=30_000)
+    assert "config.json" in window.last_error and "refused" in window.last_error and "\n" not in window.last_error
+    assert window.model_info.name in window.findChild(QLabel, "model_status").text()
+    for box in window.findChildren(QMessageBox):
+        box.close()
+
+
+def test_an_opened_picture_can_be_saved_as_png(qtbot, window, fixtures, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from gui.menus import save_drawing_dialog
+
+    picture = fixtures / "images" / "0_mnist3_white_on_black.png"
+    with qtbot.waitSignal(window.files_opened, timeout=30_000):
+        window.open_files([picture])
+    out = tmp_path / "saved.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    save_drawing_dialog(window)
+    assert out.exists() and out.read_bytes().startswith(b"\x89PNG")
+    window.save_drawing(tmp_path / "saved.json")
+    assert not (tmp_path / "saved.json").exists() and "PNG" in window.last_error
+    for box in window.findChildren(QMessageBox):
+        box.close()

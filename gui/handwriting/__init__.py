@@ -73,7 +73,7 @@ class HandwritingController(QObject):
         # a plain click explains the answer.
         for panel in window.findChildren(QWidget):
             if isinstance(getattr(type(panel), "label_requested", None), Signal):
-                panel.label_requested.connect(self.label_current)
+                panel.label_requested.connect(self.label_clicked_class)  # Shift+click a bar; a plain click explains
 
         self.counter = QLabel(objectName="handwriting_counts")
         self.counter.setToolTip(
@@ -201,6 +201,22 @@ class HandwritingController(QObject):
         elif obj is self.window and kind == QEvent.Type.Close:
             self.shutdown()
         return False
+
+    def label_clicked_class(self, index: int) -> Path | None:
+        """A click on the bar of output ``index``: store the drawing under that output's class *name*.
+
+        The index is the model's output order, which a card may change (classes 1..9, 0): the name is
+        what the drawing is. A class that is not a digit 0-9 stores nothing, and says so.
+        """
+        info = self.window.model_info
+        names = list(info.class_names) if info is not None else [str(d) for d in range(10)]
+        name = names[index] if 0 <= index < len(names) else str(index)
+        if name not in {str(d) for d in range(10)}:
+            self.window.statusBar().showMessage(
+                f"Class {name!r} is not a digit 0-9; only digits are stored in My handwriting. Nothing was stored.", 8000
+            )
+            return None
+        return self.label_current(int(name))
 
     def label_current(self, digit: int) -> Path | None:
         """Store the canvas's drawing labelled ``digit``, then clear the canvas for the next one (undoable)."""

@@ -244,25 +244,35 @@ def class_label_of(path: Path, doc_label: object, class_names: Sequence[str]) ->
     return None
 
 
-def supported_paths(directory: str | os.PathLike) -> list[str]:
+def _walk_error(exc: OSError) -> str:
+    """One line for a folder that could not be listed (unreadable, a path over PATH_MAX, ...)."""
+    name = str(exc.filename or "")
+    shown = name if len(name) <= 160 else f"{name[:60]}...{name[-80:]} ({len(name):,} characters)"
+    return f"{shown}: cannot be listed: {exc.strerror or exc}"
+
+
+def supported_paths(directory: str | os.PathLike, problems: list[str] | None = None) -> list[str]:
     """Every image and stroke file under ``directory`` (recursively, symlinked folders not followed), sorted.
 
     Hidden files and folders are skipped. Sorted by path components (``a/b.png`` before ``a-b.png``
-    the way a file manager lists them), as strings: 10,000 files take milliseconds.
+    the way a file manager lists them), as strings: 10,000 files take milliseconds. A folder that
+    cannot be listed (no permission, a path longer than PATH_MAX) is one line in ``problems``, never
+    skipped silently.
     """
     from model.data.pictures import IMAGE_SUFFIXES, STROKE_SUFFIXES
 
     suffixes = set(IMAGE_SUFFIXES) | set(STROKE_SUFFIXES)
     found = []
-    for root, dirs, files in os.walk(directory):
+    report = (lambda exc: problems.append(_walk_error(exc))) if problems is not None else None
+    for root, dirs, files in os.walk(directory, onerror=report):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(os.path.join(root, f) for f in files if not f.startswith(".") and os.path.splitext(f)[1].lower() in suffixes)
     return sorted(found, key=lambda p: p.split(os.sep))
 
 
-def supported_files(directory: str | os.PathLike) -> list[Path]:
+def supported_files(directory: str | os.PathLike, problems: list[str] | None = None) -> list[Path]:
     """:func:`supported_paths` as ``Path`` objects."""
-    return [Path(p) for p in supported_paths(directory)]
+    return [Path(p) for p in supported_paths(directory, problems)]
 
 
 def evaluate_folder(
@@ -286,7 +296,10 @@ def evaluate_folder(
     labels: list[int] = []
     predicted: list[np.ndarray] = []
     statuses: list[np.ndarray] = []
-    files = supported_files(directory)
+    unlisted: list[str] = []
+    files = supported_files(directory, unlisted)
+    for problem in unlisted:
+        report(problem)
     chunks = [files[i : i + BATCH] for i in range(0, len(files), BATCH)]
     for chunk, loaded in zip(chunks, read_ahead(chunks, lambda c: inputs_from_files(c, with_labels=True))):
         inputs, truth, tags = [], [], []

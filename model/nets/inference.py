@@ -50,6 +50,15 @@ MIN_SIDE = 8  # smaller inputs cannot hold a recognisable digit
 LENET_SIZE = 32  # LeNet-5 read MNIST's 28x28 digits padded to 32x32
 UNSAFE_CLASSES = {"Lambda", "TFOpLambda"}  # they carry Python code in the file
 KERAS_PACKAGES = {"keras", "keras_hub", "keras_cv", "keras_nlp"}
+# What a model file may hold, checked before any of it is unpacked or parsed (README, "Limits"):
+# a digit model is a few megabytes; these bounds are hundreds of times that.
+MAX_CONFIG_BYTES = 8 * 1024 * 1024  # config.json (or an .h5's model_config): the bundled one is ~10 KB
+MAX_ARCHIVE_BYTES = 512 * 1024 * 1024  # a .keras file's members, uncompressed, summed (an .h5 file's size)
+MAX_ARCHIVE_MEMBERS = 1000
+MAX_COMPRESSION_RATIO = 100  # weights barely compress; a member inflating more than this is a zip bomb
+RATIO_CHECKED_FROM = 1024 * 1024  # ...when it inflates past a megabyte (small JSON compresses well and is harmless)
+MAX_INPUT_SIDE = 1024  # a model's input at most 1024x1024 pixels: a 28x28 drawing holds no more
+MAX_BATCH_BYTES = 64 * 1024 * 1024  # one model call's inputs and 4-D activations, for batch classification
 # 4-D outputs that only repeat the input (reshaped, rescaled, or augmented only while training): not maps
 _PASS_THROUGH_MAPS = {"InputLayer", "Reshape", "Rescaling", "Normalization", "Resizing"}
 
@@ -132,34 +141,91 @@ def _reject_unsafe(config, path: Path) -> None:
         )
 
 
+def _mib(n: int) -> str:
+    return f"{n / 1024 / 1024:,.0f} MiB"
+
+
+def _check_members(path: Path, infos: list) -> None:
+    """Refuse an archive whose declared sizes exceed the bounds, before any member is unpacked."""
+    if len(infos) > MAX_ARCHIVE_MEMBERS:
+        raise ModelError(f"{path} holds {len(infos):,} files; a Keras model holds a few (at most {MAX_ARCHIVE_MEMBERS:,}).")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_ARCHIVE_BYTES:
+        raise ModelError(
+            f"{path} unpacks to {_mib(total)}; models larger than {_mib(MAX_ARCHIVE_BYTES)} are refused "
+            f"(a digit model is a few MiB)."
+        )
+    for info in infos:
+        if info.file_size > RATIO_CHECKED_FROM and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise ModelError(
+                f"{path}: member {info.filename!r} inflates {info.compress_size:,} bytes to {info.file_size:,} "
+                f"(more than {MAX_COMPRESSION_RATIO}x); refused as a zip bomb."
+            )
+    config = next((info for info in infos if info.filename == "config.json"), None)
+    if config is not None and config.file_size > MAX_CONFIG_BYTES:
+        raise ModelError(f"{path}: config.json is {_mib(config.file_size)}; configs over {_mib(MAX_CONFIG_BYTES)} are refused.")
+
+
 def _keras_config(path: Path) -> dict:
+    """The decoded ``config.json`` of a ``.keras`` archive, every member bounded before any is unpacked."""
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path} is corrupt or not a Keras model: a .keras file is a zip archive, this is not.")
     try:
         with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            bad = zf.testzip()
-            if bad is not None:
-                raise ModelError(f"{path} is corrupt: member {bad!r} fails its checksum.")
+            infos = zf.infolist()
+            names = {info.filename for info in infos}
             if "config.json" not in names:
                 raise ModelError(f"{path} is not a Keras model: it has no config.json (found {sorted(names)[:5]}).")
-            return json.loads(zf.read("config.json"))
-    except (zipfile.BadZipFile, OSError, ValueError, RecursionError) as exc:
+            _check_members(path, infos)
+            # A member can lie about its size: read at most one byte past the limit.
+            with zf.open("config.json") as f:
+                data = f.read(MAX_CONFIG_BYTES + 1)
+            if len(data) > MAX_CONFIG_BYTES:
+                raise ModelError(f"{path}: config.json inflates past {_mib(MAX_CONFIG_BYTES)}; refused.")
+            bad = zf.testzip()  # after the bounds: it inflates every member (in chunks)
+            if bad is not None:
+                raise ModelError(f"{path} is corrupt: member {bad!r} fails its checksum.")
+            return json.loads(data)
+    except (zipfile.BadZipFile, OSError, ValueError, RecursionError, EOFError, NotImplementedError) as exc:
         if isinstance(exc, ModelError):
             raise
-        raise ModelError(f"{path} is corrupt: {exc}") from exc
+        raise ModelError(f"{path} is corrupt: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
 
 
 def _h5_config(path: Path) -> dict:
+    """The decoded ``model_config`` of a legacy ``.h5`` file, its size bounded before it is read."""
     import h5py
 
     try:
-        with h5py.File(path, "r") as f:
-            text = f.attrs.get("model_config")
+        size = path.stat().st_size
     except OSError as exc:
+        raise ModelError(f"{path} cannot be read: {exc}") from exc
+    if size > MAX_ARCHIVE_BYTES:  # an attribute's text lies inside the file: bounded by it
+        raise ModelError(f"{path} is {_mib(size)}; models larger than {_mib(MAX_ARCHIVE_BYTES)} are refused.")
+    try:
+        with h5py.File(path, "r") as f:
+            if "model_config" not in f.attrs:
+                text = None
+            else:
+                attr = f.attrs.get_id("model_config")
+                declared = attr.get_storage_size()
+                if declared > MAX_CONFIG_BYTES:
+                    raise ModelError(
+                        f"{path}: its model_config is {_mib(declared)}; configs over {_mib(MAX_CONFIG_BYTES)} are refused."
+                    )
+                text = f.attrs["model_config"]
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ModelError):
+            raise
         raise ModelError(f"{path} is corrupt or not an HDF5 file: {exc}") from exc
     if text is None:
         raise ModelError(f"{path} holds only weights, no model. Save the whole model with model.save('name.keras').")
+    if isinstance(text, np.ndarray) and text.size == 1:
+        text = text.reshape(()).item()
+    if not isinstance(text, (str, bytes)):
+        raise ModelError(f"{path} has a model_config that is not text ({type(text).__name__}).")
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ModelError(f"{path}: its model_config is {_mib(len(text))}; configs over {_mib(MAX_CONFIG_BYTES)} are refused.")
     try:
         return json.loads(text.decode() if isinstance(text, bytes) else text)
     except (ValueError, RecursionError) as exc:
@@ -214,6 +280,11 @@ def load_checked_model(path: str | os.PathLike):
         raise ModelError(
             f"{path} expects input {('None',) + shape}; this app feeds one grey image: (None, h, w) or "
             f"(None, h, w, 1) with h, w >= {MIN_SIDE}, e.g. (None, 28, 28, 1)."
+        )
+    if any(d is not None and d > MAX_INPUT_SIDE for d in shape[:2]):
+        raise ModelError(
+            f"{path} expects input {('None',) + shape}; inputs larger than {MAX_INPUT_SIDE}x{MAX_INPUT_SIDE} pixels "
+            f"are refused (a 28x28 drawing holds no more detail); save a model with a smaller input, e.g. (None, 28, 28, 1)."
         )
     out_shape = tuple(model.outputs[0].shape[1:])
     if len(out_shape) != 1 or out_shape[0] is None or out_shape[0] < 2:
@@ -392,6 +463,17 @@ class Predictor:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def rows_per_batch(self) -> int:
+        """How many inputs one batch call may hold: ``MAX_BATCH_BYTES`` over one input's bytes.
+
+        One input's bytes: the model input plus every 4-D activation (float32), so a model with a big
+        input or wide maps gets small batches, and a batch never takes more than about 64 MiB.
+        """
+        h, w = self.input_size
+        per_input = h * w + sum(int(np.prod(info.shape)) for info in self.layers if len(info.shape) == 3)
+        return max(1, MAX_BATCH_BYTES // (4 * max(per_input, 1)))
 
     # --- feeding and running -------------------------------------------------------------------
 
@@ -596,6 +678,7 @@ class Predictor:
         """``(n, 28, 28)`` drawings -> ``(n, classes)`` probabilities, in batches, without the feature maps."""
         images = np.asarray(images, np.float32)
         out = np.empty((len(images), self.num_classes), np.float32)
+        batch_size = max(1, min(batch_size, self.rows_per_batch))  # memory bounded by bytes, not count
         for i in range(0, len(images), batch_size):
             x = self.prepare(images[i : i + batch_size])
             with self._lock:

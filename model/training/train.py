@@ -27,12 +27,11 @@ import numpy as np
 
 from model.data.paths import default_mnist_dir, is_bundled, models_dir
 from model.nets.architecture import ARCHITECTURES, build_mlp, build_model, fold_batch_norm
-from model.nets.card import write_card
 
 from .augment import Augmentation, random_warp_layer
 from .config import MAX_WRITER_ID, TrainConfig, WriterSpecError, parse_writers
 from .dataset import load_training_data
-from .saving import evaluate_for_card, layer_table, save_model_atomically
+from .saving import evaluate_for_card, layer_table, save_model_and_card, save_model_atomically
 
 __all__ = [
     "MAX_WRITER_ID",
@@ -58,21 +57,33 @@ def train(
     command: str = "",
     logdir: str | None = None,
 ) -> dict:
-    """Train ``cfg.arch`` and save it (atomically) with its card; returns the card."""
+    """Train ``cfg.arch`` and save it with its card, as a pair or neither; returns the card.
+
+    With ``cfg.init`` the start model is fed exactly as ``Predictor.prepare`` feeds it (card
+    ``input_range``/``invert``/``class_names``, a ``Rescaling`` layer, 32x32 padding:
+    ``model.training.feeding``), in training and validation, and the new card carries those keys.
+    """
     import keras
 
     keras.utils.set_random_seed(cfg.seed)
     (x_train, y_train), (x_val, y_val), sources = load_training_data(data_dir, cfg, pendigits, pendigits_writers)
     print(f"training on {len(x_train)} images, validating on {len(x_val)} held-out training images", flush=True)
     steps = math.ceil(len(x_train) / cfg.batch_size)
+    feeding = None
     if cfg.init:
         from model.nets.inference import load_checked_model
 
+        from .feeding import digit_feeding, feeding_layers
+
+        feeding = digit_feeding(cfg.init)  # FeedingError: not 10 digit outputs
         net = load_checked_model(cfg.init)
+        y_train, y_val = feeding.label_index[y_train], feeding.label_index[y_val]  # digits -> the model's outputs
+        fed = [*feeding_layers(feeding), *([keras.layers.Softmax()] if feeding.logits else [])]
     else:
         net = build_model(batch_norm=True) if cfg.arch == "cnn" else build_mlp()
+        fed = []
     has_bn = any(type(layer).__name__ == "BatchNormalization" for layer in net.layers)
-    trainer = keras.Sequential([keras.Input(net.input_shape[1:]), random_warp_layer(cfg.augmentation, cfg.seed), net])
+    trainer = keras.Sequential([keras.Input((28, 28, 1)), random_warp_layer(cfg.augmentation, cfg.seed), *fed, net])
     schedule = keras.optimizers.schedules.CosineDecay(
         cfg.learning_rate * 0.1,
         decay_steps=cfg.epochs * steps,
@@ -103,13 +114,17 @@ def train(
     train_seconds = time.time() - t0
     shipped = fold_batch_norm(net) if has_bn else net
     if has_bn:
-        gap = float(np.abs(np.asarray(net(x_val[:256], training=False)) - np.asarray(shipped(x_val[:256]))).max())
+        probe = x_val[:256] if feeding is None else feeding.prepare(x_val[:256])
+        gap = float(np.abs(np.asarray(net(probe, training=False)) - np.asarray(shipped(probe))).max())
         print(f"batch normalisation folded into the convolutions (max output change {gap:.1e})", flush=True)
         if gap > 1e-4:
             raise RuntimeError(f"folding batch normalisation changed the outputs by {gap}; not saving")
-    val_acc = float(np.mean(np.argmax(np.asarray(shipped.predict(x_val, verbose=0)), 1) == y_val))
-    save_model_atomically(shipped, out)
-    print(f"saved {out} after {train_seconds / 60:.1f} min", flush=True)
+    if feeding is None:
+        val_acc = float(np.mean(np.argmax(np.asarray(shipped.predict(x_val, verbose=0)), 1) == y_val))
+    else:
+        from .feeding import outputs
+
+        val_acc = float(np.mean(outputs(shipped, feeding, x_val[..., 0]).argmax(1) == y_val))
 
     versions = {"keras": keras.__version__, "python": platform.python_version(), "backend": keras.backend.backend()}
     try:
@@ -121,6 +136,7 @@ def train(
     card = {
         "name": shipped.name,
         "file": out.name,
+        **(feeding.card_keys() if feeding is not None else {}),  # fed as the --init model was
         "architecture": cfg.arch,
         "contract": {
             "input": "(None, 28, 28, 1) float32 in [0, 1], white ink on black (MNIST convention)",
@@ -146,8 +162,11 @@ def train(
             "date": time.strftime("%Y-%m-%d"),
         },
     }
-    card["evaluation"] = evaluate_for_card(out, data_dir, pendigits, heldout_writers)
-    write_card(out, card)
+    # Model and card as a pair or neither: Ctrl+C during the evaluation leaves the old pair as it was.
+    card = save_model_and_card(
+        shipped, out, card, evaluate=lambda tmp: evaluate_for_card(tmp, data_dir, pendigits, heldout_writers, shown=out)
+    )
+    print(f"saved {out} after {train_seconds / 60:.1f} min", flush=True)
     print(json.dumps(card["evaluation"], indent=2), flush=True)
     return card
 
@@ -291,17 +310,29 @@ def main(argv: list[str] | None = None) -> int:
         augmentation=Augmentation().with_elastic(args.elastic).scaled(args.augment_scale),
     )
     from model.data.readers import DataError
-    from model.nets.inference import ModelError, load_checked_model
+    from model.nets.inference import ModelError
+
+    from .feeding import FeedingError, digit_feeding
+    from .saving import OutputError, check_output, output_lock
 
     if args.init:
         try:  # before minutes of data preparation: a bad start model is a one-line error now
-            load_checked_model(args.init)
-        except ModelError as exc:
-            p.error(f"--init: {exc}")
+            digit_feeding(args.init)
+        except (ModelError, FeedingError) as exc:
+            print(f"main.py train: error: --init: {exc}", file=sys.stderr)
+            return 2
+    try:  # before the work: a half-hour train must not end in a traceback at the save
+        check_output(out)
+        if args.logdir:
+            check_output(Path(args.logdir) / "events.keras")
+    except OutputError as exc:
+        print(f"main.py train: error: {exc}", file=sys.stderr)
+        return 2
     print(f"will save to {out}", flush=True)
     try:
-        train(args.data, out, cfg, args.pendigits, train_writers, heldout, command, args.logdir)
-    except DataError as exc:
+        with output_lock(out):
+            train(args.data, out, cfg, args.pendigits, train_writers, heldout, command, args.logdir)
+    except (DataError, OutputError, FeedingError) as exc:
         print(f"main.py train: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -41,6 +41,10 @@ REPLAY_FILE = RESOURCES / "mnist_replay.npz"
 HOLDOUT_EVERY = 5  # every 5th drawing of each digit is held out of tuning (20%)
 MIN_DRAWINGS = 5
 TOO_FEW_HELD_OUT = 10  # fewer held-out drawings than this and a before/after percentage means nothing
+# At most this many drawings are tuned on, the most recently stored first (by file time): with 8
+# warped variants each that is 27,000 images (85 MB as float32) however many are stored.
+MAX_DRAWINGS = 3000
+RENDER_CHUNK = 100  # drawings rendered between two looks at should_stop
 
 
 @dataclass
@@ -114,17 +118,19 @@ def load_replay(count: int, rng: np.random.Generator, mnist_dir: str | Path | No
     return x[keep].astype(np.float32) / 255.0, y[keep].astype(np.int64), source
 
 
-def _targets(model, y_user: np.ndarray, x_rep: np.ndarray, y_rep: np.ndarray, temperature: float | None):
+def _targets(base_probs, y_user: np.ndarray, y_rep: np.ndarray, temperature: float | None):
     """Training targets and loss: the person's labels, and for replay digits the labels or the base's softened answers.
 
-    With distillation, targets are ``(n, 11)``: a distribution over the digits plus a flag column
-    (1 = compare the *softened* output, ``softmax(log p / T)``, with it, scaled by ``T**2``).
+    Labels are output indices (``Feeding.label_index``); ``base_probs()`` gives the base model's
+    ``(n_replay, 10)`` probabilities. With distillation, targets are ``(n, 11)``: a distribution over
+    the outputs plus a flag column (1 = compare the *softened* output, ``softmax(log p / T)``, with
+    it, scaled by ``T**2``).
     """
     if temperature is None:
         return np.concatenate([y_user, y_rep]), "sparse_categorical_crossentropy"
     from keras import ops
 
-    base = np.asarray(model.predict(x_rep[..., None], batch_size=1024, verbose=0), np.float64)
+    base = np.asarray(base_probs(), np.float64)
     soft = np.exp(np.log(np.clip(base, 1e-12, 1.0)) / temperature)
     soft /= soft.sum(1, keepdims=True)
     user = np.concatenate([np.eye(10)[y_user], np.zeros((len(y_user), 1))], 1)
@@ -146,18 +152,47 @@ def blend_weights(base: list[np.ndarray], tuned: list[np.ndarray], alpha: float)
     return [(b + alpha * (t - b)).astype(t.dtype) for b, t in zip(base, tuned, strict=True)]
 
 
-def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float | None:
-    if len(x) == 0:
-        return None
-    probs = np.asarray(model.predict(x[..., None], batch_size=1024, verbose=0))
-    return float(np.mean(probs.argmax(1) == y))
+def most_recent(drawings: Sequence, limit: int = MAX_DRAWINGS) -> list:
+    """At most ``limit`` of ``drawings``, the most recently stored (file time; else the last given), in their order."""
+    if len(drawings) <= limit:
+        return list(drawings)
+
+    def stored(i: int) -> float:
+        path = getattr(drawings[i], "path", None)
+        try:
+            return Path(path).stat().st_mtime if path is not None else float(i)
+        except OSError:
+            return float("-inf")
+
+    keep = sorted(sorted(range(len(drawings)), key=lambda i: (stored(i), i))[-limit:])
+    return [drawings[i] for i in keep]
 
 
-def _readings(model, x: np.ndarray) -> np.ndarray | None:
-    """The digit ``model`` reads in each of ``x`` (``None`` for no images)."""
+def _render(drawings, indices, variants: int, rng, stop: Callable[[], bool], report: Progress):
+    """``render_drawings`` in chunks, looking at ``stop`` between them (thousands of drawings take a while)."""
+    from .augment import render_drawings
+
+    xs, ys = [], []
+    for start in range(0, len(indices), RENDER_CHUNK):
+        if stop():
+            raise TuneCancelled()
+        report(0.02 + 0.03 * start / max(len(indices), 1), f"preparing your drawings ({start} of {len(indices)})")
+        x, y = render_drawings(drawings, indices[start : start + RENDER_CHUNK], variants, rng)
+        xs.append(x)
+        ys.append(y)
+    return np.concatenate(xs) if xs else np.zeros((0, 28, 28), np.float32), np.concatenate(ys) if ys else np.zeros(0, np.int64)
+
+
+def _readings(model, feeding, x: np.ndarray) -> np.ndarray | None:
+    """The digit (0-9) ``model`` reads in each of ``x``, fed as ``prepare`` does (``None`` for no images)."""
+    from .feeding import outputs
+
     if len(x) == 0:
         return None
-    return np.asarray(model.predict(x[..., None], batch_size=1024, verbose=0)).argmax(1)
+    index = np.asarray(feeding.label_index, np.int64)  # digit -> the model's output
+    digit_of = np.full(int(index.max()) + 1, -1, np.int64)
+    digit_of[index] = np.arange(len(index))
+    return digit_of[outputs(model, feeding, x).argmax(1)]
 
 
 def _round(v: float | None) -> float | None:
@@ -174,12 +209,44 @@ def tune(
     should_stop: Callable[[], bool] | None = None,
     command: str = "",
 ) -> dict:
+    """Fine-tune a copy of ``base`` on ``drawings``; save to ``out`` (see :func:`_tune`).
+
+    ``out`` is checked writable (not a folder) before any work, and held for this run only: a
+    second tune to the same file while this one runs is refused (``TuneError``), not both saved.
+    """
+    from .saving import OutputError, check_output, output_lock
+
+    out = Path(out)
+    try:
+        if out.suffix == ".keras" and not is_bundled(out):
+            check_output(out)
+        with output_lock(out):
+            return _tune(base, drawings, out, cfg, mnist_dir, progress, should_stop, command)
+    except OutputError as exc:
+        raise TuneError(str(exc)) from exc
+
+
+def _tune(
+    base: str | Path,
+    drawings: Sequence,
+    out: str | Path,
+    cfg: TuneConfig | None = None,
+    mnist_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    command: str = "",
+) -> dict:
     """Fine-tune a copy of ``base`` on ``drawings`` (objects with ``.strokes`` and ``.label``); save to ``out``.
 
     Returns the card that is written next to ``out`` (``out`` with ``.json``). ``progress(fraction,
     text)`` is called as it goes; when ``should_stop()`` turns true, tuning stops at the next batch
-    and :class:`TuneCancelled` is raised with nothing written. Raises :class:`TuneError` if ``out``
-    is the bundled model or there are fewer than ``MIN_DRAWINGS`` drawings.
+    (data preparation included) and :class:`TuneCancelled` is raised with nothing written. Raises
+    :class:`TuneError` if ``out`` is the bundled model or there are fewer than ``MIN_DRAWINGS``
+    drawings. At most ``MAX_DRAWINGS`` drawings are used, the most recently stored.
+
+    The base model is fed exactly as ``Predictor.prepare`` feeds it (its card's ``input_range``,
+    ``invert`` and ``class_names``, a ``Rescaling`` layer, 32x32 padding: ``model.training.feeding``),
+    while tuning and for the before/after figures; the new card carries those feeding keys.
     """
     cfg = cfg or TuneConfig()
     base, out = Path(base), Path(out)
@@ -191,19 +258,28 @@ def tune(
         raise TuneError(f"the tuned model must be a .keras file; got {out}")
     if len(drawings) < MIN_DRAWINGS:
         raise TuneError(f"fine-tuning needs at least {MIN_DRAWINGS} labelled drawings; got {len(drawings)}")
+    stored_count = len(drawings)
+    drawings = most_recent(drawings)
 
     t_start = time.perf_counter()
     report(0.0, "loading TensorFlow and the model")
     import keras
 
-    from model.nets.card import read_card_document, write_card
+    from model.nets.card import read_card_document
     from model.nets.inference import load_checked_model
 
-    from .augment import random_warp_layer, render_drawings
-    from .saving import layer_table, save_model_atomically
+    from .augment import random_warp_layer
+    from .feeding import FeedingError, accuracy, digit_feeding, feeding_layers, outputs
+    from .saving import layer_table, save_model_and_card
 
+    if stop():  # loading TensorFlow took a while
+        raise TuneCancelled()
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
+    try:
+        feeding = digit_feeding(base)
+    except FeedingError as exc:
+        raise TuneError(str(exc)) from exc
     model = load_checked_model(base)  # a fresh copy in memory; the base file is only read
     labels = [int(d.label) for d in drawings]
     tune_idx, held_idx = holdout_split(labels) if cfg.holdout else (np.arange(len(drawings)), np.zeros(0, np.int64))
@@ -213,11 +289,15 @@ def tune(
     report(0.02, "preparing your drawings and the replay sample")
     from model.data.preprocess import strokes_to_input
 
-    x_user, y_user = render_drawings(drawings, tune_idx, cfg.variants, rng)
+    x_user, y_user = _render(drawings, tune_idx, cfg.variants, rng, stop, report)
+    if stop():
+        raise TuneCancelled()
     held = [(strokes_to_input(drawings[i].strokes), labels[i]) for i in held_idx]
     held = [(x, y) for x, y in held if x is not None]
     x_held = np.asarray([x for x, _ in held], np.float32).reshape(-1, 28, 28)
     y_held = np.asarray([y for _, y in held], np.int64)
+    if stop():
+        raise TuneCancelled()
     x_rep, y_rep, replay_source = load_replay(cfg.replay, rng, mnist_dir)
     x_mnist_test = y_mnist_test = None
     if mnist_dir is not None:
@@ -229,20 +309,27 @@ def tune(
         except DataError:
             pass
 
+    if stop():
+        raise TuneCancelled()
     report(0.05, "measuring the base model")
-    before_held = _accuracy(model, x_held, y_held)
-    before_mnist = _accuracy(model, x_mnist_test, y_mnist_test) if x_mnist_test is not None else None
+    before_held = accuracy(model, feeding, x_held, y_held)
+    before_mnist = accuracy(model, feeding, x_mnist_test, y_mnist_test)
     if stop():
         raise TuneCancelled()
 
-    x = np.concatenate([x_user, x_rep])[..., None]
-    y, loss = _targets(model, y_user, x_rep, y_rep, cfg.distill_temperature)
+    x = np.concatenate([x_user, x_rep])[..., None]  # 28x28 drawings: warped, then fed as prepare() does
+    del x_user
+    index = feeding.label_index
+    y, loss = _targets(lambda: outputs(model, feeding, x_rep), index[y_user], index[y_rep], cfg.distill_temperature)
     steps = math.ceil(len(x) / cfg.batch_size)
     frozen = [layer for layer in model.layers if layer.weights][: cfg.freeze_first]
     base_weights = model.get_weights()
     for layer in frozen:
         layer.trainable = False
-    trainer = keras.Sequential([keras.Input(model.input_shape[1:]), random_warp_layer(seed=cfg.seed), model])
+    head = [keras.layers.Softmax()] if feeding.logits else []  # the loss reads probabilities
+    trainer = keras.Sequential(
+        [keras.Input((28, 28, 1)), random_warp_layer(seed=cfg.seed), *feeding_layers(feeding), model, *head]
+    )
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * steps, alpha=0.1)
     trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
     total_steps = cfg.epochs * steps
@@ -273,9 +360,9 @@ def tune(
         raise TuneCancelled()
 
     report(0.92, "measuring the tuned model")
-    after_read = _readings(model, x_held)
+    after_read = _readings(model, feeding, x_held)
     after_held = None if after_read is None else float(np.mean(after_read == y_held))
-    after_mnist = _accuracy(model, x_mnist_test, y_mnist_test) if x_mnist_test is not None else None
+    after_mnist = accuracy(model, feeding, x_mnist_test, y_mnist_test)
     if stop():
         raise TuneCancelled()
 
@@ -291,6 +378,7 @@ def tune(
                 "output": "(None, 10) softmax probabilities for digits 0-9",
             },
         ),
+        **feeding.card_keys(),  # fed as the base was: the window and the CLI read these
         "layers": layer_table(model),
         "total_params": int(model.count_params()),
         "tuning": {
@@ -298,6 +386,7 @@ def tune(
             "base_model_name": base.name,
             "date": time.strftime("%Y-%m-%d %H:%M"),
             "samples": len(drawings),
+            "stored": stored_count,  # more than samples: only the MAX_DRAWINGS most recent were used
             "samples_per_digit": {str(d): labels.count(d) for d in range(10)},
             "tuned_on": int(len(tune_idx)),
             "held_out": int(len(held_idx)),
@@ -332,8 +421,7 @@ def tune(
     report(0.96, "saving")
     if stop():
         raise TuneCancelled()
-    save_model_atomically(model, out)
-    write_card(out, card)
+    save_model_and_card(model, out, card)  # both or neither
     report(1.0, "done")
     return card
 
