@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from model import cli
+from model.cli import common as cli_common
 from model.data.readers import png_bytes, write_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -276,7 +277,7 @@ def _stroke_files(tmp_path: Path, n: int) -> list[str]:
 
 
 def test_nan_outputs_become_error_lines_never_bare_nan(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: FakePredictor(nan_for=1.0))
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: FakePredictor(nan_for=1.0))
     paths = _stroke_files(tmp_path, 3)
     code = cli.dispatch(["predict", "--json", *paths])
     out, err = capsys.readouterr()
@@ -288,7 +289,7 @@ def test_nan_outputs_become_error_lines_never_bare_nan(tmp_path, monkeypatch, ca
 
 def test_answers_stream_per_batch_in_order(tmp_path, monkeypatch):
     fake = FakePredictor()
-    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: fake)
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: fake)
     paths = _stroke_files(tmp_path, 7)
     seen: list[tuple[int, str]] = []
 
@@ -307,14 +308,14 @@ def test_answers_stream_per_batch_in_order(tmp_path, monkeypatch):
 
 
 def test_ctrl_c_exits_130_quietly(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: FakePredictor(interrupt=True))
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: FakePredictor(interrupt=True))
     assert cli.dispatch(["predict", *_stroke_files(tmp_path, 2)]) == 130
     out, err = capsys.readouterr()
     assert "Traceback" not in err and out == ""
 
 
 def test_a_closed_pipe_is_not_a_traceback(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: FakePredictor())
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: FakePredictor())
 
     class ClosedPipe(io.StringIO):
         def write(self, text):
@@ -396,7 +397,7 @@ def test_the_window_starts_quietly_too():
 def test_class_names_and_paths_with_tabs_or_newlines_keep_one_line_per_input(tmp_path, monkeypatch, capsys):
     fake = FakePredictor()
     fake.class_names = ["zero", "one\twith a tab\nand a line", "two"]
-    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: fake)
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: fake)
     odd = tmp_path / "a\tb\nc.json"
     write_strokes(odd, [np.array([[0.0, 0.0], [1.0, 2.0]])])
     code = cli.dispatch(["predict", str(odd), *_stroke_files(tmp_path, 2)])
@@ -427,7 +428,7 @@ def _deep_folder(top: Path, depth: int = 24) -> None:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="PATH_MAX is 4,096 bytes on Linux")
 def test_a_folder_deeper_than_path_max_is_an_error_not_skipped(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: FakePredictor())
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: FakePredictor())
     _deep_folder(tmp_path)
     code = cli.dispatch(["predict", str(tmp_path)])
     err = capsys.readouterr().err

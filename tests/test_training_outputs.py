@@ -32,7 +32,7 @@ def _no_training(monkeypatch):
 
 
 def test_an_out_that_is_a_folder_is_refused_before_training(tmp_path, mnist_folder, monkeypatch, capsys):
-    from model.training.train import main
+    from model.cli.train import main
 
     _no_training(monkeypatch)
     folder = tmp_path / "m.keras"
@@ -48,7 +48,7 @@ def test_an_out_that_is_a_folder_is_refused_before_training(tmp_path, mnist_fold
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write anywhere")
 def test_an_unwritable_out_folder_is_refused_before_training(tmp_path, mnist_folder, monkeypatch, capsys):
-    from model.training.train import main
+    from model.cli.train import main
 
     _no_training(monkeypatch)
     locked = tmp_path / "locked"
@@ -114,7 +114,7 @@ def test_check_output_creates_missing_folders_and_names_a_folder(tmp_path):
 def test_train_init_feeds_the_start_model_as_predict_does_and_keeps_its_feeding_keys(tmp_path, mnist_folder):
     from test_tune import _odd_base
 
-    from model.training.train import main
+    from model.cli.train import main
 
     base = _odd_base(tmp_path)
     out = tmp_path / "continued.keras"
@@ -130,7 +130,7 @@ def test_train_init_feeds_the_start_model_as_predict_does_and_keeps_its_feeding_
 def test_train_init_from_a_model_that_is_not_ten_digits_is_one_line(tmp_path, mnist_folder, monkeypatch, capsys, classes):
     import keras
 
-    from model.training.train import main
+    from model.cli.train import main
 
     _no_training(monkeypatch)
     net = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(classes, activation="softmax")])

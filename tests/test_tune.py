@@ -28,8 +28,8 @@ def accuracy(predictor, folder) -> float:
 
 def test_tune_reads_the_writer_better_and_writes_a_card(tmp_path, fixtures, predictor, capsys):
     """Writer 28 (never trained on): tune on their first 50 digits, read their other 200."""
+    from model.cli.tune import main
     from model.nets.inference import Predictor
-    from model.training.tune import main
 
     out = tmp_path / "me.keras"
     # tests/fixtures/mnist has no training files: the replay comes from the sample the app ships,
@@ -194,7 +194,7 @@ def test_feeding_layers_compute_exactly_what_prepare_does(tmp_path):
 def test_a_base_that_is_not_ten_digits_is_one_line_and_exit_2(tmp_path, fixtures, capsys, classes):
     import keras
 
-    from model.training.tune import main
+    from model.cli.tune import main
 
     net = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(classes, activation="softmax")])
     net.save(tmp_path / "odd.keras")

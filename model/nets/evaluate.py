@@ -287,7 +287,7 @@ def evaluate_folder(
     Files that cannot be read or carry no known label are passed to ``on_problem`` as one line
     each and left out; the rest are read, classified and counted a batch at a time. With a
     ``numbers`` list, files labelled with a whole number (``"label": "4071"``) are appended to it
-    as ``(path, label)`` instead, for :func:`model.read_cli.evaluate_numbers`.
+    as ``(path, label)`` instead, for :func:`evaluate_numbers`.
     """
     from model.data.pictures import inputs_from_files, read_ahead
 
@@ -346,3 +346,65 @@ def _message(path: Path | str, exc: BaseException) -> str:
     from model.data.pictures import describe_failure
 
     return describe_failure(str(path), exc)
+
+
+def _common(a: str, b: str) -> int:
+    """Length of the longest common subsequence of two digit strings (digits read right, in order)."""
+    row = [0] * (len(b) + 1)
+    for ca in a:
+        prev = 0
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], prev + 1 if ca == cb else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def evaluate_numbers(predictor, files: list, on_problem=None) -> dict:
+    """Files labelled with whole numbers (``[(path, "4071"), ...]``) -> whole-number and per-digit accuracy.
+
+    ``digit_accuracy``: digits read right (the longest common subsequence of the label and the
+    answer, so a missed or extra digit costs one, not the rest) over the labels' digits;
+    ``wrong_count``: numbers read with more or fewer digits than their label.
+    """
+    from model.data.segment import read_number_file
+
+    names = list(predictor.class_names)
+    report = on_problem or (lambda message: None)
+    n = right = digits = digits_right = wrong_count = 0
+    misread = []
+    for path, label in files:
+        try:
+            reading = read_number_file(str(path), predictor)
+        except Exception as exc:  # noqa: BLE001
+            from model.data.pictures import describe_failure
+
+            report(describe_failure(str(path), exc) + "; skipped")
+            continue
+        got = reading.text(names)
+        n += 1
+        right += got == label
+        digits += len(label)
+        digits_right += _common(label, got)
+        wrong_count += len(got) != len(label)
+        if got != label:
+            misread.append({"path": str(path), "label": label, "read": got})
+    return {
+        "n": n,
+        "accuracy": round(right / n, 5) if n else None,
+        "digits": digits,
+        "digit_accuracy": round(digits_right / digits, 5) if digits else None,
+        "wrong_count": wrong_count,
+        "misread": misread[:100],
+    }
+
+
+def number_report(result: dict) -> str:
+    """The text ``evaluate`` prints for number files."""
+    if not result["n"]:
+        return "numbers: none could be read"
+    lines = [
+        f"numbers: {result['n']}, read entirely right: {100 * result['accuracy']:.2f}%",
+        f"digits of those numbers: {result['digits']}, read right: {100 * result['digit_accuracy']:.2f}%"
+        f" (numbers read with a wrong digit count: {result['wrong_count']})",
+    ]
+    lines += [f"  {m['path']}: {m['label']} read as {m['read'] or '-'}" for m in result["misread"][:20]]
+    return "\n".join(lines)
