@@ -95,6 +95,7 @@ def mixed(fixtures, tmp_path_factory):
     return args, images, strokes, blank, accented
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_predict_answers_every_good_input_in_order_and_names_each_bad_one(mixed):
     args, images, strokes, blank, accented = mixed
     # An ASCII-only stdout (LANG=C) with a non-ASCII path: no traceback either.
@@ -141,6 +142,7 @@ def test_predict_answers_every_good_input_in_order_and_names_each_bad_one(mixed)
     assert "megapixels" in proc.err and "nested" in proc.err and "FIFO" in proc.err.upper()
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_predict_reads_standard_input_and_prints_json(fixtures):
     png = sorted((fixtures / "images").glob("7_*white_on_black.png"))[0].read_bytes()
     proc = run("predict", "--json", "-", stdin=png)
@@ -157,6 +159,7 @@ def test_predict_reads_standard_input_and_prints_json(fixtures):
     assert proc.out.split("\t")[:2] == ["-", "3"]
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_a_typo_is_an_error_with_a_suggestion_not_the_window():
     t0 = time.perf_counter()
     proc = run("evalute", "--data", "x", env={"QT_QPA_PLATFORM": "xcb", "DISPLAY": ""})
@@ -167,6 +170,7 @@ def test_a_typo_is_an_error_with_a_suggestion_not_the_window():
     assert proc.returncode == 2 and "'tune'" in proc.err
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_help_lists_subcommands_and_version_needs_no_tensorflow():
     proc = run("--help")
     assert proc.returncode == 0
@@ -183,6 +187,7 @@ def test_help_lists_subcommands_and_version_needs_no_tensorflow():
         assert proc.returncode == 0 and "usage: main.py " + cmd in proc.out
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_evaluate_folder_of_class_subfolders_json_confusion_and_errors_dir(fixtures, tmp_path):
     from model.data.readers import load_mnist_test
 
@@ -219,6 +224,7 @@ def test_evaluate_folder_of_class_subfolders_json_confusion_and_errors_dir(fixtu
     assert len(skipped) == 2 and any("unlabelled.png" in s for s in skipped) and any("broken.png" in s for s in skipped)
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_evaluate_on_mnist_files_and_stroke_folder(fixtures):
     proc = run("evaluate", "--json", "--data", str(fixtures / "mnist"))
     assert proc.returncode == 0, proc.err
@@ -230,6 +236,7 @@ def test_evaluate_on_mnist_files_and_stroke_folder(fixtures):
     assert "accuracy" in proc.out and "confusion" in proc.out
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 @pytest.mark.parametrize("spec", ["abc", "30-25", "0", "1-1000000000"])
 def test_bad_writer_ranges_are_one_line_errors(spec, tmp_path):
     t0 = time.perf_counter()
@@ -328,6 +335,7 @@ def test_a_closed_pipe_is_not_a_traceback(tmp_path, monkeypatch):
     assert cli.dispatch(["predict", *_stroke_files(tmp_path, 2)]) == 141
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_ctrl_c_in_a_real_run(fixtures):
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "predict", str(fixtures / "images")],
