@@ -31,6 +31,7 @@ from .maps_area import FeatureMapArea
 from .menus import build_menus
 from .panels import InputView, PredictionPanel, SquareBox
 from .settings import WindowSettings, restore_geometry, restore_state
+from .state import AppState
 from .worker import InferenceWorker, ModelInfo, Request, Result
 
 APP_TITLE = "Digit Recognizer"  # = the application's display name (gui/app.py)
@@ -48,7 +49,6 @@ class MainWindow(QMainWindow):
     model is ready.
     """
 
-    result_shown = Signal(int)  # request id, after the panels were updated (benchmarks, tests)
     model_ready = Signal()
     files_opened = Signal(int, int)  # files opened, files that failed (after each Open or drop)
 
@@ -56,8 +56,6 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
-        self.model_info: ModelInfo | None = None
-        self.last_result: Result | None = None
         self.last_error: str | None = None
         self.requests = LatestRequest()
         self._picture: np.ndarray | None = None
@@ -71,6 +69,9 @@ class MainWindow(QMainWindow):
         self._restore_settings()
 
         self.worker = InferenceWorker(model_path)
+        self.state = AppState(self.worker, self)  # what the views share (gui/state.py)
+        self.result_shown = self.state.result_shown  # request id, after the panels were updated (benchmarks, tests)
+        self.prediction.label_requested.connect(self.state.label_requested)
         self.worker.model_loaded.connect(self._on_model_loaded)
         self.worker.model_failed.connect(self._on_model_failed)
         self.worker.prediction_ready.connect(self._on_result)
@@ -82,6 +83,23 @@ class MainWindow(QMainWindow):
         self.worker.start()
         self._started_at = time.perf_counter()
         self._set_model_status("Loading TensorFlow and the model… you can draw already.")
+
+    # The model in use and the answer on screen belong to the shared state (gui/state.py).
+    @property
+    def model_info(self) -> ModelInfo | None:
+        return self.state.model_info if hasattr(self, "state") else None
+
+    @model_info.setter
+    def model_info(self, info: ModelInfo | None) -> None:
+        self.state.model_info = info
+
+    @property
+    def last_result(self) -> Result | None:
+        return self.state.last_result if hasattr(self, "state") else None
+
+    @last_result.setter
+    def last_result(self, result: Result | None) -> None:
+        self.state.last_result = result
 
     # --- layout ------------------------------------------------------------------------------
 

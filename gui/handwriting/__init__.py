@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel
 
 from gui.menus import add_action, menu_before_help
 from model.data.handwriting import HandwritingStore
@@ -53,7 +53,8 @@ class HandwritingController(QObject):
         self.store = HandwritingStore()
         self.personal_path = models_dir() / PERSONAL_NAME
         self.settings = QSettings(*SETTINGS)
-        self.runner = WorkerJobs(window.worker, self)
+        self.state = window.state  # the worker, the model in use (gui/state.py)
+        self.runner = WorkerJobs(self.state.worker, self)
         self.runner.done.connect(self._job_done)
         self.view = None
         self.tune_dialog = None
@@ -68,12 +69,9 @@ class HandwritingController(QObject):
         window.canvas.installEventFilter(self)
         window.installEventFilter(self)
         window.canvas.strokes_changed.connect(self._compare_timer.start)
-        window.worker.model_loaded.connect(self._on_model_loaded)  # "reads N of M" is about the model in use
-        # Shift+clicking a digit's bar in the prediction panel labels the drawing too (where the panel offers it);
-        # a plain click explains the answer.
-        for panel in window.findChildren(QWidget):
-            if isinstance(getattr(type(panel), "label_requested", None), Signal):
-                panel.label_requested.connect(self.label_clicked_class)  # Shift+click a bar; a plain click explains
+        self.state.model_changed.connect(self._on_model_loaded)  # "reads N of M" is about the model in use
+        # Shift+click on a digit's bar stores the drawing under that class (a plain click explains the answer).
+        self.state.label_requested.connect(self.label_clicked_class)
 
         self.counter = QLabel(objectName="handwriting_counts")
         self.counter.setToolTip(
@@ -208,7 +206,7 @@ class HandwritingController(QObject):
         The index is the model's output order, which a card may change (classes 1..9, 0): the name is
         what the drawing is. A class that is not a digit 0-9 stores nothing, and says so.
         """
-        info = self.window.model_info
+        info = self.state.model_info
         names = list(info.class_names) if info is not None else [str(d) for d in range(10)]
         name = names[index] if 0 <= index < len(names) else str(index)
         if name not in {str(d) for d in range(10)}:
