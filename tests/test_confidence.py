@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from model import confidence as cf
+from model.cli import calibrate as calibrate_cli
 from model.data.nondigits import LETTERS, SHAPES, letter, synthetic_nondigits
 from model.data.preprocess import strokes_to_input
 
@@ -269,7 +270,7 @@ def test_calibrate_writes_the_card_and_a_model_then_reads_calibrated(tmp_path, m
     shutil.copy(ROOT / "resources" / "mnist_cnn.keras", model)
     (tmp_path / "copy.json").write_text(json.dumps({"name": "mine"}))
     assert Predictor(model, feature_maps=False).calibration.calibrated is False
-    assert cf.main(["--model", str(model), "--data", str(mnist_folder)]) == 0
+    assert calibrate_cli.main(["--model", str(model), "--data", str(mnist_folder)]) == 0
     assert "temperature" in capsys.readouterr().out
     card = json.loads((tmp_path / "copy.json").read_text())
     assert card["name"] == "mine" and card["confidence"]["features_file"] == "copy.confidence.npz"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import train
+from model.cli import train
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -72,8 +72,10 @@ def test_ctrl_c_during_the_card_evaluation_leaves_the_old_pair(tmp_path, mnist_f
         raise KeyboardInterrupt
 
     monkeypatch.setattr(train_module, "evaluate_for_card", interrupted)
+    from model.cli.train import main
+
     with pytest.raises(KeyboardInterrupt):
-        train_module.main(_quick(mnist_folder, out, "--force"))
+        main(_quick(mnist_folder, out, "--force"))
     assert out.read_bytes() == b"the old model"
     assert json.loads(out.with_suffix(".json").read_text()) == {"name": "the old card"}
     assert sorted(p.name for p in out.parent.iterdir()) == ["m.json", "m.keras"]  # no temporary file, no lock

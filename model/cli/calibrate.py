@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
     from model.cli import common
     from model.cli.common import EXIT_USAGE, _error
     from model.data.readers import DataError
-    from model.training.train import WriterSpecError, parse_writers
+    from model.training.config import WriterSpecError, parse_writers
 
     try:
         writers = parse_writers(args.writers)

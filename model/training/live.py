@@ -349,8 +349,9 @@ def spec_card(spec: str, result: Result, data: SpecData, settings: TrainSettings
 
     import keras
 
+    from .saving import layer_table
     from .spec import normalise
-    from .train import _cpu_count, layer_table
+    from .train import _cpu_count
 
     model = result.model
     return {
@@ -405,7 +406,9 @@ def evaluate_test(model, data: SpecData) -> dict:
 
 def save_trained(spec: str, result: Result, data: SpecData, settings: TrainSettings, out: Path, command: str) -> dict:
     """Save the model (atomically) and its card with the test accuracy; returns the card."""
-    from .train import save_model_atomically, write_card
+    from model.nets.card import write_card
+
+    from .saving import save_model_atomically
 
     card = spec_card(spec, result, data, settings, out, command)
     card["evaluation"] = {"mnist_test": evaluate_test(result.model, data)}
