@@ -59,6 +59,8 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.requests = LatestRequest()
         self._picture: np.ndarray | None = None
+        self._picture_image = None  # the opened picture as shown (a QImage)
+        self._covered: tuple | None = None  # (pixels, image) of a picture drawn over: undo brings it back
         self._submitted_at: dict[int, float] = {}
         self.latencies: list[float] = []  # seconds from request to panels updated
         self.settings = WindowSettings()
@@ -197,8 +199,15 @@ class MainWindow(QMainWindow):
         if self.canvas.is_empty():
             if self._picture is not None:
                 return
+            if self._covered is not None:  # the strokes drawn over an opened picture were undone
+                (self._picture, image), self._covered = self._covered, None
+                self.canvas.set_picture(image)
+                self._submit(Request(0, image=self._picture))
+                return
             self._show_empty()
             return
+        if self._picture is not None:  # drawing over an opened picture: kept for an undo
+            self._covered = (self._picture, self._picture_image)
         self._picture = None
         self.canvas.set_picture(None)
         self._focus_stroke = None  # writing on: the panels follow the digit being written
@@ -390,12 +399,12 @@ class MainWindow(QMainWindow):
             if f.kind == "model":
                 self.load_model(f.path)
             elif f.kind == "strokes":
-                self._picture = None
+                self._picture = self._covered = None
                 self.canvas.set_picture(None)
                 self.canvas.set_strokes(f.strokes)
             elif f.kind == "picture":
                 self.canvas.clear()
-                self._picture = f.pixels
+                self._picture, self._picture_image, self._covered = f.pixels, f.image, None
                 self.canvas.set_picture(f.image)
                 self._submit(Request(0, image=f.pixels))
             if f.note:
@@ -483,7 +492,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def clear(self) -> None:
-        self._picture = None
+        self._picture = self._covered = None
         self.canvas.set_picture(None)
         self.canvas.clear()
         self._show_empty()

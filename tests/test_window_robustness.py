@@ -347,3 +347,18 @@ def test_an_opened_picture_can_be_saved_as_png(qtbot, window, fixtures, tmp_path
     assert not (tmp_path / "saved.json").exists() and "PNG" in window.last_error
     for box in window.findChildren(QMessageBox):
         box.close()
+
+
+def test_drawing_over_an_opened_picture_can_be_undone(qtbot, window, fixtures, stroke_fixtures):
+    picture = fixtures / "images" / "0_mnist3_white_on_black.png"
+    with qtbot.waitSignal(window.files_opened, timeout=30_000):
+        window.open_files([picture])
+    assert window.picture_shown
+    draw_with_mouse(window.canvas, one_of(stroke_fixtures, 2))
+    assert not window.picture_shown
+    window.canvas.undo()
+    assert window.picture_shown
+    settled(qtbot, window)
+    assert digit_shown(window) == "0"  # the picture is read again
+    window.clear()
+    assert not window.picture_shown

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
@@ -45,6 +46,7 @@ class HandwritingController(QObject):
 
     stored = Signal(str, int)  # path of the new file, its label
     readings_ready = Signal(str, object, object, object)  # model name, paths, labels, predicted
+    counted = Signal()  # the store was read once off the GUI thread; counts are now a stat per file
 
     def __init__(self, window, restore_choice: bool = True):
         super().__init__(window)
@@ -80,7 +82,10 @@ class HandwritingController(QObject):
         )
         window.statusBar().addPermanentWidget(self.counter)
         self._build_menu()
-        self.update_counts()
+        # The first read parses every stored file (seconds at 10,000): on a thread, not at start-up.
+        self.counter.setText("My digits: counting…")
+        self.counted.connect(self.update_counts)
+        threading.Thread(target=self._count_in_background, name="handwriting-count", daemon=True).start()
         if restore_choice:
             self._restore_model_choice()
 
@@ -241,6 +246,13 @@ class HandwritingController(QObject):
         if self.tune_dialog is not None:
             self.tune_dialog.refresh()
         return path
+
+    def _count_in_background(self) -> None:
+        try:
+            self.store.counts()
+            self.counted.emit()
+        except (OSError, RuntimeError):  # an unreadable folder (said by update_counts), or the window is gone
+            pass
 
     def update_counts(self) -> dict[int, int]:
         counts = self.store.counts()

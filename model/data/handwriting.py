@@ -10,6 +10,7 @@ line and the tests share this one store.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections import Counter
@@ -126,6 +127,7 @@ class HandwritingStore:
             folder = handwriting_dir()
         self.folder = Path(folder)
         self._cache: dict = {}  # path -> (stamp, drawing or problem): see read_labelled_folder
+        self._lock = threading.Lock()  # the window counts once on a thread, then on the GUI thread
 
     def add(self, strokes: Strokes, label: int) -> Path:
         """Store one drawing with its label; returns the new file. Refuses an empty drawing."""
@@ -141,7 +143,8 @@ class HandwritingStore:
         """All stored drawings, oldest first (unreadable files are left alone and skipped)."""
         if not self.folder.is_dir():
             return []
-        drawings, _ = read_labelled_folder(self.folder, cache=self._cache)
+        with self._lock:
+            drawings, _ = read_labelled_folder(self.folder, cache=self._cache)
         return sorted(drawings, key=lambda d: (_mtime(d.path), d.path.name))
 
     def counts(self) -> dict[int, int]:
