@@ -339,7 +339,9 @@ class InferenceWorker(QThread):
             try:
                 seg = segment_strokes(request.strokes)
                 if len(seg.groups) > 1 or seg.uncertain:
-                    return self._predict_number(request, seg, t0)
+                    number = self._predict_number(request, seg, t0)
+                    if number is not None:
+                        return number
             except Exception as exc:
                 return Result(request.id, None, None, error=str(exc) or type(exc).__name__)
         try:
@@ -373,14 +375,14 @@ class InferenceWorker(QThread):
         self._number_strokes = signature
         return self._number_cache
 
-    def _predict_number(self, request: Request, seg, t0: float) -> Result:
+    def _predict_number(self, request: Request, seg, t0: float) -> Result | None:
         """A number: every candidate digit's probabilities in one batch, then the chosen digits' maps in one."""
         from model.data.segment import read_number
 
         strokes = request.strokes
         reading = read_number(strokes, self._predictor.predict_probabilities, seg, cache=self._cache_for(strokes))
         if not reading.digits:
-            return Result(request.id, None, None, seconds=time.perf_counter() - t0)
+            return None  # no grouping holds a readable digit: read the drawing whole, as one digit
         predictions = self._predictor.predict_many(np.stack([d.input for d in reading.digits]))
         digits = [
             DigitResult(d.box, d.strokes, d.input, p.probabilities, p.activations, dict(p.dense_activations))
@@ -390,7 +392,15 @@ class InferenceWorker(QThread):
         selected = next((k for k, d in enumerate(digits) if focus in d.strokes), len(digits) - 1)
         if len(digits) == 1:  # an uncertain split the network settled as one digit: shown as one
             d = digits[0]
-            return Result(request.id, d.input, d.probabilities, d.activations, d.dense_activations, time.perf_counter() - t0)
+            return Result(
+                request.id,
+                d.input,
+                d.probabilities,
+                d.activations,
+                d.dense_activations,
+                time.perf_counter() - t0,
+                verdict=predictions[0].verdict,
+            )
         result = Result(request.id, None, None, seconds=time.perf_counter() - t0, digits=digits)
         return result.with_selected(selected)
 

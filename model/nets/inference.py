@@ -656,23 +656,30 @@ class Predictor:
         return self._judge_fn[1]
 
     def predict_many(self, images: np.ndarray) -> list[Prediction]:
-        """``(n, 28, 28)`` drawings -> one :class:`Prediction` each (maps included), in one call of the model.
+        """``(n, 28, 28)`` drawings -> one :class:`Prediction` each (maps, calibrated probabilities and
+        verdict included, as :meth:`predict` gives them), in one call of the model.
 
         The digits of a written number: every digit's answer and feature maps from one batch.
         """
         x = self.prepare(np.asarray(images, np.float32))
         with self._lock:
             outputs = [o.numpy() for o in self._maps_fn()(x)]
-        n_maps = len(self._features)
-        probs = self._to_probabilities(outputs[-1])
-        return [
-            Prediction(
-                probs[k],
-                {layer.name: out[k] for layer, out in zip(self._features, outputs[:n_maps], strict=True)},
-                {layer.name: out[k] for layer, out in zip(self._dense, outputs[n_maps:-1], strict=True)},
-            )
-            for k in range(len(x))
-        ]
+        n_maps, n_dense = len(self._features), len(self._dense)
+        raw = self._to_probabilities(outputs[-1])
+        penultimate = outputs[-2] if self._penultimate is not None else None
+        logits = self._logits(raw, outputs[-1], penultimate)
+        shown = self._calibrated(raw, logits)
+        out = []
+        for k in range(len(x)):
+            activations = {layer.name: o[k] for layer, o in zip(self._features, outputs[:n_maps], strict=True)}
+            dense = {layer.name: o[k] for layer, o in zip(self._dense, outputs[n_maps : n_maps + n_dense], strict=True)}
+            features = None
+            if self.calibration.has_distance:
+                known = {**activations, **dense, "penultimate": None if penultimate is None else penultimate[k]}
+                features = {name: pooled(known[name]) for name in self.calibration.layers}
+            verdict = judge(self.calibration, logits[k], features, self.class_names)
+            out.append(Prediction(shown[k], activations, dense, verdict, raw[k]))
+        return out
 
     def predict_probabilities(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """``(n, 28, 28)`` drawings -> ``(n, classes)`` probabilities, in batches, without the feature maps."""
