@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-# The same five steps as docs/GETTING_STARTED.md, in the app.
+# The same five steps as the README's "Try this", in the app.
 GETTING_STARTED = (
     (
         "Draw a digit",

@@ -194,8 +194,9 @@ class PredictionPanel(QWidget):
         self.digit_label.setFont(font)
         self.digit_label.setText(text)
         self.digit_label.setStyleSheet("" if confidence >= UNSURE_BELOW else "color: gray;")
+        sure = "over 99.9" if confidence >= 0.999 else f"{confidence * 100:.1f}"  # never rounded up to certainty
         self.confidence_label.setText(
-            f"{confidence * 100:.1f}% sure of all {count} digits · bars: digit {selected + 1} (click a box to pick one)"
+            f"{sure}% sure of all {count} digits · bars: digit {selected + 1} (click a box to pick one)"
         )
 
     def set_status(self, verdict) -> None:
