@@ -9,20 +9,20 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 from gui.hints import DONE_KEY, place_beside
 from gui.main_window import MainWindow
-from gui.settings import APPLICATION, ORGANISATION
+from model.data.paths import APPLICATION, ORGANIZATION
 
 
 @pytest.fixture
 def new_user_window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("DIGIT_RECOGNIZER_DATA", str(tmp_path))  # stored digits go here, not to the user's folder
-    QSettings(ORGANISATION, APPLICATION).remove(DONE_KEY)
+    QSettings(ORGANIZATION, APPLICATION).remove(DONE_KEY)
     w = MainWindow()
     qtbot.addWidget(w)
     w.resize(1280, 760)
     w.show()
     qtbot.waitExposed(w)
     yield w
-    QSettings(ORGANISATION, APPLICATION).setValue(DONE_KEY, True)
+    QSettings(ORGANIZATION, APPLICATION).setValue(DONE_KEY, True)
     w.close()
 
 

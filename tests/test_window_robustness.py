@@ -13,8 +13,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QTableWidget
 
 from gui.main_window import MainWindow
-from gui.settings import APPLICATION, ORGANISATION
 from gui.worker import Result
+from model.data.paths import APPLICATION, ORGANIZATION
 from tests.automation import draw_with_mouse
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def one_of(stroke_fixtures, digit: int):
     ],
 )
 def test_garbage_in_the_saved_settings_is_ignored_and_replaced(qtbot, garbage):
-    settings = QSettings(ORGANISATION, APPLICATION)
+    settings = QSettings(ORGANIZATION, APPLICATION)
     for key, value in garbage.items():
         settings.setValue(key, value)
     settings.sync()
@@ -68,7 +68,7 @@ def test_garbage_in_the_saved_settings_is_ignored_and_replaced(qtbot, garbage):
     w.show()
     assert w.width() >= 320 and w.height() >= 320
     w.close()  # saves real values over the garbage
-    settings = QSettings(ORGANISATION, APPLICATION)
+    settings = QSettings(ORGANIZATION, APPLICATION)
     w2 = MainWindow()
     qtbot.addWidget(w2)
     assert w2.restoreGeometry(settings.value("geometry"))
@@ -245,7 +245,7 @@ def test_clicking_a_bar_emits_its_class(qtbot, window):
 
 
 def test_hints_show_once_and_stay_dismissed(qtbot):
-    QSettings(ORGANISATION, APPLICATION).remove("hints/done")
+    QSettings(ORGANIZATION, APPLICATION).remove("hints/done")
     w = make_window(qtbot)
     bubble = w.findChild(QLabel, "hint_text")
     assert bubble is not None and bubble.isVisible()
