@@ -98,7 +98,7 @@ def test_pixel_limit_is_checked_in_the_header_before_decoding():
     t0 = time.perf_counter()
     with pytest.raises(DataError, match="megapixels"):
         decode_image(_png_header(20000, 20000), "huge.png")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # refused from the header at once; decoding 400 MP would take far longer
     side = int(MAX_IMAGE_PIXELS**0.5) + 1
     jpeg = b"\xff\xd8" + b"\xff\xe0\x00\x04ab" + b"\xff\xc0\x00\x11\x08" + struct.pack(">HH", side, side) + b"\x03" + b"\x00" * 9
     assert image_header(jpeg) == ("JPEG", side, side)
