@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.teaching.features import MNIST_TEST, Cancelled, FeatureSet, LayerFeatures, features_for, find_features, model_hash
+from model.teaching.feature_sets import FeatureSet, LayerFeatures, features_for, find_features
+from model.teaching.features import MNIST_TEST, Cancelled, model_hash
 from model.teaching.numbers import fmt
 
 from .widgets import message_label
