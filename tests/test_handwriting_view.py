@@ -129,11 +129,12 @@ def test_a_bar_click_stores_the_class_name_not_the_bar_index():
     stored, said = [], []
     names = [str(d) for d in range(1, 10)] + ["0"]  # a card naming the outputs 1..9, 0
     status = SimpleNamespace(showMessage=lambda text, ms=0: said.append(text))
-    window = SimpleNamespace(model_info=SimpleNamespace(class_names=names), statusBar=lambda: status)
-    fake = SimpleNamespace(window=window, label_current=stored.append)
+    state = SimpleNamespace(model_info=SimpleNamespace(class_names=names))
+    window = SimpleNamespace(statusBar=lambda: status)
+    fake = SimpleNamespace(window=window, state=state, label_current=stored.append)
     HandwritingController.label_clicked_class(fake, 9)
     assert stored == [0]
-    window.model_info.class_names = ["cat", "dog"]
+    state.model_info.class_names = ["cat", "dog"]
     assert HandwritingController.label_clicked_class(fake, 1) is None and stored == [0]
     assert "'dog' is not a digit" in said[-1]
 
