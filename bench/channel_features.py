@@ -1,6 +1,6 @@
 """What each channel looks for, measured: top patches over MNIST test, and maximize against the best digit.
 
-Runs ``model.features.compute_features`` on a model (default: the bundled one) over the 10,000
+Runs ``model.teaching.feature_sets.compute_features`` on a model (default: the bundled one) over the 10,000
 MNIST test digits and prints the seconds for the top patches of every conv and pooling layer,
 and per layer the fraction of channels whose optimised input reaches at least the best test
 digit at the same unit (the centre of the map): from noise (what ``maximize`` does) and after
@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.data import load_mnist_test  # noqa: E402
 from model.data.paths import default_mnist_dir  # noqa: E402
-from model.teaching.features import MNIST_TEST, FeatureSet, compute_features, model_hash, save_features, used_images  # noqa: E402
+from model.teaching.feature_sets import FeatureSet, compute_features, save_features
+from model.teaching.features import MNIST_TEST, model_hash, used_images  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -208,6 +208,7 @@ def add_memory(args) -> int:
     """Memory sidecars for kept tuned models, built as ``tune`` builds them; read through the Predictor."""
     from model.data.readers import load_mnist_test, write_atomically
     from model.nets.inference import Predictor, load_checked_model
+    from model.training.feeding import digit_feeding
     from model.training.personal import build_memory, clean_inputs, memory_path
     from model.training.tune import holdout_split
 
@@ -221,7 +222,8 @@ def add_memory(args) -> int:
             continue
         first, rest = writers[w][:TUNE_COUNT], writers[w][TUNE_COUNT:]
         tune_idx, _ = holdout_split([d.label for d in first])
-        write_atomically(memory_path(path), build_memory(load_checked_model(path), *clean_inputs(first, tune_idx)).to_bytes())
+        memory = build_memory(load_checked_model(path), digit_feeding(path), *clean_inputs(first, tune_idx))
+        write_atomically(memory_path(path), memory.to_bytes())
         tuned = Predictor(path, feature_maps=False)
         assert tuned.memory is not None
         after, _, _ = _accuracy(tuned, rest)

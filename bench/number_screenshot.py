@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests/automation.py: the input helpers the tests use
 
 
 def number_strokes(digits: str, gap: float = 0.25) -> list:
@@ -44,12 +46,12 @@ def main() -> None:
     p.add_argument("--size", default="1366x768")
     args = p.parse_args()
 
-    from gui.automation import draw_with_mouse
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
     from gui.app import make_app
     from gui.main_window import MainWindow
+    from tests.automation import draw_with_mouse
 
     app = make_app()
     window = MainWindow()

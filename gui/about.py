@@ -1,4 +1,4 @@
-"""Help ▸ About: the app, the active model, every one of its layers, and its card, as plain text.
+"""Help ▸ About: the version, the active model (name, parameters, accuracy), its layers, and its card one click away.
 
 A model card is a JSON file that sits next to a model and may come from anyone: it is shown as
 text (never rendered as HTML), and every field is checked before use, so a broken card shows less,
@@ -15,37 +15,40 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QLabel,
     QPlainTextEdit,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
 )
+
+from model.nets.card import parse_card
 
 from .worker import ModelInfo
 
 INTRO = "Digit Recognizer\n\nDraw a digit and watch a convolutional neural network recognise it, layer by layer."
 
 
-def _accuracy(card: dict, key: str) -> float | None:
-    entry = card.get("evaluation", {})
-    entry = entry.get(key) if isinstance(entry, dict) else None
-    value = entry.get("accuracy") if isinstance(entry, dict) else None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def summary(info: ModelInfo | None) -> str:
-    """Plain-text lines about the active model (the card's figures only where they are sound)."""
+    """Plain-text lines: the app's version, then the active model's name, parameters and accuracies.
+
+    The figures come from the model card (``model.nets.card`` owns how it is read); a card that
+    lacks one, or holds nonsense, shows less, never an error.
+    """
+    from model.cli import version
+
+    lines = [f"Version {version()}"]
     if info is None:
-        return "The model is still loading."
-    lines = [f"Model: {info.path}" + (" (bundled)" if info.bundled else "")]
-    total = sum(row.params for row in info.model_layers)
+        return "\n".join([*lines, "The model is still loading."])
+    card = parse_card(info.card if isinstance(info.card, dict) else {})
+    lines.append(f"Model: {card.name or info.name}" + (" (bundled with the app)" if info.bundled else ""))
+    lines.append(f"File: {info.path}")
+    total = card.total_params if card.total_params is not None else sum(row.params for row in info.model_layers)
     if total:
         lines.append(f"Parameters: {total:,}")
+    for label, accuracy in card.accuracies().items():
+        if accuracy is not None:
+            lines.append(f"Accuracy on the {label}: {accuracy * 100:.2f}%")
     lines.append(f"Classes: {', '.join(info.class_names)}")
-    card = info.card if isinstance(info.card, dict) else {}
-    for key, text in (("mnist_test", "MNIST test accuracy"), ("pendigits_heldout_writers", "Pen-drawn digits of unseen writers")):
-        accuracy = _accuracy(card, key)
-        if accuracy is not None and 0 <= accuracy <= 1:
-            lines.append(f"{text}: {accuracy * 100:.2f}%")
     lines.extend(info.notes)
     return "\n".join(lines)
 
@@ -89,11 +92,21 @@ class AboutDialog(QDialog):
                 self.layer_table.setItem(r, c, item)
         self.layer_table.resizeColumnsToContents()
         layout.addWidget(self.layer_table, 2)
-        layout.addWidget(QLabel("Model card:"))
+        # The card is raw JSON from whoever made the model: one click away, not in the way.
         self.card_view = QPlainTextEdit(card_text(info), objectName="about_card")
         self.card_view.setReadOnly(True)
+        self.card_view.hide()
+        self.card_button = QPushButton("Show card", objectName="about_show_card")
+        self.card_button.setCheckable(True)
+        self.card_button.setToolTip("The model card: the JSON file next to the model that says how it was made and measured")
+        self.card_button.toggled.connect(self._show_card)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.addButton(self.card_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
         layout.addWidget(self.card_view, 1)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
-        buttons.accepted.connect(self.accept)
         layout.addWidget(buttons)
-        self.resize(560, 620)
+        self.resize(560, 520)
+
+    def _show_card(self, shown: bool) -> None:
+        self.card_view.setVisible(shown)
+        self.card_button.setText("Hide card" if shown else "Show card")

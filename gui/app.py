@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from model.data.paths import RESOURCES
+from model.data.paths import DATA_FOLDER, RESOURCES
 
 
 def make_app():
@@ -19,8 +19,10 @@ def make_app():
         # Fractional scale factors (125%, 150%) kept exact rather than rounded: sharp on high-DPI.
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(sys.argv[:1])
-    app.setApplicationName("Digit Recognizer")
-    app.setOrganizationName("digit-recognizer")
+    # No organisation and a folder-friendly name: Qt's AppDataLocation is then ".../digit-recognizer",
+    # the folder model.data.paths.user_data_dir() names (QSettings get their names explicitly).
+    app.setApplicationName(DATA_FOLDER)
+    app.setOrganizationName("")
     app.setApplicationDisplayName("Digit Recognizer")
     app.setDesktopFileName("digit-recognizer")
     icon = RESOURCES / "icons" / "digit-recognizer.png"

@@ -22,6 +22,8 @@ Point = tuple[float, float, float]  # x, y in paper coordinates; pressure 0-1
 INK = QColor(255, 255, 255)
 PAPER = QColor(18, 18, 22)
 HINT = "Draw a digit"  # shown on the empty paper
+STORE_HINT = "then type it (0-9) to store it"  # under HINT while the canvas has the keyboard focus
+FOCUS_RING = QColor(60, 150, 255)  # the canvas has the keyboard focus: typed digits land here
 PEN_FRACTION = 0.045  # on-screen pen width as a fraction of the paper side, at pressure 0.5
 DIGIT_BOX = QColor(140, 170, 255, 90)  # the light box around each digit of a written number
 DIGIT_BOX_SELECTED = QColor(250, 160, 40, 200)  # ... and around the one the panels show
@@ -44,7 +46,11 @@ class DrawingCanvas(QWidget):
         self.setMinimumSize(200, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setToolTip("Draw a digit here with the mouse, a finger or a pen.\nCtrl+Z undo · Ctrl+Shift+Z redo · Esc clear")
+        self.setToolTip(
+            "Draw a digit here with the mouse, a finger or a pen.\n"
+            "Type 0-9 while the blue ring shows to store the drawing with that label.\n"
+            "Ctrl+Z undo · Ctrl+Shift+Z redo · Esc clear"
+        )
         self._strokes: list[list[Point]] = []
         self._current: list[Point] | None = None
         self._history: list[tuple[str, object]] = []  # ("add", stroke) | ("clear", strokes)
@@ -395,6 +401,15 @@ class DrawingCanvas(QWidget):
             font.setPointSizeF(max(10.0, self.paper_rect().width() / 22))
             painter.setFont(font)
             painter.drawText(self.paper_rect(), Qt.AlignmentFlag.AlignCenter, HINT)
+            if self.hasFocus():
+                font.setPointSizeF(max(8.0, font.pointSizeF() * 0.55))
+                painter.setFont(font)
+                below = self.paper_rect().adjusted(0, self.paper_rect().height() * 0.16, 0, 0)
+                painter.drawText(below, Qt.AlignmentFlag.AlignCenter, STORE_HINT)
+        if self.hasFocus():  # a visible focus ring: typing a digit stores the drawing only while it is here
+            painter.setPen(QPen(FOCUS_RING, 3))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(self.paper_rect().adjusted(1.5, 1.5, -1.5, -1.5))
         painter.end()
 
     def _paint_digit_boxes(self, painter: QPainter, area: QRectF) -> None:
@@ -417,6 +432,14 @@ class DrawingCanvas(QWidget):
             painter.setPen(colour if k == self._selected_digit else QColor(190, 200, 235))
             below = QRectF(box.left() - 20, box.bottom(), box.width() + 40, self._label_height())
             painter.drawText(below, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, label)
+
+    def focusInEvent(self, event):  # noqa: N802 (Qt override)
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event):  # noqa: N802 (Qt override)
+        super().focusOutEvent(event)
+        self.update()
 
     def resizeEvent(self, event):
         self._cache = None

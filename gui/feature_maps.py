@@ -35,6 +35,7 @@ OVERVIEW_MIN_DEVICE_PX = 1.5  # an overview cell smaller than this on the screen
 TITLE_PX = 16  # one line of layer title in the overview (8 pt)
 SPACING_PX = 1  # between a title and its maps in the overview
 HIGHLIGHT = (80, 220, 255)
+EMPTY_LEVEL = 0.12  # before the first drawing each map shows as a faint tile, so the grid is visible
 
 
 class MapCell(NamedTuple):
@@ -310,6 +311,7 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
         self.selected = None
         self._message = message
         self._build()
+        self.set_activations({})  # the faint grid of empty maps until the first drawing
 
     def set_cell_size(self, px: int | None) -> None:
         """Zoom: every cell at least ``px`` screen pixels (not below ``MIN_CELL_PX``); ``None``: the overview."""
@@ -481,10 +483,11 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
             if item is None:
                 continue
             a = activations.get(info.name)
-            maps = as_maps(np.zeros(info.shape, np.float32) if a is None else a)
+            maps = as_maps(np.full(info.shape, EMPTY_LEVEL, np.float32) if a is None else a)
             finite = maps[np.isfinite(maps)]
-            peak = float(np.abs(finite).max()) if finite.size else 0.0
-            normalised = maps[..., : item.map_shape[2]] / peak if peak > 0 else maps[..., : item.map_shape[2]]
+            peak = float(np.abs(finite).max()) if finite.size and a is not None else 0.0
+            shown = maps[..., : item.map_shape[2]]
+            normalised = shown / peak if peak > 0 else shown  # no drawing yet: a faint grid of empty maps
             item.setImage(tile(normalised.astype(np.float32, copy=False), item.cols), levels=(0.0, 1.0), autoLevels=False)
             self._titles[info.name].setText(self._title(info, peak if activations else None))
 

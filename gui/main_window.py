@@ -31,8 +31,12 @@ from .maps_area import FeatureMapArea
 from .menus import build_menus
 from .panels import InputView, PredictionPanel, SquareBox
 from .settings import WindowSettings, restore_geometry, restore_state
+from .state import AppState
 from .worker import InferenceWorker, ModelInfo, Request, Result
 
+APP_TITLE = "Digit Recognizer"  # = the application's display name (gui/app.py)
+BOTTOM_MAX_HEIGHT = 280  # the preview and the answer under the canvas, on a tall window
+BOTTOM_SHARE = 0.42  # ... and at most this share of the column on a short one: the canvas stays the biggest
 DEFAULT_SIZE = QSize(1280, 820)  # first launch, on a screen with room for it
 SCREEN_MARGIN = QSize(24, 48)  # left free around the window for the frame and panels of the desktop
 
@@ -45,19 +49,18 @@ class MainWindow(QMainWindow):
     model is ready.
     """
 
-    result_shown = Signal(int)  # request id, after the panels were updated (benchmarks, tests)
     model_ready = Signal()
     files_opened = Signal(int, int)  # files opened, files that failed (after each Open or drop)
 
     def __init__(self, model_path: str | Path | None = None, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Digit Recognizer — watch a CNN think")
+        self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
-        self.model_info: ModelInfo | None = None
-        self.last_result: Result | None = None
         self.last_error: str | None = None
         self.requests = LatestRequest()
         self._picture: np.ndarray | None = None
+        self._picture_image = None  # the opened picture as shown (a QImage)
+        self._covered: tuple | None = None  # (pixels, image) of a picture drawn over: undo brings it back
         self._submitted_at: dict[int, float] = {}
         self.latencies: list[float] = []  # seconds from request to panels updated
         self.settings = WindowSettings()
@@ -68,6 +71,9 @@ class MainWindow(QMainWindow):
         self._restore_settings()
 
         self.worker = InferenceWorker(model_path)
+        self.state = AppState(self.worker, self)  # what the views share (gui/state.py)
+        self.result_shown = self.state.result_shown  # request id, after the panels were updated (benchmarks, tests)
+        self.prediction.label_requested.connect(self.state.label_requested)
         self.worker.model_loaded.connect(self._on_model_loaded)
         self.worker.model_failed.connect(self._on_model_failed)
         self.worker.prediction_ready.connect(self._on_result)
@@ -80,6 +86,23 @@ class MainWindow(QMainWindow):
         self._started_at = time.perf_counter()
         self._set_model_status("Loading TensorFlow and the model… you can draw already.")
 
+    # The model in use and the answer on screen belong to the shared state (gui/state.py).
+    @property
+    def model_info(self) -> ModelInfo | None:
+        return self.state.model_info if hasattr(self, "state") else None
+
+    @model_info.setter
+    def model_info(self, info: ModelInfo | None) -> None:
+        self.state.model_info = info
+
+    @property
+    def last_result(self) -> Result | None:
+        return self.state.last_result if hasattr(self, "state") else None
+
+    @last_result.setter
+    def last_result(self, result: Result | None) -> None:
+        self.state.last_result = result
+
     # --- layout ------------------------------------------------------------------------------
 
     def _build(self) -> None:
@@ -87,6 +110,7 @@ class MainWindow(QMainWindow):
         self.canvas.strokes_changed.connect(self._on_strokes_changed)
         self.canvas.digit_clicked.connect(self.select_digit)
         self._focus_stroke: int | None = None  # a number's digit the user clicked (a stroke of it)
+        self.canvas.setFocus()  # typed digits store the drawing from the start (its ring shows it)
         self.input_view = InputView()
         self.prediction = PredictionPanel()
         self.maps_area = FeatureMapArea()
@@ -124,9 +148,9 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.canvas, 5)
         left_layout.addLayout(buttons)
-        bottom_widget = QWidget()
+        self.bottom_widget = bottom_widget = QWidget()
         bottom_widget.setLayout(bottom)
-        bottom_widget.setMaximumHeight(280)
+        bottom_widget.setMaximumHeight(BOTTOM_MAX_HEIGHT)
         left_layout.addWidget(bottom_widget, 2)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -175,8 +199,15 @@ class MainWindow(QMainWindow):
         if self.canvas.is_empty():
             if self._picture is not None:
                 return
+            if self._covered is not None:  # the strokes drawn over an opened picture were undone
+                (self._picture, image), self._covered = self._covered, None
+                self.canvas.set_picture(image)
+                self._submit(Request(0, image=self._picture))
+                return
             self._show_empty()
             return
+        if self._picture is not None:  # drawing over an opened picture: kept for an undo
+            self._covered = (self._picture, self._picture_image)
         self._picture = None
         self.canvas.set_picture(None)
         self._focus_stroke = None  # writing on: the panels follow the digit being written
@@ -233,6 +264,7 @@ class MainWindow(QMainWindow):
             )
         else:
             self.prediction.set_probabilities(result.probabilities)
+            self.prediction.set_status(result.verdict)
         self.feature_maps.set_activations({**result.activations, **result.dense_activations})
         self._show_number(result)
 
@@ -286,7 +318,8 @@ class MainWindow(QMainWindow):
         )
         self.seen_title.setToolTip(info.input_note)
         self._show_active_model()
-        self.setWindowTitle(f"Digit Recognizer — {info.name}")
+        # Ends with the app's display name, so Qt does not append it a second time.
+        self.setWindowTitle(f"{info.name} — {APP_TITLE}")
         if first:
             self.statusBar().showMessage(
                 f"Model ready in {time.perf_counter() - self._started_at:.1f} s "
@@ -330,7 +363,8 @@ class MainWindow(QMainWindow):
     def _show_active_model(self) -> None:
         info = self.model_info
         if info is not None:
-            self._set_model_status(f"Model: {info.name}" + (" (bundled)" if info.bundled else ""))
+            calibration = "" if info.calibrated else " · confidence not calibrated"
+            self._set_model_status(f"Model: {info.name}" + (" (bundled)" if info.bundled else "") + calibration)
             self.model_status.setToolTip(f"{info.path}\n" + "\n".join(info.notes))
 
     def _set_model_status(self, text: str) -> None:
@@ -365,12 +399,12 @@ class MainWindow(QMainWindow):
             if f.kind == "model":
                 self.load_model(f.path)
             elif f.kind == "strokes":
-                self._picture = None
+                self._picture = self._covered = None
                 self.canvas.set_picture(None)
                 self.canvas.set_strokes(f.strokes)
             elif f.kind == "picture":
                 self.canvas.clear()
-                self._picture = f.pixels
+                self._picture, self._picture_image, self._covered = f.pixels, f.image, None
                 self.canvas.set_picture(f.image)
                 self._submit(Request(0, image=f.pixels))
             if f.note:
@@ -404,9 +438,17 @@ class MainWindow(QMainWindow):
         self.canvas.set_picture(QImage(pixels.data, 28, 28, 28 * 4, QImage.Format.Format_RGBA8888).copy())
         self._submit(Request(0, image=pixels, ready=np.asarray(drawing, np.float32)))
 
+    @property
+    def picture_shown(self) -> bool:
+        """An opened picture is on the paper (it can be saved as PNG; it has no strokes)."""
+        return self._picture is not None
+
     def save_drawing(self, path: str | Path) -> None:
         path = Path(path)
         label = self.last_result.digit if self.last_result else None
+        if path.suffix.lower() == ".json" and self.canvas.is_empty() and self.picture_shown:
+            self.warn("Cannot save", f"{path.name}: an opened picture has no strokes to save as JSON; save it as PNG.")
+            return
         try:
             if path.suffix.lower() == ".json":
                 write_strokes(path, self.canvas.strokes(), label)
@@ -450,7 +492,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def clear(self) -> None:
-        self._picture = None
+        self._picture = self._covered = None
         self.canvas.set_picture(None)
         self.canvas.clear()
         self._show_empty()
@@ -462,6 +504,9 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event):  # noqa: N802 (Qt override)
         super().resizeEvent(event)
+        # On a short window the preview (a square as tall as its row) would outgrow the canvas.
+        column = self.height() - self.menuBar().height() - self.statusBar().height()
+        self.bottom_widget.setMaximumHeight(max(150, min(BOTTOM_MAX_HEIGHT, int(column * BOTTOM_SHARE))))
         hints = getattr(self, "hints", None)  # resized while being built, before the tour exists
         if hints is not None:
             hints.reposition()

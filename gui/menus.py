@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
+from . import help as help_views
+
 
 def add_action(window, text, slot, shortcut=None, tip=None, menu=None, name: str = "") -> QAction:
     """A menu action owned by ``window``: its shortcut works even with the menu bar hidden.
@@ -122,8 +124,31 @@ def build_menus(window) -> None:
     )
 
     help_menu = window.menuBar().addMenu("&Help")
-    action("Show the &tour", lambda: window.hints.start(), None, "The four first-run hints again", help_menu)
-    action("&About…", window.show_about, None, "About this app and its model", help_menu)
+    help_menu.setObjectName("help_menu")
+    action(
+        "&Getting started…",
+        lambda: help_views.show_getting_started(window),
+        QKeySequence.StandardKey.HelpContents,
+        "Five steps: draw, watch the maps, click a cell, store a digit, open the Learn views",
+        help_menu,
+    )
+    action(
+        "What am I &looking at?…",
+        lambda: help_views.show_what_am_i_looking_at(window),
+        None,
+        "This window with each panel numbered and named",
+        help_menu,
+    )
+    action(
+        "&Keyboard shortcuts…",
+        lambda: help_views.show_shortcuts(window),
+        QKeySequence("Ctrl+/"),
+        "Every shortcut of this window",
+        help_menu,
+    )
+    action("Show the &tour", lambda: window.hints.start(), None, "The first-run hints again", help_menu)
+    help_menu.addSeparator()
+    action("&About…", window.show_about, None, "The version, the model, its accuracy and its card", help_menu)
 
 
 def open_model_dialog(window) -> None:
@@ -148,7 +173,7 @@ def open_image_dialog(window) -> None:
 
 
 def save_drawing_dialog(window) -> None:
-    if window.canvas.is_empty():
+    if window.canvas.is_empty() and not window.picture_shown:
         window.statusBar().showMessage("Nothing to save: the canvas is empty", 4000)
         return
     path, _ = QFileDialog.getSaveFileName(

@@ -20,6 +20,7 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 COLORMAP_NAME = "inferno"  # perceptually uniform, black at zero like the canvas and MNIST
 UNSURE_BELOW = 0.6  # top probability under which the app says it is not sure
+GREYED = "color: #9a9a9a;"  # the big digit of an answer the network is not sure of
 
 
 def colormap() -> pg.ColorMap:
@@ -150,6 +151,7 @@ class PredictionPanel(QWidget):
 
     def set_probabilities(self, probabilities: np.ndarray | None, empty_text: str = "Draw a digit") -> None:
         n = len(self.class_names)
+        self._probabilities = None
         if probabilities is None:
             self.digit_label.setText("")
             self.confidence_label.setText(empty_text)
@@ -176,6 +178,7 @@ class PredictionPanel(QWidget):
             )
             brushes[top] = pg.mkBrush(200, 150, 90)
         self.bars.setOpts(x=np.arange(n), height=p, brushes=brushes)
+        self._probabilities = p
 
     def set_number(self, text: str | None, confidence: float = 0.0, selected: int = -1, count: int = 0) -> None:
         """Show a whole number (``None``: back to one digit) with its confidence (the product of its digits').
@@ -191,6 +194,38 @@ class PredictionPanel(QWidget):
         self.digit_label.setFont(font)
         self.digit_label.setText(text)
         self.digit_label.setStyleSheet("" if confidence >= UNSURE_BELOW else "color: gray;")
+        sure = "over 99.9" if confidence >= 0.999 else f"{confidence * 100:.1f}"  # never rounded up to certainty
         self.confidence_label.setText(
-            f"{confidence * 100:.1f}% sure of all {count} digits · bars: digit {selected + 1} (click a box to pick one)"
+            f"{sure}% sure of all {count} digits · bars: digit {selected + 1} (click a box to pick one)"
         )
+
+    def set_status(self, verdict) -> None:
+        """Show how sure the answer is (a ``model.nets.confidence.Verdict``; ``None`` leaves the probabilities' own wording).
+
+        Sure: the digit as is. Unsure ("not sure: 4 or 9") or "not a digit": the digit greys out and
+        the reason goes under it.
+        """
+        p = getattr(self, "_probabilities", None)
+        if verdict is None or p is None:
+            return
+        if verdict.status == "digit":
+            if self.digit_label.styleSheet():
+                self.digit_label.setStyleSheet("")
+            self.digit_label.setToolTip("The class the network thinks you drew")
+            # 99.96% is not certainty: never round a calibrated probability up to "100.0%"
+            sure = "over 99.9" if verdict.confidence >= 0.999 else f"{verdict.confidence * 100:.1f}"
+            self.confidence_label.setText(f"{sure}% sure")
+            return
+        if self.digit_label.styleSheet() != GREYED:
+            self.digit_label.setStyleSheet(GREYED)  # a style change re-polishes the label: only when it changes
+        name = self.class_names
+        if verdict.status == "unsure":
+            a, b = verdict.classes[:2]
+            text = f"Not sure: {name[a]} or {name[b]} ({p[a] * 100:.0f}% / {p[b] * 100:.0f}%)"
+            tip = "The network's evidence is split between these two classes"
+        else:
+            top = verdict.classes[0]
+            text = f"Not a digit (closest: {name[top]})"
+            tip = "This drawing is far from every digit the network was trained on, so its answer means little"
+        self.digit_label.setToolTip(tip)
+        self.confidence_label.setText(text)  # the bars keep their colours: redrawing them again costs the live path

@@ -11,14 +11,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-ORGANISATION, APPLICATION = "digit-recognizer", "Digit Recognizer"
+from model.data.paths import APPLICATION, ORGANIZATION  # the one place the app's names are set
 
 
 class WindowSettings:
     """Typed, fail-safe access to the app's ``QSettings``."""
 
     def __init__(self) -> None:
-        self.qsettings = QSettings(ORGANISATION, APPLICATION)
+        self.qsettings = QSettings(ORGANIZATION, APPLICATION)
 
     def _value(self, key: str):
         try:
@@ -59,6 +59,9 @@ class WindowSettings:
 
     def set(self, key: str, value) -> None:
         self.qsettings.setValue(key, value)
+
+    def remove(self, key: str) -> None:
+        self.qsettings.remove(key)
 
     def sync(self) -> None:
         self.qsettings.sync()

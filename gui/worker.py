@@ -72,6 +72,8 @@ class Result:
             self.id, d.input, d.probabilities, d.activations, d.dense_activations, self.seconds, self.error, self.digits, index
         )
 
+    verdict: Any = None  # model.nets.confidence.Verdict: "digit" | "unsure" | "not a digit", with the reason
+
     @property
     def digit(self) -> int | None:
         """Index of the most probable class (a digit for digit models), ``None`` without an answer."""
@@ -133,6 +135,14 @@ def _model_layers(model) -> list[LayerRow]:
     return rows
 
 
+def _stamp(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
 @dataclass
 class ModelInfo:
     """What the GUI thread may know about the loaded model (plain data: no Keras objects).
@@ -158,6 +168,7 @@ class ModelInfo:
     operations: dict[str, str] = field(default_factory=dict)  # layer name -> the operation that made it, in words
     head: list[str] = field(default_factory=list)  # the steps after the last map layer to the output, in words
     input_shape: tuple[int, ...] = ()  # the model input without the batch axis
+    calibrated: bool = False  # the card holds a confidence calibration (model/confidence.py)
 
     @property
     def name(self) -> str:
@@ -180,6 +191,7 @@ def model_info(predictor, bundled: bool, load_seconds: float = 0.0, import_secon
     input_note, output_note = str(getattr(predictor, "input_note", "")), str(getattr(predictor, "output_note", ""))
     notes = [n for n in (input_note, output_note) if n]
     notes += [f"Card: {problem}" for problem in getattr(predictor, "card_problems", [])]
+    notes += [str(predictor.confidence_note)] if getattr(predictor, "confidence_note", "") else []
     card = predictor.card if isinstance(getattr(predictor, "card", None), dict) else None
     layers = list(predictor.layers)
     model = getattr(predictor, "model", None)
@@ -200,6 +212,7 @@ def model_info(predictor, bundled: bool, load_seconds: float = 0.0, import_secon
         output_note,
         tuple(int(d) for d in getattr(predictor, "input_size", (28, 28))),
         *_operations(model, layers),
+        bool(getattr(getattr(predictor, "calibration", None), "calibrated", False)),
     )
 
 
@@ -326,7 +339,9 @@ class InferenceWorker(QThread):
             try:
                 seg = segment_strokes(request.strokes)
                 if len(seg.groups) > 1 or seg.uncertain:
-                    return self._predict_number(request, seg, t0)
+                    number = self._predict_number(request, seg, t0)
+                    if number is not None:
+                        return number
             except Exception as exc:
                 return Result(request.id, None, None, error=str(exc) or type(exc).__name__)
         try:
@@ -344,6 +359,7 @@ class InferenceWorker(QThread):
             prediction.activations,
             dict(getattr(prediction, "dense_activations", {})),
             time.perf_counter() - t0,
+            verdict=getattr(prediction, "verdict", None),
         )
 
     def _cache_for(self, strokes: list[np.ndarray]) -> dict:
@@ -359,14 +375,14 @@ class InferenceWorker(QThread):
         self._number_strokes = signature
         return self._number_cache
 
-    def _predict_number(self, request: Request, seg, t0: float) -> Result:
+    def _predict_number(self, request: Request, seg, t0: float) -> Result | None:
         """A number: every candidate digit's probabilities in one batch, then the chosen digits' maps in one."""
         from model.data.segment import read_number
 
         strokes = request.strokes
         reading = read_number(strokes, self._predictor.predict_probabilities, seg, cache=self._cache_for(strokes))
         if not reading.digits:
-            return Result(request.id, None, None, seconds=time.perf_counter() - t0)
+            return None  # no grouping holds a readable digit: read the drawing whole, as one digit
         predictions = self._predictor.predict_many(np.stack([d.input for d in reading.digits]))
         digits = [
             DigitResult(d.box, d.strokes, d.input, p.probabilities, p.activations, dict(p.dense_activations))
@@ -376,7 +392,15 @@ class InferenceWorker(QThread):
         selected = next((k for k, d in enumerate(digits) if focus in d.strokes), len(digits) - 1)
         if len(digits) == 1:  # an uncertain split the network settled as one digit: shown as one
             d = digits[0]
-            return Result(request.id, d.input, d.probabilities, d.activations, d.dense_activations, time.perf_counter() - t0)
+            return Result(
+                request.id,
+                d.input,
+                d.probabilities,
+                d.activations,
+                d.dense_activations,
+                time.perf_counter() - t0,
+                verdict=predictions[0].verdict,
+            )
         result = Result(request.id, None, None, seconds=time.perf_counter() - t0, digits=digits)
         return result.with_selected(selected)
 
@@ -389,11 +413,14 @@ class InferenceWorker(QThread):
 
     def _predictor_for(self, path: str | Path):
         """The ``Predictor`` of the model file ``path``, cached until the file changes (worker thread only)."""
+        from model.nets.card import card_path
         from model.nets.inference import Predictor
 
         path = Path(path)
         st = path.stat()
-        stamp = (st.st_mtime, st.st_size)
+        # The inode and ctime change when a file is replaced even if its mtime and size are kept
+        # (cp -p, a rename over it); the card's stamp, when it is rewritten alone.
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns, _stamp(card_path(path)))
         cached = self._other_models.get(path)
         if cached is None or cached[0] != stamp:
             self._other_models[path] = (stamp, Predictor(path))

@@ -71,6 +71,10 @@ _MOVED = {
     "features": "teaching.features",  # the contract's documented path: model.features
     "answer": "teaching.answer",
     "segment": "data.segment",
+    "netspec": "training.spec",
+    "livetrain": "training.live",
+    "confidence": "nets.confidence",
+    "nondigits": "data.nondigits",
 }
 
 

@@ -98,7 +98,7 @@ def test_cards_record_measured_numbers_for_both_models():
 
 
 def test_train_refuses_to_overwrite_the_bundled_model_without_force(capsys):
-    from model.training.train import main
+    from model.cli.train import main
 
     before = BUNDLED_MODEL.read_bytes()
     with pytest.raises(SystemExit) as exc:
@@ -109,9 +109,9 @@ def test_train_refuses_to_overwrite_the_bundled_model_without_force(capsys):
 
 
 def test_quick_training_run_writes_a_model_and_card_with_a_reproducible_command(tmp_path, fixtures, mnist_folder):
+    from model.cli.train import main
     from model.data.readers import load_mnist_test
     from model.nets.inference import Predictor
-    from model.training.train import main
 
     x, _ = load_mnist_test(fixtures / "mnist")
     data = mnist_folder
@@ -131,7 +131,7 @@ def test_quick_training_run_writes_a_model_and_card_with_a_reproducible_command(
 
 
 def test_logdir_writes_tensorboard_event_files(tmp_path, mnist_folder):
-    from model.training.train import main
+    from model.cli.train import main
 
     pytest.importorskip("tensorboard")
     data = mnist_folder

@@ -14,7 +14,7 @@ SHOTS = Path("/tmp/shots")
 
 
 def _fake_features():
-    from model.teaching.features import FeatureSet, LayerFeatures
+    from model.teaching.feature_sets import FeatureSet, LayerFeatures
 
     rng = np.random.default_rng(0)
     layers = []
@@ -132,7 +132,8 @@ def test_another_model_is_computed_in_the_background_with_progress_and_cancel(qt
     import keras
 
     from gui.learn.channels import ChannelsWindow
-    from model.teaching.features import cache_path, model_hash
+    from model.teaching.feature_sets import cache_path
+    from model.teaching.features import model_hash
 
     monkeypatch.setenv("DIGIT_RECOGNIZER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr("model.data.paths.default_mnist_dir", lambda: None)  # as in the frozen app: the shipped sample stands in

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from model import cli
+from model.cli import common as cli_common
 from model.data.readers import png_bytes, write_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +95,7 @@ def mixed(fixtures, tmp_path_factory):
     return args, images, strokes, blank, accented
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_predict_answers_every_good_input_in_order_and_names_each_bad_one(mixed):
     args, images, strokes, blank, accented = mixed
     # An ASCII-only stdout (LANG=C) with a non-ASCII path: no traceback either.
@@ -140,6 +142,7 @@ def test_predict_answers_every_good_input_in_order_and_names_each_bad_one(mixed)
     assert "megapixels" in proc.err and "nested" in proc.err and "FIFO" in proc.err.upper()
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_predict_reads_standard_input_and_prints_json(fixtures):
     png = sorted((fixtures / "images").glob("7_*white_on_black.png"))[0].read_bytes()
     proc = run("predict", "--json", "-", stdin=png)
@@ -147,7 +150,7 @@ def test_predict_reads_standard_input_and_prints_json(fixtures):
     assert_clean(proc.err)
     (doc,) = [json.loads(line) for line in proc.out.splitlines()]
     assert doc["path"] == "-" and doc["class"] == "7"
-    assert set(doc) == {"path", "class", "confidence", "probabilities"}
+    assert set(doc) == {"path", "class", "confidence", "probabilities", "status"}  # + unsure_between when unsure
     assert list(doc["probabilities"]) == [str(d) for d in range(10)]
     assert abs(sum(doc["probabilities"].values()) - 1) < 1e-3
     stroke = sorted((fixtures / "strokes").glob("3_*.json"))[0]
@@ -156,6 +159,7 @@ def test_predict_reads_standard_input_and_prints_json(fixtures):
     assert proc.out.split("\t")[:2] == ["-", "3"]
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_a_typo_is_an_error_with_a_suggestion_not_the_window():
     t0 = time.perf_counter()
     proc = run("evalute", "--data", "x", env={"QT_QPA_PLATFORM": "xcb", "DISPLAY": ""})
@@ -166,6 +170,7 @@ def test_a_typo_is_an_error_with_a_suggestion_not_the_window():
     assert proc.returncode == 2 and "'tune'" in proc.err
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_help_lists_subcommands_and_version_needs_no_tensorflow():
     proc = run("--help")
     assert proc.returncode == 0
@@ -182,6 +187,7 @@ def test_help_lists_subcommands_and_version_needs_no_tensorflow():
         assert proc.returncode == 0 and "usage: main.py " + cmd in proc.out
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_evaluate_folder_of_class_subfolders_json_confusion_and_errors_dir(fixtures, tmp_path):
     from model.data.readers import load_mnist_test
 
@@ -218,6 +224,7 @@ def test_evaluate_folder_of_class_subfolders_json_confusion_and_errors_dir(fixtu
     assert len(skipped) == 2 and any("unlabelled.png" in s for s in skipped) and any("broken.png" in s for s in skipped)
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_evaluate_on_mnist_files_and_stroke_folder(fixtures):
     proc = run("evaluate", "--json", "--data", str(fixtures / "mnist"))
     assert proc.returncode == 0, proc.err
@@ -229,6 +236,7 @@ def test_evaluate_on_mnist_files_and_stroke_folder(fixtures):
     assert "accuracy" in proc.out and "confusion" in proc.out
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 @pytest.mark.parametrize("spec", ["abc", "30-25", "0", "1-1000000000"])
 def test_bad_writer_ranges_are_one_line_errors(spec, tmp_path):
     t0 = time.perf_counter()
@@ -276,7 +284,7 @@ def _stroke_files(tmp_path: Path, n: int) -> list[str]:
 
 
 def test_nan_outputs_become_error_lines_never_bare_nan(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: FakePredictor(nan_for=1.0))
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: FakePredictor(nan_for=1.0))
     paths = _stroke_files(tmp_path, 3)
     code = cli.dispatch(["predict", "--json", *paths])
     out, err = capsys.readouterr()
@@ -288,7 +296,7 @@ def test_nan_outputs_become_error_lines_never_bare_nan(tmp_path, monkeypatch, ca
 
 def test_answers_stream_per_batch_in_order(tmp_path, monkeypatch):
     fake = FakePredictor()
-    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: fake)
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: fake)
     paths = _stroke_files(tmp_path, 7)
     seen: list[tuple[int, str]] = []
 
@@ -307,14 +315,14 @@ def test_answers_stream_per_batch_in_order(tmp_path, monkeypatch):
 
 
 def test_ctrl_c_exits_130_quietly(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: FakePredictor(interrupt=True))
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: FakePredictor(interrupt=True))
     assert cli.dispatch(["predict", *_stroke_files(tmp_path, 2)]) == 130
     out, err = capsys.readouterr()
     assert "Traceback" not in err and out == ""
 
 
 def test_a_closed_pipe_is_not_a_traceback(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: FakePredictor())
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: FakePredictor())
 
     class ClosedPipe(io.StringIO):
         def write(self, text):
@@ -327,6 +335,7 @@ def test_a_closed_pipe_is_not_a_traceback(tmp_path, monkeypatch):
     assert cli.dispatch(["predict", *_stroke_files(tmp_path, 2)]) == 141
 
 
+@pytest.mark.slow  # a subprocess: TensorFlow's import each time
 def test_ctrl_c_in_a_real_run(fixtures):
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "predict", str(fixtures / "images")],
@@ -388,3 +397,48 @@ def test_the_window_starts_quietly_too():
     proc = run("--quit-after", "6", env={"QT_QPA_PLATFORM": "offscreen"})
     assert proc.returncode == 0, proc.err
     assert_clean(proc.err)
+
+
+# --- lines that stay lines, paths that are never skipped (issue 20) ------------------------------
+
+
+def test_class_names_and_paths_with_tabs_or_newlines_keep_one_line_per_input(tmp_path, monkeypatch, capsys):
+    fake = FakePredictor()
+    fake.class_names = ["zero", "one\twith a tab\nand a line", "two"]
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: fake)
+    odd = tmp_path / "a\tb\nc.json"
+    write_strokes(odd, [np.array([[0.0, 0.0], [1.0, 2.0]])])
+    code = cli.dispatch(["predict", str(odd), *_stroke_files(tmp_path, 2)])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 3 and all(len(line.split("\t")) == 3 for line in lines)
+    assert lines[0].split("\t")[:2] == [str(odd).replace("\t", "\\t").replace("\n", "\\n"), "one\\twith a tab\\nand a line"]
+
+
+def _deep_folder(top: Path, depth: int = 24) -> None:
+    """Folders nested past PATH_MAX (4,096 bytes on Linux), with a drawing at the bottom."""
+    fd = os.open(top, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d" * 200, dir_fd=fd)
+            inner = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        with os.fdopen(os.open("7.json", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd), "w") as f:
+            f.write('{"strokes": [[[0, 0], [1, 2]]]}')
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PATH_MAX is 4,096 bytes on Linux")
+def test_a_folder_deeper_than_path_max_is_an_error_not_skipped(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: FakePredictor())
+    _deep_folder(tmp_path)
+    code = cli.dispatch(["predict", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "cannot be listed" in err and all(len(line) < 400 for line in err.splitlines())

@@ -149,7 +149,7 @@ def test_bundled_model_maximize_beats_the_digits_and_reports_the_predictors_valu
 
 
 def test_saved_features_round_trip_and_are_keyed_by_the_model(tmp_path, small_model, small_images):
-    from model.teaching.features import FeatureSet, compute_features, load_features, save_features, used_images
+    from model.teaching.feature_sets import FeatureSet, compute_features, load_features, save_features, used_images
 
     layers = compute_features(small_model, small_images, k=4)
     assert [f.name for f in layers] == ["c1", "p1", "c2"]
@@ -174,7 +174,8 @@ def test_saved_features_round_trip_and_are_keyed_by_the_model(tmp_path, small_mo
 
 def test_shipped_features_belong_to_the_bundled_model():
     from model.data.paths import BUNDLED_MODEL
-    from model.teaching.features import BUNDLED_FEATURES, MNIST_TEST, find_features, model_hash
+    from model.teaching.feature_sets import find_features
+    from model.teaching.features import BUNDLED_FEATURES, MNIST_TEST, model_hash
 
     found = find_features(model_hash(BUNDLED_MODEL))
     assert found is not None and found.source == MNIST_TEST and BUNDLED_FEATURES.stat().st_size < 3e6
@@ -189,7 +190,7 @@ def test_shipped_features_belong_to_the_bundled_model():
 def test_the_users_stored_digits_give_patches_with_their_strokes(tmp_path, monkeypatch, stroke_fixtures):
     from model.data.handwriting import HandwritingStore
     from model.data.paths import BUNDLED_MODEL
-    from model.teaching.features import features_for
+    from model.teaching.feature_sets import features_for
 
     monkeypatch.setenv("DIGIT_RECOGNIZER_DATA", str(tmp_path))
     store = HandwritingStore()

@@ -183,3 +183,48 @@ def test_pendigits(tmp_path_factory, text_lines):
             valid_input(strokes_to_input(d.strokes))
 
     clear_error_or(lambda: read_pendigits(path), check)
+
+
+# --- model cards and model archives (issue 20) --------------------------------------------------
+
+
+@FUZZ
+@given(st.one_of(st.tuples(numbers, numbers).map(list), json_values, st.text(max_size=12)))
+def test_card_input_range_is_refused_or_feeds_finite_values(value):
+    from model.nets.card import parse_card
+
+    card = parse_card({"input_range": value})
+    if card.input_range is None:
+        return
+    low, high = card.input_range
+    x = np.linspace(0, 1, 11, dtype=np.float32)
+    fed = np.float32(low) + np.float32(high - low) * x  # as Predictor.prepare feeds it
+    assert np.isfinite(fed).all() and fed[-1] > fed[0]
+
+
+@FUZZ
+@given(
+    st.dictionaries(
+        st.sampled_from(["config.json", "metadata.json", "model.weights.h5", "x" * 20, "../evil"]),
+        st.one_of(st.binary(max_size=200), json_values.map(_dump), st.integers(0, 3_000_000).map(bytes)),
+        max_size=4,
+    )
+)
+def test_keras_archives_give_a_model_error_or_a_config(tmp_path_factory, members):
+    import io
+    import zipfile
+
+    from model.nets.inference import ModelError, _keras_config
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    path = tmp_path_factory.mktemp("keras") / "m.keras"
+    path.write_bytes(buffer.getvalue())
+    try:
+        config = _keras_config(path)
+    except ModelError as exc:
+        assert str(exc).strip() and "\n" not in str(exc)
+        return
+    assert "config.json" in members and json.loads(members["config.json"]) == config

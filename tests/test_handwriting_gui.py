@@ -20,11 +20,10 @@ pytestmark = pytest.mark.slow
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGIT_RECOGNIZER_DATA", str(tmp_path))
     yield tmp_path
-    from PySide6.QtCore import QSettings
+    from gui.handwriting import USE_PERSONAL_KEY
+    from gui.settings import WindowSettings
 
-    from gui.handwriting import SETTINGS, USE_PERSONAL_KEY
-
-    QSettings(*SETTINGS).remove(USE_PERSONAL_KEY)  # other tests start with the bundled model
+    WindowSettings().remove(USE_PERSONAL_KEY)  # other tests start with the bundled model
 
 
 def open_window(qtbot, wait_model=True):

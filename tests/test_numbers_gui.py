@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui.automation import draw_with_mouse
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from gui.main_window import MainWindow
+from tests.automation import draw_with_mouse
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,13 +22,28 @@ def drawing(label: int, k: int) -> Drawing:
     return Drawing([np.column_stack([t * 50 + 3 * label, 100 * np.abs(np.sin(t * (label + 1 + 0.5 * (k % 2))))])], label)
 
 
+@dataclass
+class Feeding:
+    """As model/training/feeding.py's, for a model fed 28x28x1 drawings as they are."""
+
+    label_index: np.ndarray = field(default_factory=lambda: np.arange(10))
+    logits: bool = False
+    rows_per_batch: int = 1024
+
+    def prepare(self, x):
+        return np.asarray(x, np.float32)[..., None]
+
+
+FEEDING = Feeding()
+
+
 class FakeModel:
     """Reads every drawing as its label, except the labels in ``wrong`` (read as ``wrong[label]``)."""
 
     def __init__(self, labels_by_ink: dict, wrong: dict | None = None):
         self.labels_by_ink, self.wrong = labels_by_ink, wrong or {}
 
-    def predict(self, x, batch_size=None, verbose=0):
+    def __call__(self, x, training=False):
         out = np.zeros((len(x), 10), np.float32)
         for i, image in enumerate(x):
             label = self.labels_by_ink[round(float(image.sum()), 2)]
@@ -72,7 +87,7 @@ def test_adapt_keeps_the_gentle_recipe_when_the_base_reads_everything():
     drawings, model = setup()
     cfg = TuneConfig(variants=1)
     x_user, y_user = np.zeros((3, 28, 28), np.float32), np.zeros(3, np.int64)
-    out_cfg, x, y, plan = adapt(model, drawings, np.arange(30), cfg, x_user, y_user, np.random.default_rng(0))
+    out_cfg, x, y, plan = adapt(model, FEEDING, drawings, np.arange(30), cfg, x_user, y_user, np.random.default_rng(0))
     assert out_cfg == cfg and x is x_user and y is y_user
     assert plan["strength"] == "gentle" and plan["base_on_tuning_drawings"] == 1.0 and plan["base_confusions"] == []
 
@@ -82,7 +97,7 @@ def test_adapt_tunes_harder_and_weights_the_confused_digits():
     cfg = TuneConfig(variants=1)
     x_user, y_user = np.zeros((3, 28, 28), np.float32), np.zeros(3, np.int64)
     tune_idx = np.arange(30)  # three drawings of each digit; the held-out ones (30-39) are never looked at
-    out_cfg, x, y, plan = adapt(model, drawings, tune_idx, cfg, x_user, y_user, np.random.default_rng(0))
+    out_cfg, x, y, plan = adapt(model, FEEDING, drawings, tune_idx, cfg, x_user, y_user, np.random.default_rng(0))
     assert plan["strength"] == "harder" and plan["weighted_digits"] == [1] and plan["read_as_digits"] == [7]
     assert out_cfg.blend == 1.0 and out_cfg.learning_rate > cfg.learning_rate
     assert plan["base_confusions"] == [{"digit": 1, "read_as": 7, "count": 3, "of": 3}]
@@ -97,7 +112,8 @@ def test_still_confused_reads_tuning_and_held_out_drawings():
     drawings, model = setup(wrong={4: 5})
     x_held = np.stack([strokes_to_input(d.strokes) for d in drawings[30:]])
     y_held = np.array([d.label for d in drawings[30:]])
-    assert still_confused(model, drawings, np.arange(30), x_held, y_held) == [{"digit": 4, "read_as": 5, "count": 4, "of": 4}]
+    confused = still_confused(model, FEEDING, drawings, np.arange(30), x_held, y_held)
+    assert confused == [{"digit": 4, "read_as": 5, "count": 4, "of": 4}]
 
 
 def test_describe_asks_for_the_digits_still_confused():
@@ -137,7 +153,7 @@ class BlendModel:
     def set_weights(self, weights):
         self.w = [np.asarray(a, float) for a in weights]
 
-    def predict(self, x, batch_size=None, verbose=0):
+    def __call__(self, x, training=False):
         labels = x[:, 0, 0, 0].astype(int)
         read = np.where((labels == 0) & (self.w[0][0] > 0.25), 1, labels)
         return np.eye(10)[read]
@@ -152,18 +168,19 @@ def test_choose_blend_pulls_back_until_mnist_is_kept():
     model = BlendModel(0.5)  # tuned: w = 0.5 forgets the 0s (10% of the check digits) ...
     base = [np.array([0.0])]  # ... the base (w = 0) reads all; blends up to 0.5 keep them
     plan = {}
-    alpha = choose_blend(model, base, (x, y, "test"), plan)
+    alpha = choose_blend(model, FEEDING, base, (x, y, "test"), plan)
     assert alpha == 0.5 and plan["blend_check"]["lost"]["1.0"] == 0.1 and plan["blend_check"]["lost"]["0.5"] == 0.0
     assert "0.4" not in plan["blend_check"]["lost"]  # the largest blend that keeps them wins
     model = BlendModel(0.5)
-    model.predict = lambda x, batch_size=None, verbose=0: np.eye(10)[x[:, 0, 0, 0].astype(int)]  # forgets nothing
-    assert choose_blend(model, base, (x, y, "test"), plan) == 1.0
-    assert model.get_weights()[0][0] == 0.5  # left with the tuned weights
+    model.set_weights([np.array([0.0])])  # forgets nothing at any blend ...
+    base = [np.array([0.0])]
+    assert choose_blend(model, FEEDING, base, (x, y, "test"), plan) == 1.0
+    assert model.get_weights()[0][0] == 0.0  # left with the tuned weights
 
 
 def test_memory_votes_only_for_drawings_like_the_stored_ones(tmp_path):
     from model.data.readers import write_atomically
-    from model.training.personal import Memory, memory_path, read_memory
+    from model.nets.memory import Memory, memory_path, read_memory
 
     stored = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
     memory = Memory(stored, np.array([7, 1]), threshold=0.85, weight=0.5, k=1)
@@ -184,3 +201,29 @@ def test_memory_votes_only_for_drawings_like_the_stored_ones(tmp_path):
     )
     memory_path(path).write_bytes(b"not an npz")
     assert read_memory(path) is None
+
+
+def test_readings_follow_the_models_class_order():
+    from model.training.personal import digits_read
+
+    feeding = Feeding(label_index=np.array([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]))  # output k is digit 9 - k
+    assert digits_read(feeding, np.eye(10)[[0, 9, 3]]).tolist() == [9, 0, 6]
+
+
+def test_predictor_applies_the_memory_before_calibration():
+    """The vote moves the logits by log(voted / probs): their softmax is the voted probabilities,
+    a row no stored digit is near keeps its logits, and without a memory nothing changes."""
+    from model.nets.inference import Predictor
+    from model.nets.memory import Memory
+
+    p = object.__new__(Predictor)
+    p.memory = None
+    probs = np.full((2, 10), 0.1, np.float32)
+    logits = np.log(probs).astype(np.float64) + 3.0
+    assert p._remember(None, probs, logits) == (probs, logits)
+    p.memory = Memory(np.array([[1.0, 0.0]], np.float32), np.array([4]), threshold=0.85, weight=0.5, k=1)
+    p._memory_fn = lambda x: [np.array([[2.0, 0.0], [0.0, 1.0]], np.float32)]  # like the stored 4; like nothing
+    voted, moved = p._remember(None, probs, logits)
+    assert voted[0].argmax() == 4 and np.allclose(voted[1], probs[1])
+    z = np.exp(moved[0] - moved[0].max())
+    assert np.allclose(z / z.sum(), voted[0], atol=1e-6) and np.allclose(moved[1], logits[1])

@@ -200,7 +200,7 @@ def test_stray_marks_cost_little_on_a_drawing_of_thousands_of_strokes():
     strokes = [rng.uniform(0, 100, (2, 2)) for _ in range(5000)]
     t0 = time.perf_counter()
     drop_stray_marks(strokes)
-    assert time.perf_counter() - t0 < 0.5
+    assert time.perf_counter() - t0 < 5.0  # ~0.05 s; a pairwise pass over 5,000 strokes in Python takes minutes
 
 
 # --- cases found by mutation testing (docs/MUTATION.md): behaviour the tests above left unchecked ---

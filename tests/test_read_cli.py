@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import cli, read_cli
+from model.cli import common as cli_common
+from model.cli import evaluate as evaluate_cli
+from model.cli import predict as predict_cli
+from model.cli import read as read_cli
 from model.data import load_mnist_test, png_bytes, write_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,8 +49,8 @@ def number_png(fixtures: Path, digits: str) -> bytes:
 @pytest.fixture
 def in_process(monkeypatch, predictor):
     """Run read/predict/evaluate in this process with the session's model (no TensorFlow start per call)."""
-    monkeypatch.setattr(read_cli, "load_predictor", lambda path, verbose: predictor)
-    monkeypatch.setattr(cli, "load_predictor", lambda path, verbose: predictor)
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: predictor)
+    monkeypatch.setattr(cli_common, "load_predictor", lambda path, verbose: predictor)
 
 
 def test_read_numbers_from_stroke_files_and_pictures(tmp_path, stroke_fixtures, fixtures, in_process, capsys):
@@ -80,7 +83,7 @@ def test_single_digits_read_exactly_as_predict_reads_them(tmp_path, stroke_fixtu
         (tmp_path / path.name).write_bytes(path.read_bytes())
     for picture in sorted((fixtures / "images").glob("*.png"))[:5]:
         (tmp_path / picture.name).write_bytes(picture.read_bytes())
-    assert cli.predict_main([str(tmp_path)]) == 0
+    assert predict_cli.main([str(tmp_path)]) == 0
     predicted = capsys.readouterr().out
     assert read_cli.main([str(tmp_path)]) == 0
     assert capsys.readouterr().out == predicted
@@ -95,12 +98,12 @@ def test_evaluate_reports_whole_number_and_digit_accuracy(tmp_path, stroke_fixtu
     wrong = json.loads((tmp_path / "n0.json").read_text())
     wrong["label"] = "4077"  # one digit of four wrong
     (tmp_path / "n3.json").write_text(json.dumps(wrong))
-    assert cli.evaluate_main(["--data", str(tmp_path), "--json"]) == 0
+    assert evaluate_cli.main(["--data", str(tmp_path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     numbers = doc["numbers"]
     assert numbers["n"] == 4 and numbers["accuracy"] == pytest.approx(0.75)
     assert numbers["digit_accuracy"] == pytest.approx(13 / 14, abs=1e-4)
-    assert cli.evaluate_main(["--data", str(tmp_path)]) == 0
+    assert evaluate_cli.main(["--data", str(tmp_path)]) == 0
     assert "read entirely right: 75.00%" in capsys.readouterr().out
 
 

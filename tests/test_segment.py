@@ -228,9 +228,8 @@ def test_candidates_hold_the_rules_grouping(n):
 def test_a_number_labelled_for_tuning_is_split_into_labelled_digits(tmp_path):
     import json
 
-    from model.handwriting import read_labelled_folder
-
     from model.data import write_strokes
+    from model.data.handwriting import read_labelled_folder
 
     strokes = four(0) + seven_late_bar(1.0) + zero(2.0)
     write_strokes(tmp_path / "n.json", strokes)

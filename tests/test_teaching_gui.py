@@ -72,7 +72,13 @@ def click_kernel(dialog, qtbot, index: int) -> None:
     from gui.learn.filters import KernelImage
 
     item = next(i for i in dialog.grid.scene().items() if isinstance(i, KernelImage) and i.index == index)
-    pos = dialog.grid.mapFromScene(item.mapToScene(item.boundingRect().center()))
+
+    def centre():
+        return dialog.grid.mapFromScene(item.mapToScene(item.boundingRect().center()))
+
+    # The grid lays its images out after the dialog took its size beside the canvas: wait for it.
+    qtbot.waitUntil(lambda: item in dialog.grid.items(centre()), timeout=2000)
+    pos = centre()
     qtbot.mouseClick(dialog.grid.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: dialog.selected == index, timeout=2000)
 

@@ -5,7 +5,7 @@
 inference worker (``gui/worker.py``): they run when no live drawing is waiting, on predictors the
 worker loads for those files, and only the newest answer per kind is reported.
 ``TuneThread`` runs :func:`model.training.tune.tune` off the GUI thread with progress and a
-cancel flag that the tuning checks after every batch.
+cancel flag that the tuning checks while it reads and renders the drawings and after every batch.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ class TuneThread(QThread):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, base: Path, drawings: list, out: Path, mnist_dir: Path | None, parent=None):
+    def __init__(self, base: Path, drawings: list | Callable[[], list], out: Path, mnist_dir: Path | None, parent=None):
+        """``drawings``: the list, or a function that reads it (run on this thread: 10,000 files take a while)."""
         super().__init__(parent)
         self.setObjectName("handwriting-tuning")
         self.base, self.drawings, self.out, self.mnist_dir = base, drawings, out, mnist_dir
@@ -104,9 +105,13 @@ class TuneThread(QThread):
         from model.training.tune import TuneCancelled, tune
 
         try:
+            self.progressed.emit(0.0, "reading your drawings")
+            drawings = self.drawings() if callable(self.drawings) else self.drawings
+            if self._stop.is_set():
+                raise TuneCancelled()
             card = tune(
                 self.base,
-                self.drawings,
+                drawings,
                 self.out,
                 mnist_dir=self.mnist_dir,
                 progress=lambda f, text: self.progressed.emit(f, text),

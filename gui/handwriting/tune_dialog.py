@@ -77,7 +77,7 @@ class FineTuneDialog(QDialog):
     def start(self) -> None:
         if self.thread is not None:
             return
-        drawings = self.controller.store.drawings()
+        drawings = self.controller.store.drawings  # read on the tuning thread, not here
         self.results.setText("")
         self.progress.setValue(0)
         self.stage.setText("starting…")

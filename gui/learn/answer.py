@@ -357,7 +357,7 @@ class AnswerView(QObject):
         window.prediction.class_clicked.connect(self.open)
         window.prediction.digit_label.installEventFilter(self)
         window.prediction.digit_label.setCursor(Qt.CursorShape.PointingHandCursor)
-        window.result_shown.connect(self._on_result_shown)
+        window.state.result_shown.connect(self._on_result_shown)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
         if event.type() == QEvent.Type.MouseButtonRelease and event.button() == Qt.MouseButton.LeftButton:

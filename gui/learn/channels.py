@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.teaching.features import MNIST_TEST, Cancelled, FeatureSet, LayerFeatures, features_for, find_features, model_hash
+from model.teaching.feature_sets import FeatureSet, LayerFeatures, features_for, find_features
+from model.teaching.features import MNIST_TEST, Cancelled, model_hash
 from model.teaching.numbers import fmt
 
 from .widgets import message_label
@@ -505,11 +506,11 @@ def open_channels(window) -> ChannelsWindow:
         view = window.channels_window = ChannelsWindow(window)
         view.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
         view.digit_requested.connect(lambda choice: show_digit(window, choice))
-        window.worker.model_loaded.connect(lambda info: view.set_model(info.path) if view.isVisible() else None)
+        window.state.model_changed.connect(lambda info: view.set_model(info.path) if view.isVisible() else None)
         view.place_beside(window)
     view.show()
     view.raise_()
-    info = window.model_info
+    info = window.state.model_info
     view.set_model(info.path if info is not None else None)
     return view
 
@@ -519,20 +520,21 @@ def show_digit(window, choice: DigitChoice) -> None:
     from gui.feature_maps import MapCell
 
     def outline(_request_id: int) -> None:
-        window.result_shown.disconnect(outline)
+        window.state.result_shown.disconnect(outline)
         window.feature_maps.select(MapCell(choice.layer, choice.channel, choice.row, choice.col))
-        shown = window.last_result.activations.get(choice.layer) if window.last_result is not None else None
+        result = window.state.last_result
+        shown = result.activations.get(choice.layer) if result is not None else None
         value = f" = {fmt(float(shown[choice.row, choice.col, choice.channel]), 4)}" if shown is not None else ""
         window.statusBar().showMessage(
             f"{choice.layer} channel {choice.channel} at row {choice.row}, col {choice.col}{value} (outlined in the maps)", 15000
         )
 
-    window.result_shown.connect(outline)
+    window.state.result_shown.connect(outline)
     if choice.strokes is not None:
         window.canvas.set_picture(None)
         window.canvas.set_strokes(choice.strokes)
     elif choice.drawing is not None:
         window.show_digit(choice.drawing)
     else:
-        window.result_shown.disconnect(outline)
+        window.state.result_shown.disconnect(outline)
         window.statusBar().showMessage("This digit is not stored with the results; it cannot be put on the canvas.", 8000)

@@ -16,6 +16,7 @@ answers come back through ``worker.job_done`` and are shown only if they answer 
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -43,6 +44,7 @@ from .architecture import ArchitectureDialog
 from .explain import ExplanationPanel
 from .filters import FiltersDialog
 from .map_detail import MapDetail
+from .placement import present_beside
 from .playground import PlaygroundWindow
 from .saliency import SaliencyDialog
 
@@ -76,6 +78,7 @@ class Teaching(QObject):
     def __init__(self, window):
         super().__init__(window)
         self.window = window
+        self.state = window.state  # the worker, the model in use, the answer on screen (gui/state.py)
         self._ids = itertools.count(1)
         self._latest: dict[str, int] = {}
         self.target: tuple[str, int, int, int] | None = None
@@ -112,9 +115,9 @@ class Teaching(QObject):
         window.feature_maps.more_requested.connect(self.show_layer)
         self.detail.cell_clicked.connect(self._on_detail_clicked)
         window.feature_maps.map_hovered.connect(self._on_map_hovered)
-        window.worker.job_done.connect(self._on_job_done)
-        window.worker.model_loaded.connect(self._on_model_loaded)
-        window.result_shown.connect(self._on_result_shown)
+        self.state.worker.job_done.connect(self._on_job_done)
+        self.state.model_changed.connect(self._on_model_loaded)
+        self.state.result_shown.connect(self._on_result_shown)
         window.canvas.strokes_changed.connect(self._on_strokes_changed)
 
     def _build_menu(self) -> None:
@@ -144,6 +147,11 @@ class Teaching(QObject):
             self.open_channels,
             "Each channel's strongest digit patches, layer by layer, and an input made to excite it",
         )
+        self.trainer_action = action(
+            "&Build and train a network…",
+            self.open_trainer,
+            "Write the layers, see every shape and parameter, train on MNIST live and use the result",
+        )
         self.menu.addSeparator()
         self.explain_action = self.dock.toggleViewAction()
         self.explain_action.setText("&Explanation panel (click a feature map)")
@@ -154,7 +162,7 @@ class Teaching(QObject):
     def _run(self, tag: str, fn: Callable[[object], object]) -> None:
         job_id = next(self._ids)
         self._latest[tag] = job_id
-        self.window.worker.run_job(Job(job_id, fn, tag))
+        self.state.worker.run_job(Job(job_id, fn, tag))
 
     @Slot(object, object, str)
     def _on_job_done(self, job_id: int, result: object, tag: str) -> None:
@@ -171,11 +179,11 @@ class Teaching(QObject):
         handler(result)
 
     def _waiting_note(self) -> str:
-        return "" if self.window.model_info is not None else LOADING
+        return "" if self.state.model_info is not None else LOADING
 
     def _drawing(self) -> np.ndarray | None:
         """The current model input as a 2-D ``(h, w)`` float64 image, or ``None`` before any drawing."""
-        result = self.window.last_result
+        result = self.state.last_result
         return None if result is None or result.input is None else np.squeeze(np.asarray(result.input, np.float64))
 
     # --- explanation -------------------------------------------------------------------------
@@ -187,8 +195,8 @@ class Teaching(QObject):
         if not self.dock.isVisible():
             self.dock.show()
             self.dock.raise_()
-        if self.window.last_result is not None:
-            self.detail.show_map(layer, channel, self.window.last_result.activations, MapCell(*self.target))
+        if self.state.last_result is not None:
+            self.detail.show_map(layer, channel, self.state.last_result.activations, MapCell(*self.target))
         if not self.has_maps():
             self.panel.show_message(NO_CONV, title=NO_CONV_TITLE)
             return
@@ -204,11 +212,11 @@ class Teaching(QObject):
         """Every map of ``layer`` in the dock (the overview's "+N more"); a click on one explains it."""
         self.dock.show()
         self.dock.raise_()
-        self.detail.show_layer(layer, self.window.last_result.activations if self.window.last_result else {})
+        self.detail.show_layer(layer, self.state.last_result.activations if self.state.last_result else {})
 
     def has_maps(self) -> bool:
         """Whether the loaded model has convolution or pooling layers to explain (``True`` while it loads)."""
-        info = self.window.model_info
+        info = self.state.model_info
         return info is None or any("Conv" in layer.kind or "Pooling" in layer.kind for layer in info.layers)
 
     def _request_explanation(self) -> None:
@@ -220,7 +228,7 @@ class Teaching(QObject):
             self._latest.pop(EXPLAIN_TAG, None)
             self.panel.show_message(DRAW_FIRST)
             return
-        a = self.window.last_result.activations.get(layer)
+        a = self.state.last_result.activations.get(layer)
         model_value = None
         if a is not None and row < a.shape[0] and col < a.shape[1] and channel < a.shape[2]:
             model_value = float(a[row, col, channel])
@@ -248,7 +256,7 @@ class Teaching(QObject):
 
     @Slot()
     def _on_strokes_changed(self) -> None:
-        if self.window.last_result is not None:
+        if self.state.last_result is not None:
             return
         if self.dock.isVisible():
             self._latest.pop(EXPLAIN_TAG, None)
@@ -260,11 +268,13 @@ class Teaching(QObject):
     @Slot(int)
     def _on_result_shown(self, _request_id: int) -> None:
         if self.dock.isVisible() and self.detail.isVisible():
-            self.detail.set_activations(self.window.last_result.activations)
+            self.detail.set_activations(self.state.last_result.activations)
         if self.dock.isVisible() and self.target is not None:
             self._request_explanation()
         if _shown(self.saliency_dialog):
             self._saliency_timer.start()
+        if getattr(self, "trainer", None) is not None:
+            self.trainer.set_drawing(self._drawing())
         if _shown(self.playground) and self.playground.is_showing_drawing() and not self.playground.play_button.isChecked():
             image = self._drawing()
             if image is not None:
@@ -309,6 +319,30 @@ class Teaching(QObject):
             self._run(KERNELS_TAG, kernels_job)
         _present(self.playground)
         return self.playground
+
+    @Slot()
+    def open_trainer(self):
+        """Learn ▸ Build and train a network: its own window (and its own training thread)."""
+        if getattr(self, "trainer", None) is None:
+            from PySide6.QtWidgets import QApplication
+
+            from .trainer import TrainerWindow
+
+            self.trainer = TrainerWindow(self.window)
+            self.trainer.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+            self.trainer.use_requested.connect(self.window.load_model)  # the File ▸ Open model path
+            self._worker_failed = False
+            self.state.worker.model_failed.connect(lambda *_: setattr(self, "_worker_failed", True))
+            self.trainer.tf_ready = lambda: (
+                self.state.model_info is not None
+                or self._worker_failed
+                or hasattr(sys.modules.get("keras"), "Sequential")  # imported in full, by anyone
+            )
+            QApplication.instance().aboutToQuit.connect(self.trainer.shutdown)
+            self.trainer.place_beside(self.window)
+            self.trainer.set_drawing(self._drawing())
+        _present(self.trainer)
+        return self.trainer
 
     @Slot()
     def _send_drawing(self) -> None:
@@ -393,8 +427,8 @@ class Teaching(QObject):
             self.saliency_dialog = SaliencyDialog(self.window)
             self.saliency_dialog.class_chosen.connect(self._on_saliency_class)
             self.saliency_dialog.follow_prediction.connect(lambda: self._on_saliency_class(None))
-            if self.window.model_info is not None:
-                self.saliency_dialog.set_class_names(self.window.model_info.class_names)
+            if self.state.model_info is not None:
+                self.saliency_dialog.set_class_names(self.state.model_info.class_names)
         _present(self.saliency_dialog)
         self.request_saliency()
         return self.saliency_dialog
@@ -409,7 +443,7 @@ class Teaching(QObject):
         dialog = self.saliency_dialog
         if dialog is None:
             return
-        image, result = self._drawing(), self.window.last_result
+        image, result = self._drawing(), self.state.last_result
         if image is None:
             self._latest.pop(SALIENCY_TAG, None)
             dialog.show_message(DRAW_FIRST_SALIENCY)
@@ -440,8 +474,7 @@ def _shown(widget: QWidget | None) -> bool:
 
 
 def _present(widget: QWidget) -> None:
-    widget.show()
-    widget.raise_()
+    present_beside(widget, widget.parentWidget())  # beside the canvas, never over it; Close, Esc, Ctrl+W
 
 
 def install_teaching(window) -> Teaching:

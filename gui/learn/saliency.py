@@ -161,12 +161,29 @@ class SaliencyDialog(QDialog):
                 f"Integrated gradients work on the score before softmax, which is not saturated, so they still show "
                 f"where the evidence is."
             )
+        elif _split(p) is not None:
+            a, b = _split(p)
+            other = b if t == a else a
+            note = (
+                f"The network is not sure: {names[a]} ({_percent(float(p[a]))}) or {names[b]} ({_percent(float(p[b]))}). "
+                f"These maps show the evidence for {label}; press {names[other]} above to see the evidence for "
+                f"{names[other]} in the same places. Ink that is red in both maps argues for both digits: that is "
+                f"where the drawing is ambiguous."
+            )
         elif p[t] < 0.01:
             note = (
                 f"p({label}) is {_percent(float(p[t]))}: the network does not see a {label} here. The maps show which pixels "
                 f"argue for (red) and against (blue) a {label} anyway."
             )
         self.show_message(note)
+
+
+def _split(p: np.ndarray, second_at_least: float = 0.2) -> tuple[int, int] | None:
+    """The top two classes when the evidence is split between them (the second has at least 20%), else ``None``."""
+    if len(p) < 2:
+        return None
+    order = np.argsort(p)[::-1]
+    return (int(order[0]), int(order[1])) if p[order[1]] >= second_at_least else None
 
 
 def _percent(probability: float) -> str:

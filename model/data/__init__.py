@@ -6,6 +6,7 @@
 ``preprocess``  ``strokes_to_input``: the one pure function from strokes to the input; the limits.
 ``handwriting`` the user's labelled drawings on disk.
 ``segment``     a written number's strokes grouped into digits, and the reading the network is surest of.
+``nondigits``   synthetic non-digits (scribbles, shapes, letters) as strokes, for thresholds.
 ``paths``       user folders and bundled resources (no Qt).
 
 The names of ``readers`` are importable from this package too (``from model.data import read_idx``),

@@ -400,7 +400,8 @@ def read_strokes(path: str | os.PathLike) -> tuple[Strokes, int | str | None]:
 def write_atomically(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file and rename, so a crash never leaves half a file."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    # The temporary name is cut to 100 characters: a target name of up to 255 bytes must still fit.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -630,3 +630,12 @@ def read_picture(picture: np.ndarray, classify: Callable[[np.ndarray], np.ndarra
     for d in reading.digits:
         d.box = picture_box(d.strokes)
     return reading
+
+
+def read_number_file(path: str, predictor) -> NumberReading:
+    """One input file -> its :class:`model.data.segment.NumberReading` (raises what stops reading it)."""
+    from .pictures import read_input
+
+    kind, value = read_input(path)
+    classify = predictor.predict_probabilities
+    return read_number(value, classify) if kind == "strokes" else read_picture(value, classify)

@@ -32,6 +32,10 @@ from model.data.readers import write_atomically
 
 MAX_CARD_BYTES = 1_000_000  # a card is a few kilobytes; anything bigger is not one
 MAX_NAME_LENGTH = 40
+# input_range: pixel values a model may be fed, each within +-MAX_INPUT_VALUE (16-bit pixels are
+# 0-65535), with a span of at least MIN_INPUT_SPAN; beyond that float32 inputs overflow or collapse.
+MAX_INPUT_VALUE = 1e6
+MIN_INPUT_SPAN = 1e-3
 
 
 def card_path(model_path: str | os.PathLike) -> Path:
@@ -101,11 +105,18 @@ def _parse_range(value) -> tuple[float, float] | str:
     if isinstance(value, (list, tuple)) and len(value) == 2:
         try:
             low, high = (float(v) for v in value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # 10**400 in JSON is an int too large for a float
             low = high = math.nan
         if math.isfinite(low) and math.isfinite(high) and low < high and not isinstance(value[0], bool):
+            if max(abs(low), abs(high)) > MAX_INPUT_VALUE or high - low < MIN_INPUT_SPAN:
+                return (
+                    f"input_range {value!r} is outside what a model can be fed (values within "
+                    f"+-{MAX_INPUT_VALUE:g}, high - low at least {MIN_INPUT_SPAN:g}; e.g. [0, 255]); ignored"
+                )
             return low, high
-    return f"input_range {value!r} is not [low, high] with low < high (e.g. [0, 255]); ignored"
+    shown = repr(value)
+    shown = shown[:80] + ("..." if len(shown) > 80 else "")
+    return f"input_range {shown} is not [low, high] with low < high (e.g. [0, 255]); ignored"
 
 
 def _parse_names(value) -> tuple[str, ...] | str:

@@ -27,6 +27,8 @@ class EvalResult:
     labels: np.ndarray
     predicted: np.ndarray
     class_names: list[str] = field(default_factory=lambda: [str(d) for d in range(10)])
+    # per input: "digit" | "unsure" | "not a digit" (model/confidence.py), "" where there was no answer
+    status: np.ndarray | None = None
 
     @property
     def accuracy(self) -> float:
@@ -59,6 +61,21 @@ class EvalResult:
             "classes": list(self.class_names),
             "confusion": self.confusion().tolist(),
             "no_answer": self.no_answer().tolist(),
+            **({"confidence": self.sure_summary()} if self.status is not None else {}),
+        }
+
+    def sure_summary(self) -> dict:
+        """Accuracy on the answers the model was sure of, and how many it flagged ("unsure", "not a digit")."""
+        status = np.asarray(self.status)
+        sure = status == "digit"
+        right = self.labels == self.predicted
+        return {
+            "sure": int(sure.sum()),
+            "accuracy_on_sure": round(float(right[sure].mean()), 5) if sure.any() else None,
+            "unsure": int((status == "unsure").sum()),
+            "not_a_digit": int((status == "not a digit").sum()),
+            "flagged": round(float((~sure).mean()), 5) if len(status) else None,
+            "errors_flagged": int((~sure & ~right).sum()),
         }
 
     def report(self) -> str:
@@ -72,6 +89,14 @@ class EvalResult:
         lines.append("    " + " " * (label_w + 2) + "".join(f"{c:>{width}}" for c in [*self.class_names, "-"]))
         for name, row in zip(self.class_names, table):
             lines.append(f"    {name:>{label_w}}: " + "".join(f"{v:>{width}}" for v in row))
+        if self.status is not None and len(self.labels):
+            c = self.sure_summary()
+            on_sure = "-" if c["accuracy_on_sure"] is None else f"{c['accuracy_on_sure'] * 100:.2f}%"
+            lines.append(
+                f"  sure answers: {c['sure']}/{len(self.labels)}, accuracy on them {on_sure}; flagged "
+                f"{c['flagged'] * 100:.1f}% ({c['unsure']} unsure, {c['not_a_digit']} not a digit), "
+                f"catching {c['errors_flagged']} of the {int((self.labels != self.predicted).sum())} errors"
+            )
         return "\n".join(lines)
 
 
@@ -102,6 +127,27 @@ def _digit_indices(class_names: Sequence[str], labels: np.ndarray, source: str) 
 
 def classify(predictor, inputs: Sequence[np.ndarray | None]) -> np.ndarray:
     """``(28, 28)`` inputs (``None``: nothing to read) -> predicted class indices, -1 for None or a non-finite output."""
+    return classify_answers(predictor, inputs)[0]
+
+
+def classify_answers(predictor, inputs: Sequence[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`classify` and each answer's status ("digit", "unsure", "not a digit"; "" without an answer)."""
+    status = np.full(len(inputs), "", dtype=object)
+    if hasattr(predictor, "predict_answers"):
+        idx = [i for i, x in enumerate(inputs) if x is not None]
+        try:
+            probs, verdicts = predictor.predict_answers(np.stack([inputs[i] for i in idx])) if idx else (None, [])
+            if probs is not None and np.isfinite(probs).all():
+                predicted = np.full(len(inputs), -1, np.int64)
+                predicted[idx] = probs.argmax(1)
+                status[idx] = [v.status for v in verdicts]
+                return predicted, status
+        except ValueError:
+            pass  # a NaN output somewhere: classify one by one below, without statuses
+    return _classify(predictor, inputs), status
+
+
+def _classify(predictor, inputs: Sequence[np.ndarray | None]) -> np.ndarray:
     predicted = np.full(len(inputs), -1, np.int64)
     idx = [i for i, x in enumerate(inputs) if x is not None]
     if not idx:
@@ -146,9 +192,9 @@ def evaluate_mnist(predictor, directory: str | os.PathLike, errors_dir: Path | N
         raise DataError(f"The IDX images in {directory} are {x.shape[1]}x{x.shape[2]}; MNIST's are 28x28.")
     labels = _digit_indices(predictor.class_names, y, str(directory))
     inputs = x.astype(np.float32) / 255.0
-    predicted = classify(predictor, list(inputs))
+    predicted, status = classify_answers(predictor, list(inputs))
     _save_misreads(errors_dir, predictor.class_names, inputs, labels, predicted, [f"test{i:05d}" for i in range(len(x))])
-    return EvalResult("MNIST test set", labels, predicted, list(predictor.class_names))
+    return EvalResult("MNIST test set", labels, predicted, list(predictor.class_names), status)
 
 
 def evaluate_pendigits(
@@ -162,11 +208,11 @@ def evaluate_pendigits(
     digits = [d for d in read_pendigits(path) if chosen is None or d.writer in chosen]
     inputs = [strokes_to_input(d.strokes) for d in digits]
     labels = _digit_indices(predictor.class_names, np.array([d.label for d in digits], np.int64), str(path))
-    predicted = classify(predictor, inputs)
+    predicted, status = classify_answers(predictor, inputs)
     tags = [f"writer{d.writer}_{i:05d}" for i, d in enumerate(digits)]
     _save_misreads(errors_dir, predictor.class_names, inputs, labels, predicted, tags)
     who = "all writers" if writers is None else f"writers {_span(list(writers))}"
-    return EvalResult(f"pendigits ({who})", labels, predicted, list(predictor.class_names))
+    return EvalResult(f"pendigits ({who})", labels, predicted, list(predictor.class_names), status)
 
 
 def _span(writers: list[int]) -> str:
@@ -198,25 +244,35 @@ def class_label_of(path: Path, doc_label: object, class_names: Sequence[str]) ->
     return None
 
 
-def supported_paths(directory: str | os.PathLike) -> list[str]:
+def _walk_error(exc: OSError) -> str:
+    """One line for a folder that could not be listed (unreadable, a path over PATH_MAX, ...)."""
+    name = str(exc.filename or "")
+    shown = name if len(name) <= 160 else f"{name[:60]}...{name[-80:]} ({len(name):,} characters)"
+    return f"{shown}: cannot be listed: {exc.strerror or exc}"
+
+
+def supported_paths(directory: str | os.PathLike, problems: list[str] | None = None) -> list[str]:
     """Every image and stroke file under ``directory`` (recursively, symlinked folders not followed), sorted.
 
     Hidden files and folders are skipped. Sorted by path components (``a/b.png`` before ``a-b.png``
-    the way a file manager lists them), as strings: 10,000 files take milliseconds.
+    the way a file manager lists them), as strings: 10,000 files take milliseconds. A folder that
+    cannot be listed (no permission, a path longer than PATH_MAX) is one line in ``problems``, never
+    skipped silently.
     """
     from model.data.pictures import IMAGE_SUFFIXES, STROKE_SUFFIXES
 
     suffixes = set(IMAGE_SUFFIXES) | set(STROKE_SUFFIXES)
     found = []
-    for root, dirs, files in os.walk(directory):
+    report = (lambda exc: problems.append(_walk_error(exc))) if problems is not None else None
+    for root, dirs, files in os.walk(directory, onerror=report):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(os.path.join(root, f) for f in files if not f.startswith(".") and os.path.splitext(f)[1].lower() in suffixes)
     return sorted(found, key=lambda p: p.split(os.sep))
 
 
-def supported_files(directory: str | os.PathLike) -> list[Path]:
+def supported_files(directory: str | os.PathLike, problems: list[str] | None = None) -> list[Path]:
     """:func:`supported_paths` as ``Path`` objects."""
-    return [Path(p) for p in supported_paths(directory)]
+    return [Path(p) for p in supported_paths(directory, problems)]
 
 
 def evaluate_folder(
@@ -231,7 +287,7 @@ def evaluate_folder(
     Files that cannot be read or carry no known label are passed to ``on_problem`` as one line
     each and left out; the rest are read, classified and counted a batch at a time. With a
     ``numbers`` list, files labelled with a whole number (``"label": "4071"``) are appended to it
-    as ``(path, label)`` instead, for :func:`model.read_cli.evaluate_numbers`.
+    as ``(path, label)`` instead, for :func:`evaluate_numbers`.
     """
     from model.data.pictures import inputs_from_files, read_ahead
 
@@ -239,7 +295,11 @@ def evaluate_folder(
     report = on_problem or (lambda message: None)
     labels: list[int] = []
     predicted: list[np.ndarray] = []
-    files = supported_files(directory)
+    statuses: list[np.ndarray] = []
+    unlisted: list[str] = []
+    files = supported_files(directory, unlisted)
+    for problem in unlisted:
+        report(problem)
     chunks = [files[i : i + BATCH] for i in range(0, len(files), BATCH)]
     for chunk, loaded in zip(chunks, read_ahead(chunks, lambda c: inputs_from_files(c, with_labels=True))):
         inputs, truth, tags = [], [], []
@@ -263,15 +323,17 @@ def evaluate_folder(
             inputs.append(x)
             truth.append(index)
             tags.append(str(path.relative_to(directory).with_suffix("")))
-        answers = classify(predictor, inputs)
+        answers, status = classify_answers(predictor, inputs)
         _save_misreads(errors_dir, names, inputs, truth, answers, tags)
         labels.extend(truth)
         predicted.append(answers)
+        statuses.append(status)
     return EvalResult(
         f"files in {directory}",
         np.array(labels, np.int64),
         np.concatenate(predicted) if predicted else np.zeros(0, np.int64),
         names,
+        np.concatenate(statuses) if statuses else np.zeros(0, object),
     )
 
 
@@ -284,3 +346,65 @@ def _message(path: Path | str, exc: BaseException) -> str:
     from model.data.pictures import describe_failure
 
     return describe_failure(str(path), exc)
+
+
+def _common(a: str, b: str) -> int:
+    """Length of the longest common subsequence of two digit strings (digits read right, in order)."""
+    row = [0] * (len(b) + 1)
+    for ca in a:
+        prev = 0
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], prev + 1 if ca == cb else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def evaluate_numbers(predictor, files: list, on_problem=None) -> dict:
+    """Files labelled with whole numbers (``[(path, "4071"), ...]``) -> whole-number and per-digit accuracy.
+
+    ``digit_accuracy``: digits read right (the longest common subsequence of the label and the
+    answer, so a missed or extra digit costs one, not the rest) over the labels' digits;
+    ``wrong_count``: numbers read with more or fewer digits than their label.
+    """
+    from model.data.segment import read_number_file
+
+    names = list(predictor.class_names)
+    report = on_problem or (lambda message: None)
+    n = right = digits = digits_right = wrong_count = 0
+    misread = []
+    for path, label in files:
+        try:
+            reading = read_number_file(str(path), predictor)
+        except Exception as exc:  # noqa: BLE001
+            from model.data.pictures import describe_failure
+
+            report(describe_failure(str(path), exc) + "; skipped")
+            continue
+        got = reading.text(names)
+        n += 1
+        right += got == label
+        digits += len(label)
+        digits_right += _common(label, got)
+        wrong_count += len(got) != len(label)
+        if got != label:
+            misread.append({"path": str(path), "label": label, "read": got})
+    return {
+        "n": n,
+        "accuracy": round(right / n, 5) if n else None,
+        "digits": digits,
+        "digit_accuracy": round(digits_right / digits, 5) if digits else None,
+        "wrong_count": wrong_count,
+        "misread": misread[:100],
+    }
+
+
+def number_report(result: dict) -> str:
+    """The text ``evaluate`` prints for number files."""
+    if not result["n"]:
+        return "numbers: none could be read"
+    lines = [
+        f"numbers: {result['n']}, read entirely right: {100 * result['accuracy']:.2f}%",
+        f"digits of those numbers: {result['digits']}, read right: {100 * result['digit_accuracy']:.2f}%"
+        f" (numbers read with a wrong digit count: {result['wrong_count']})",
+    ]
+    lines += [f"  {m['path']}: {m['label']} read as {m['read'] or '-'}" for m in result["misread"][:20]]
+    return "\n".join(lines)

@@ -41,6 +41,7 @@ from model.data.paths import BUNDLED_MODEL
 from model.data.preprocess import INPUT_SIZE
 
 from .card import ModelCard, read_card
+from .confidence import Verdict, judge, judge_batch, logits_from_probabilities, pooled, read_calibration, softmax
 from .graph import expects_raw_pixels, first_computing_layer, flat_model, output_head
 from .tf_runtime import import_tensorflow
 
@@ -49,6 +50,15 @@ MIN_SIDE = 8  # smaller inputs cannot hold a recognisable digit
 LENET_SIZE = 32  # LeNet-5 read MNIST's 28x28 digits padded to 32x32
 UNSAFE_CLASSES = {"Lambda", "TFOpLambda"}  # they carry Python code in the file
 KERAS_PACKAGES = {"keras", "keras_hub", "keras_cv", "keras_nlp"}
+# What a model file may hold, checked before any of it is unpacked or parsed (README, "Limits"):
+# a digit model is a few megabytes; these bounds are hundreds of times that.
+MAX_CONFIG_BYTES = 8 * 1024 * 1024  # config.json (or an .h5's model_config): the bundled one is ~10 KB
+MAX_ARCHIVE_BYTES = 512 * 1024 * 1024  # a .keras file's members, uncompressed, summed (an .h5 file's size)
+MAX_ARCHIVE_MEMBERS = 1000
+MAX_COMPRESSION_RATIO = 100  # weights barely compress; a member inflating more than this is a zip bomb
+RATIO_CHECKED_FROM = 1024 * 1024  # ...when it inflates past a megabyte (small JSON compresses well and is harmless)
+MAX_INPUT_SIDE = 1024  # a model's input at most 1024x1024 pixels: a 28x28 drawing holds no more
+MAX_BATCH_BYTES = 64 * 1024 * 1024  # one model call's inputs and 4-D activations, for batch classification
 # 4-D outputs that only repeat the input (reshaped, rescaled, or augmented only while training): not maps
 _PASS_THROUGH_MAPS = {"InputLayer", "Reshape", "Rescaling", "Normalization", "Resizing"}
 
@@ -70,6 +80,10 @@ class Prediction:
     probabilities: np.ndarray | None
     activations: dict[str, np.ndarray] = field(default_factory=dict)
     dense_activations: dict[str, np.ndarray] = field(default_factory=dict)
+    # How sure the answer is (``model.nets.confidence.Verdict``); ``probabilities`` are calibrated where
+    # the model's card has a calibration, ``raw_probabilities`` are the model's own.
+    verdict: Verdict | None = None
+    raw_probabilities: np.ndarray | None = None
 
     @property
     def class_index(self) -> int | None:
@@ -127,34 +141,91 @@ def _reject_unsafe(config, path: Path) -> None:
         )
 
 
+def _mib(n: int) -> str:
+    return f"{n / 1024 / 1024:,.0f} MiB"
+
+
+def _check_members(path: Path, infos: list) -> None:
+    """Refuse an archive whose declared sizes exceed the bounds, before any member is unpacked."""
+    if len(infos) > MAX_ARCHIVE_MEMBERS:
+        raise ModelError(f"{path} holds {len(infos):,} files; a Keras model holds a few (at most {MAX_ARCHIVE_MEMBERS:,}).")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_ARCHIVE_BYTES:
+        raise ModelError(
+            f"{path} unpacks to {_mib(total)}; models larger than {_mib(MAX_ARCHIVE_BYTES)} are refused "
+            f"(a digit model is a few MiB)."
+        )
+    for info in infos:
+        if info.file_size > RATIO_CHECKED_FROM and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise ModelError(
+                f"{path}: member {info.filename!r} inflates {info.compress_size:,} bytes to {info.file_size:,} "
+                f"(more than {MAX_COMPRESSION_RATIO}x); refused as a zip bomb."
+            )
+    config = next((info for info in infos if info.filename == "config.json"), None)
+    if config is not None and config.file_size > MAX_CONFIG_BYTES:
+        raise ModelError(f"{path}: config.json is {_mib(config.file_size)}; configs over {_mib(MAX_CONFIG_BYTES)} are refused.")
+
+
 def _keras_config(path: Path) -> dict:
+    """The decoded ``config.json`` of a ``.keras`` archive, every member bounded before any is unpacked."""
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path} is corrupt or not a Keras model: a .keras file is a zip archive, this is not.")
     try:
         with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            bad = zf.testzip()
-            if bad is not None:
-                raise ModelError(f"{path} is corrupt: member {bad!r} fails its checksum.")
+            infos = zf.infolist()
+            names = {info.filename for info in infos}
             if "config.json" not in names:
                 raise ModelError(f"{path} is not a Keras model: it has no config.json (found {sorted(names)[:5]}).")
-            return json.loads(zf.read("config.json"))
-    except (zipfile.BadZipFile, OSError, ValueError, RecursionError) as exc:
+            _check_members(path, infos)
+            # A member can lie about its size: read at most one byte past the limit.
+            with zf.open("config.json") as f:
+                data = f.read(MAX_CONFIG_BYTES + 1)
+            if len(data) > MAX_CONFIG_BYTES:
+                raise ModelError(f"{path}: config.json inflates past {_mib(MAX_CONFIG_BYTES)}; refused.")
+            bad = zf.testzip()  # after the bounds: it inflates every member (in chunks)
+            if bad is not None:
+                raise ModelError(f"{path} is corrupt: member {bad!r} fails its checksum.")
+            return json.loads(data)
+    except (zipfile.BadZipFile, OSError, ValueError, RecursionError, EOFError, NotImplementedError) as exc:
         if isinstance(exc, ModelError):
             raise
-        raise ModelError(f"{path} is corrupt: {exc}") from exc
+        raise ModelError(f"{path} is corrupt: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
 
 
 def _h5_config(path: Path) -> dict:
+    """The decoded ``model_config`` of a legacy ``.h5`` file, its size bounded before it is read."""
     import h5py
 
     try:
-        with h5py.File(path, "r") as f:
-            text = f.attrs.get("model_config")
+        size = path.stat().st_size
     except OSError as exc:
+        raise ModelError(f"{path} cannot be read: {exc}") from exc
+    if size > MAX_ARCHIVE_BYTES:  # an attribute's text lies inside the file: bounded by it
+        raise ModelError(f"{path} is {_mib(size)}; models larger than {_mib(MAX_ARCHIVE_BYTES)} are refused.")
+    try:
+        with h5py.File(path, "r") as f:
+            if "model_config" not in f.attrs:
+                text = None
+            else:
+                attr = f.attrs.get_id("model_config")
+                declared = attr.get_storage_size()
+                if declared > MAX_CONFIG_BYTES:
+                    raise ModelError(
+                        f"{path}: its model_config is {_mib(declared)}; configs over {_mib(MAX_CONFIG_BYTES)} are refused."
+                    )
+                text = f.attrs["model_config"]
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ModelError):
+            raise
         raise ModelError(f"{path} is corrupt or not an HDF5 file: {exc}") from exc
     if text is None:
         raise ModelError(f"{path} holds only weights, no model. Save the whole model with model.save('name.keras').")
+    if isinstance(text, np.ndarray) and text.size == 1:
+        text = text.reshape(()).item()
+    if not isinstance(text, (str, bytes)):
+        raise ModelError(f"{path} has a model_config that is not text ({type(text).__name__}).")
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ModelError(f"{path}: its model_config is {_mib(len(text))}; configs over {_mib(MAX_CONFIG_BYTES)} are refused.")
     try:
         return json.loads(text.decode() if isinstance(text, bytes) else text)
     except (ValueError, RecursionError) as exc:
@@ -209,6 +280,11 @@ def load_checked_model(path: str | os.PathLike):
         raise ModelError(
             f"{path} expects input {('None',) + shape}; this app feeds one grey image: (None, h, w) or "
             f"(None, h, w, 1) with h, w >= {MIN_SIDE}, e.g. (None, 28, 28, 1)."
+        )
+    if any(d is not None and d > MAX_INPUT_SIDE for d in shape[:2]):
+        raise ModelError(
+            f"{path} expects input {('None',) + shape}; inputs larger than {MAX_INPUT_SIDE}x{MAX_INPUT_SIDE} pixels "
+            f"are refused (a 28x28 drawing holds no more detail); save a model with a smaller input, e.g. (None, 28, 28, 1)."
         )
     out_shape = tuple(model.outputs[0].shape[1:])
     if len(out_shape) != 1 or out_shape[0] is None or out_shape[0] < 2:
@@ -280,6 +356,17 @@ class Predictor:
 
         self._features = feature_layers(flat)
         self._dense = _dense_layers(flat)
+        # The final Dense's input (the penultimate features) comes out of the same traced call:
+        # its logits and "not a digit" distance cost no second pass (model/confidence.py).
+        head = output_head(flat)
+        self._score_weights = [np.asarray(w, np.float64) for w in head.score_layer.get_weights()] if head.score_layer else None
+        self._penultimate = head.score_layer.input if head.score_layer is not None else head.score_tensor
+        self.penultimate_size = int(self._penultimate.shape[-1]) if self._penultimate is not None else 0
+        self._judge_fn = None  # pooled features + penultimate + output, for batches (built on first use)
+        self.calibration, problems = read_calibration(self.path, self.card)
+        self.card_problems.extend(problems)
+        self._check_calibration()
+        self.confidence_note = self.calibration.note
         self._signature = [tf.TensorSpec([None, *self.input_size, *([1] if self._channel_axis else [])], tf.float32)]
         self._fn = None  # the multi-output function (every map + the output), built on first use
         # autograph=False: a Keras model is already graph code; converting it again only slows tracing.
@@ -320,8 +407,8 @@ class Predictor:
             self.predict_probabilities(blank[None])
 
     def _load_memory(self, flat, tf) -> None:
-        """Read ``NAME.personal.npz`` beside the model, if tune wrote one (model/training/personal.py)."""
-        from model.training.personal import read_memory
+        """Read ``NAME.personal.npz`` beside the model, if tune wrote one (model/nets/memory.py)."""
+        from .memory import read_memory
 
         memory = read_memory(self.path)
         if memory is None:
@@ -335,11 +422,21 @@ class Predictor:
         self.memory = memory
         self._memory_fn = tf.function(lambda x: feat(x, training=False), input_signature=self._signature, autograph=False)
 
-    def _remember(self, x: np.ndarray, probs: np.ndarray) -> np.ndarray:
-        """``probs`` with the personal memory's vote added (unchanged without a memory). Call under the lock."""
+    def _remember(self, x: np.ndarray, probs: np.ndarray, logits: np.ndarray | None = None):
+        """``(probs, logits)`` with the personal memory's vote added, for the ``prepare``'d inputs ``x``.
+
+        Applied before calibration and verdicts (``predict``, ``predict_many``, ``predict_probabilities``,
+        ``predict_answers`` alike): the logits move by ``log(voted / probs)``, so their softmax is the voted
+        probabilities, a temperature scales the vote with the rest, and a row no stored digit is near keeps
+        its logits. Both unchanged without a memory; ``raw_probabilities`` stays the model's own. Call under the lock.
+        """
         if self.memory is None:
-            return probs
-        return self.memory.combine(self._memory_fn(x)[0].numpy(), probs)
+            return probs, logits
+        voted = self.memory.combine(np.asarray(self._memory_fn(x)[0]), probs)
+        if logits is not None:
+            shift = np.log(np.maximum(voted, 1e-30)) - np.log(np.maximum(np.asarray(probs, np.float64), 1e-30))
+            logits = np.asarray(logits, np.float64) + shift
+        return voted, logits
 
     # --- what was detected ---------------------------------------------------------------------
 
@@ -350,7 +447,10 @@ class Predictor:
             import tensorflow as tf
 
             flat = self._flat
-            multi = keras.Model(flat.inputs[0], [layer.output for layer in self._features + self._dense] + list(flat.outputs))
+            extra = [self._penultimate] if self._penultimate is not None else []
+            multi = keras.Model(
+                flat.inputs[0], [layer.output for layer in self._features + self._dense] + extra + list(flat.outputs)
+            )
             self._fn = tf.function(
                 lambda x: multi(x, training=False), input_signature=self._signature, reduce_retracing=True, autograph=False
             )
@@ -398,6 +498,17 @@ class Predictor:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def rows_per_batch(self) -> int:
+        """How many inputs one batch call may hold: ``MAX_BATCH_BYTES`` over one input's bytes.
+
+        One input's bytes: the model input plus every 4-D activation (float32), so a model with a big
+        input or wide maps gets small batches, and a batch never takes more than about 64 MiB.
+        """
+        h, w = self.input_size
+        per_input = h * w + sum(int(np.prod(info.shape)) for info in self.layers if len(info.shape) == 3)
+        return max(1, MAX_BATCH_BYTES // (4 * max(per_input, 1)))
 
     # --- feeding and running -------------------------------------------------------------------
 
@@ -493,38 +604,137 @@ class Predictor:
         x = self.prepare(image)
         with self._lock:
             outputs = [o.numpy() for o in self._maps_fn()(x)]
-            probs = self._remember(x, self._to_probabilities(outputs[-1]))
-        n_maps = len(self._features)
+        n_maps, n_dense = len(self._features), len(self._dense)
         activations = {layer.name: out[0] for layer, out in zip(self._features, outputs[:n_maps], strict=True)}
-        dense = {layer.name: out[0] for layer, out in zip(self._dense, outputs[n_maps:-1], strict=True)}
-        return Prediction(probs[0], activations, dense)
+        dense = {layer.name: out[0] for layer, out in zip(self._dense, outputs[n_maps : n_maps + n_dense], strict=True)}
+        raw = self._to_probabilities(outputs[-1])
+        penultimate = outputs[-2] if self._penultimate is not None else None
+        logits = self._logits(raw, outputs[-1], penultimate)
+        with self._lock:
+            probs, logits = self._remember(x, raw, logits)
+        features = None
+        if self.calibration.has_distance:
+            known = {**activations, **dense, "penultimate": None if penultimate is None else penultimate[0]}
+            features = {name: pooled(known[name]) for name in self.calibration.layers}
+        verdict = judge(self.calibration, logits[0], features, self.class_names)
+        return Prediction(self._calibrated(probs, logits)[0], activations, dense, verdict, raw[0])
+
+    def _check_calibration(self) -> None:
+        """Drop a "not a digit" calibration made for another model (its layers or sizes do not fit this one)."""
+        cal = self.calibration
+        sizes = {layer.name: int(layer.output.shape[-1]) for layer in self._features + self._dense}
+        sizes["penultimate"] = self.penultimate_size
+        for name in cal.layers:
+            stats = cal.means.get(name, cal.references.get(name))
+            if sizes.get(name, 0) == 0 or stats is None or stats.shape[-1] != sizes[name]:
+                self.card_problems.append(f"confidence: layer {name!r} does not fit this model; 'not a digit' is off")
+                cal.components, cal.means, cal.precisions, cal.references = [], {}, {}, {}
+                return
+
+    def _logits(self, probabilities: np.ndarray, output: np.ndarray, penultimate: np.ndarray | None) -> np.ndarray:
+        """``(n, classes)`` class scores: the final Dense's pre-activation, the output itself for a
+        logits model, else the log-probabilities (logits up to a constant)."""
+        if self._score_weights is not None and penultimate is not None:
+            # einsum, not @: a BLAS call this small mostly waits for threads TensorFlow keeps busy
+            z = np.einsum("nd,dk->nk", np.asarray(penultimate, np.float64), self._score_weights[0])
+            return z + self._score_weights[1] if len(self._score_weights) > 1 else z
+        if penultimate is not None or self.output_kind == "logits":
+            return np.asarray(penultimate if penultimate is not None else output, np.float64)
+        return logits_from_probabilities(probabilities)
+
+    def _calibrated(self, probabilities: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        cal = self.calibration
+        if not cal.calibrated:
+            return probabilities  # a model without a calibration shows its own softmax, unchanged
+        return softmax(logits, cal.temperature).astype(np.float32)
+
+    def predict_answers(self, images: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, list[Verdict]]:
+        """``(n, 28, 28)`` drawings -> ``(n, classes)`` (calibrated) probabilities and a verdict for each."""
+        cal = self.calibration
+        layers = list(cal.layers) if cal.has_distance else []
+        probs = np.empty((len(images), self.num_classes), np.float32)
+        verdicts: list[Verdict] = []
+        for i in range(0, len(images), batch_size):
+            raw, logits, features = self.pooled_features(images[i : i + batch_size], layers)
+            if self.memory is not None:
+                with self._lock:
+                    raw, logits = self._remember(self.prepare(np.asarray(images[i : i + batch_size], np.float32)), raw, logits)
+            probs[i : i + batch_size] = self._calibrated(raw, logits)
+            verdicts.extend(judge_batch(cal, logits, features if layers else None, self.class_names))
+        return probs, verdicts
+
+    def pooled_features(self, images: np.ndarray, layers: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """``(n, 28, 28)`` drawings -> raw probabilities ``(n, classes)``, logits ``(n, classes)`` and, for
+        each named layer (``"penultimate"``: the final Dense's input), its output averaged over space ``(n, channels)``."""
+        fn = self._pooled_fn(tuple(layers))
+        with self._lock:
+            outputs = [o.numpy() for o in fn(self.prepare(np.asarray(images, np.float32)))]
+        raw = self._to_probabilities(outputs[-1])
+        penultimate = outputs[-2] if self._penultimate is not None else None
+        features = dict(zip(layers, (np.asarray(o, np.float64) for o in outputs)))
+        return raw, self._logits(raw, outputs[-1], penultimate), features
+
+    def _pooled_fn(self, layers: tuple[str, ...]):
+        """A traced call: the named layers' outputs pooled over space, the penultimate features, the output."""
+        if self._judge_fn is None or self._judge_fn[0] != layers:
+            import keras
+            import tensorflow as tf
+
+            flat = self._flat
+            by_name = {layer.name: layer for layer in self._features + self._dense}
+            outs = []
+            for name in layers:
+                if name == "penultimate":
+                    outs.append(self._penultimate)
+                else:
+                    out = by_name[name].output
+                    outs.append(keras.ops.mean(out, axis=(1, 2)) if len(out.shape) == 4 else out)
+            outs += [self._penultimate] if self._penultimate is not None else []
+            multi = keras.Model(flat.inputs[0], outs + list(flat.outputs))
+            fn = tf.function(lambda x: multi(x, training=False), input_signature=self._signature, autograph=False)
+            self._judge_fn = (layers, fn)
+        return self._judge_fn[1]
 
     def predict_many(self, images: np.ndarray) -> list[Prediction]:
-        """``(n, 28, 28)`` drawings -> one :class:`Prediction` each (maps included), in one call of the model.
+        """``(n, 28, 28)`` drawings -> one :class:`Prediction` each (maps, calibrated probabilities and
+        verdict included, as :meth:`predict` gives them), in one call of the model.
 
         The digits of a written number: every digit's answer and feature maps from one batch.
         """
         x = self.prepare(np.asarray(images, np.float32))
         with self._lock:
             outputs = [o.numpy() for o in self._maps_fn()(x)]
-            probs = self._remember(x, self._to_probabilities(outputs[-1]))
-        n_maps = len(self._features)
-        return [
-            Prediction(
-                probs[k],
-                {layer.name: out[k] for layer, out in zip(self._features, outputs[:n_maps], strict=True)},
-                {layer.name: out[k] for layer, out in zip(self._dense, outputs[n_maps:-1], strict=True)},
-            )
-            for k in range(len(x))
-        ]
+        n_maps, n_dense = len(self._features), len(self._dense)
+        raw = self._to_probabilities(outputs[-1])
+        penultimate = outputs[-2] if self._penultimate is not None else None
+        logits = self._logits(raw, outputs[-1], penultimate)
+        with self._lock:
+            probs, logits = self._remember(x, raw, logits)
+        shown = self._calibrated(probs, logits)
+        out = []
+        for k in range(len(x)):
+            activations = {layer.name: o[k] for layer, o in zip(self._features, outputs[:n_maps], strict=True)}
+            dense = {layer.name: o[k] for layer, o in zip(self._dense, outputs[n_maps : n_maps + n_dense], strict=True)}
+            features = None
+            if self.calibration.has_distance:
+                known = {**activations, **dense, "penultimate": None if penultimate is None else penultimate[k]}
+                features = {name: pooled(known[name]) for name in self.calibration.layers}
+            verdict = judge(self.calibration, logits[k], features, self.class_names)
+            out.append(Prediction(shown[k], activations, dense, verdict, raw[k]))
+        return out
 
     def predict_probabilities(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """``(n, 28, 28)`` drawings -> ``(n, classes)`` probabilities, in batches, without the feature maps."""
         images = np.asarray(images, np.float32)
         out = np.empty((len(images), self.num_classes), np.float32)
+        batch_size = max(1, min(batch_size, self.rows_per_batch))  # memory bounded by bytes, not count
         for i in range(0, len(images), batch_size):
             x = self.prepare(images[i : i + batch_size])
             with self._lock:
                 raw = self._probs_fn(x).numpy()
-                out[i : i + batch_size] = self._remember(x, self._to_probabilities(raw))
+            p = self._to_probabilities(raw)
+            if self.memory is not None:
+                with self._lock:
+                    p, _ = self._remember(x, p)
+            out[i : i + batch_size] = self._calibrated(p, logits_from_probabilities(p))
         return out

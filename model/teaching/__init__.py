@@ -7,6 +7,7 @@
 ``numbers``    how numbers are written for a learner.
 ``answer``     the last steps: pooling, the dense sum per class, softmax.
 ``features``   what each channel looks for: top dataset patches, optimised inputs.
+``feature_sets`` a whole model's features, computed in the background, saved and cached.
 ``jobs``       the worker jobs behind the Learn views and the text of their arithmetic.
 
 The names of ``jobs`` are importable from this package too (``from model.teaching import ...``),

@@ -22,10 +22,20 @@ No TensorFlow import here: the functions take the Keras model they are given.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
+
+# the memory lives in model/nets (the Predictor reads it); re-exported for tune and the bench
+from model.nets.memory import (  # noqa: F401
+    MEMORY_K,
+    MEMORY_SUFFIX,
+    MEMORY_THRESHOLD,
+    MEMORY_WEIGHT,
+    Memory,
+    memory_path,
+    read_memory,
+)
 
 # Extra warped re-renders, per drawing, in multiples of TuneConfig.variants: for a digit the base
 # misreads, and for a digit it reads others as.
@@ -52,10 +62,21 @@ def clean_inputs(drawings: Sequence, indices) -> tuple[np.ndarray, np.ndarray]:
     return x, np.asarray([y for _, y in pairs], np.int64)
 
 
-def _read(model, x: np.ndarray) -> np.ndarray:
+def digits_read(feeding, probs: np.ndarray) -> np.ndarray:
+    """``(n, classes)`` outputs in the model's class order -> the digit (0-9) read in each."""
+    index = np.asarray(feeding.label_index, np.int64)  # digit -> the model's output
+    digit_of = np.full(int(index.max()) + 1, -1, np.int64)
+    digit_of[index] = np.arange(len(index))
+    return digit_of[np.asarray(probs).argmax(1)] if len(probs) else np.zeros(0, np.int64)
+
+
+def _read(model, feeding, x: np.ndarray) -> np.ndarray:
+    """The digit ``model`` reads in each of ``x`` ``(n, 28, 28)``, fed as ``Predictor.prepare`` does."""
+    from .feeding import outputs
+
     if len(x) == 0:
         return np.zeros(0, np.int64)
-    return np.asarray(model.predict(x[..., None], batch_size=1024, verbose=0)).argmax(1)
+    return digits_read(feeding, outputs(model, feeding, np.asarray(x, np.float32)))
 
 
 def confusion_pairs(y: np.ndarray, pred: np.ndarray) -> list[dict]:
@@ -73,16 +94,17 @@ def confusion_pairs(y: np.ndarray, pred: np.ndarray) -> list[dict]:
     return sorted(rows, key=lambda r: (-r["count"] / r["of"], -r["count"], r["digit"]))
 
 
-def adapt(model, drawings: Sequence, tune_idx, cfg, x_user: np.ndarray, y_user: np.ndarray, rng: np.random.Generator):
+def adapt(model, feeding, drawings: Sequence, tune_idx, cfg, x_user: np.ndarray, y_user: np.ndarray, rng: np.random.Generator):
     """The tuning strength and data for this person: ``(cfg, x_user, y_user, plan)``.
 
-    ``model`` is the base model, ``tune_idx`` the drawings tuned on (the held-out ones are never
+    ``model`` is the base model, fed through ``feeding`` (model/training/feeding.py) as the Predictor
+    feeds it; ``tune_idx`` the drawings tuned on (the held-out ones are never
     looked at), ``x_user``/``y_user`` their renders so far. ``plan`` is a JSON-able record for the card.
     """
     from .augment import render_drawings
 
     x, y = clean_inputs(drawings, tune_idx)
-    pred = _read(model, x)
+    pred = _read(model, feeding, x)
     pairs = confusion_pairs(y, pred)
     plan = {
         "base_on_tuning_drawings": None if len(y) == 0 else round(float(np.mean(pred == y)), 5),
@@ -107,36 +129,33 @@ def adapt(model, drawings: Sequence, tune_idx, cfg, x_user: np.ndarray, y_user: 
     return harder, np.concatenate(xs), np.concatenate(ys), plan
 
 
-def check_digits(mnist_dir, seed: int, count: int = CHECK_DIGITS) -> tuple[np.ndarray, np.ndarray, str]:
-    """A check sample of MNIST *training* digits, ``(n, 28, 28)`` float32 in [0, 1], labels, source.
-
-    Never the test set: that stays the honest figure on the card. Drawn with another seed than the
-    replay, so it overlaps it little (the shipped sample, without the MNIST files: all of it).
-    """
-    from .tune import load_replay
-
-    return load_replay(count, np.random.default_rng(seed + 7919), mnist_dir)
+def check_seed(seed: int) -> int:
+    """The seed of the check sample: MNIST *training* digits drawn with another seed than the replay
+    (``tune.load_replay(CHECK_DIGITS, default_rng(check_seed(seed)), mnist_dir)``), so they overlap it
+    little; never the test set, which stays the honest figure on the card."""
+    return seed + 7919
 
 
-def choose_blend(model, base_weights: list, check: tuple[np.ndarray, np.ndarray, str], plan: dict, remember=None) -> float:
+def choose_blend(
+    model, feeding, base_weights: list, check: tuple[np.ndarray, np.ndarray, str], plan: dict, remember=None
+) -> float:
     """The largest of :data:`BLENDS` whose blended weights cost at most :data:`MNIST_BUDGET` of ``check``.
 
     ``model`` holds the tuned weights and still does when this returns; ``plan`` gets the record.
     ``remember``: the drawings ``(x, y)`` of the memory the saved model will carry, so the check
     reads as the Predictor will (the memory's vote included).
     """
-    from .tune import blend_weights
-
     x, y, source = check
     tuned = model.get_weights()
     model.set_weights(base_weights)
-    base_right = _read(model, x) == y
+    base_right = _read(model, feeding, x) == y
     lost = {}
     chosen = BLENDS[-1]
     for alpha in BLENDS:
-        model.set_weights(blend_weights(base_weights, tuned, alpha))
-        memory = build_memory(model, *remember) if remember is not None else None
-        right = read_with_memory(model, memory, x).argmax(1) == y
+        # tune.blend_weights (not imported: tune imports this module)
+        model.set_weights([(b + alpha * (t - b)).astype(t.dtype) for b, t in zip(base_weights, tuned, strict=True)])
+        memory = build_memory(model, feeding, *remember) if remember is not None else None
+        right = digits_read(feeding, read_with_memory(model, feeding, memory, x)) == y
         lost[str(alpha)] = round(float(np.mean(base_right & ~right) - np.mean(~base_right & right)), 5)
         if lost[str(alpha)] <= MNIST_BUDGET:
             chosen = alpha
@@ -146,12 +165,14 @@ def choose_blend(model, base_weights: list, check: tuple[np.ndarray, np.ndarray,
     return chosen
 
 
-def still_confused(model, drawings: Sequence, tune_idx, x_held: np.ndarray, y_held: np.ndarray, memory=None) -> list[dict]:
+def still_confused(
+    model, feeding, drawings: Sequence, tune_idx, x_held: np.ndarray, y_held: np.ndarray, memory=None
+) -> list[dict]:
     """What the (tuned) ``model`` misreads among the person's held-out and tuning drawings; see :func:`confusion_pairs`."""
     x, y = clean_inputs(drawings, tune_idx)
     x = np.concatenate([x, np.asarray(x_held, np.float32).reshape(-1, 28, 28)])
     y = np.concatenate([y, np.asarray(y_held, np.int64)])
-    pred = read_with_memory(model, memory, x).argmax(1) if len(x) else np.zeros(0, np.int64)
+    pred = digits_read(feeding, read_with_memory(model, feeding, memory, x))
     return confusion_pairs(y, pred)
 
 
@@ -179,22 +200,7 @@ def digits_to_practise(card: dict | None) -> list[int]:
     return sorted({int(r["digit"]) for r in rows})
 
 
-# --- the person's own digits as a nearest-neighbour memory --------------------------------------
-# The tuned network's last hidden features (the input of its output layer) of the drawings tuned on
-# are stored next to the model (``me.keras`` -> ``me.personal.npz``); the Predictor adds to the
-# network's probabilities a vote of the (up to) MEMORY_K stored drawings most like the new one, each
-# weighted by how far its cosine similarity exceeds MEMORY_THRESHOLD. A digit unlike all of them
-# (most of MNIST) is read by the network alone. Measured on bench/hard_writers.py (README).
-MEMORY_SUFFIX = ".personal.npz"
-MEMORY_K = 3
-MEMORY_THRESHOLD = 0.85
-MEMORY_WEIGHT = 0.5
-
-
-def memory_path(model_path) -> Path:
-    """``me.keras`` -> ``me.personal.npz`` (the memory sidecar of a tuned model)."""
-    model_path = Path(model_path)
-    return model_path.with_name(model_path.stem + MEMORY_SUFFIX)
+# --- the person's own digits as a nearest-neighbour memory (model/nets/memory.py) ----------------
 
 
 def feature_model(model):
@@ -204,74 +210,42 @@ def feature_model(model):
     return keras.Model(model.inputs[0], [model.layers[-1].input, model.outputs[0]])
 
 
-@dataclass
-class Memory:
-    """Unit-length features ``(m, d)`` of the person's drawings, their labels, and the vote's settings."""
-
-    features: np.ndarray
-    labels: np.ndarray
-    threshold: float = MEMORY_THRESHOLD
-    weight: float = MEMORY_WEIGHT
-    k: int = MEMORY_K
-
-    def combine(self, features: np.ndarray, probs: np.ndarray) -> np.ndarray:
-        """``(n, classes)`` probabilities with the neighbours' vote added, rows summing to 1."""
-        probs = np.asarray(probs, np.float64)
-        if len(self.labels) == 0 or len(probs) == 0:
-            return probs.astype(np.float32)
-        f = np.asarray(features, np.float64).reshape(len(probs), -1)
-        f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
-        sim = f @ self.features.T
-        k = min(self.k, sim.shape[1])
-        nearest = np.argsort(-sim, axis=1)[:, :k]
-        strength = np.clip((np.take_along_axis(sim, nearest, 1) - self.threshold) / (1 - self.threshold), 0, 1)
-        vote = np.zeros_like(probs)
-        rows = np.repeat(np.arange(len(probs)), k)
-        np.add.at(vote, (rows, self.labels[nearest].ravel()), strength.ravel())
-        out = probs + self.weight * vote
-        return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
-
-    def to_bytes(self) -> bytes:
-        import io
-
-        buf = io.BytesIO()
-        np.savez(
-            buf,
-            features=self.features.astype(np.float32),
-            labels=self.labels.astype(np.int64),
-            settings=np.array([self.threshold, self.weight, self.k], np.float64),
-        )
-        return buf.getvalue()
+def _features_and_outputs(model, feeding, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, 28, 28)`` drawings -> last hidden features ``(n, d)`` and probabilities ``(n, classes)``,
+    fed as ``Predictor.prepare`` does (``feeding.prepare``), in bounded batches."""
+    fm = feature_model(model)
+    feats, probs = [], []
+    step = max(1, feeding.rows_per_batch)
+    for i in range(0, len(x), step):
+        f, raw = fm(feeding.prepare(np.asarray(x[i : i + step], np.float32)), training=False)
+        raw = np.asarray(raw, np.float64)
+        if feeding.logits:
+            raw = np.exp(raw - raw.max(axis=1, keepdims=True))
+            raw /= raw.sum(axis=1, keepdims=True)
+        feats.append(np.asarray(f, np.float64).reshape(len(raw), -1))
+        probs.append(raw)
+    return np.concatenate(feats), np.concatenate(probs)
 
 
-def build_memory(model, x: np.ndarray, y: np.ndarray) -> Memory:
-    """The memory of drawings ``x`` ``(n, 28, 28)`` labelled ``y``, in ``model``'s feature space."""
-    feats, _ = feature_model(model).predict(np.asarray(x, np.float32)[..., None], verbose=0)
-    feats = np.asarray(feats, np.float64).reshape(len(x), -1)
+def build_memory(model, feeding, x: np.ndarray, y: np.ndarray) -> Memory:
+    """The memory of drawings ``x`` ``(n, 28, 28)`` of digits ``y``, in ``model``'s feature space
+    (fed through ``feeding``); its labels are the model's outputs for those digits (``feeding.label_index``)."""
+    x = np.asarray(x, np.float32).reshape(-1, 28, 28)
+    if len(x) == 0:
+        return Memory(np.zeros((0, 0), np.float32), np.zeros(0, np.int64))
+    feats, _ = _features_and_outputs(model, feeding, x)
     feats /= np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
-    return Memory(feats.astype(np.float32), np.asarray(y, np.int64))
+    labels = np.asarray(feeding.label_index, np.int64)[np.asarray(y, np.int64)]
+    return Memory(feats.astype(np.float32), labels)
 
 
-def read_memory(model_path) -> Memory | None:
-    """The memory next to ``model_path``; ``None`` when there is none or it cannot be read."""
-    path = memory_path(model_path)
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            features, labels, settings = f["features"], f["labels"], f["settings"]
-        if features.ndim != 2 or labels.shape != (len(features),) or settings.shape != (3,):
-            return None
-        return Memory(
-            features.astype(np.float32), labels.astype(np.int64), float(settings[0]), float(settings[1]), int(settings[2])
-        )
-    except (OSError, ValueError, KeyError):
-        return None
+def read_with_memory(model, feeding, memory: Memory | None, x: np.ndarray) -> np.ndarray:
+    """``(n, classes)`` probabilities (the model's class order) of ``model`` on ``x`` ``(n, 28, 28)``,
+    fed as ``Predictor.prepare`` does, with ``memory``'s vote when given (as the Predictor adds it)."""
+    from .feeding import outputs
 
-
-def read_with_memory(model, memory: Memory | None, x: np.ndarray) -> np.ndarray:
-    """``(n, classes)`` probabilities of ``model`` on ``x`` ``(n, 28, 28)``, with ``memory``'s vote when given."""
-    if memory is None:
-        return np.asarray(model.predict(np.asarray(x)[..., None], batch_size=1024, verbose=0))
-    feats, probs = feature_model(model).predict(np.asarray(x)[..., None], batch_size=1024, verbose=0)
+    x = np.asarray(x, np.float32).reshape(-1, 28, 28)
+    if memory is None or len(x) == 0:
+        return outputs(model, feeding, x)
+    feats, probs = _features_and_outputs(model, feeding, x)
     return memory.combine(feats, probs)

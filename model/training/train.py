@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import platform
-import shlex
 import sys
 import time
 from dataclasses import asdict
@@ -25,14 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from model.data.paths import default_mnist_dir, is_bundled, models_dir
-from model.nets.architecture import ARCHITECTURES, build_mlp, build_model, fold_batch_norm
-from model.nets.card import write_card
+from model.nets.architecture import build_mlp, build_model, fold_batch_norm
 
-from .augment import Augmentation, random_warp_layer
+from .augment import random_warp_layer
 from .config import MAX_WRITER_ID, TrainConfig, WriterSpecError, parse_writers
 from .dataset import load_training_data
-from .saving import evaluate_for_card, layer_table, save_model_atomically
+from .saving import evaluate_for_card, layer_table, save_model_and_card, save_model_atomically
 
 __all__ = [
     "MAX_WRITER_ID",
@@ -41,7 +38,6 @@ __all__ = [
     "evaluate_for_card",
     "layer_table",
     "load_training_data",
-    "main",
     "parse_writers",
     "save_model_atomically",
     "train",
@@ -58,21 +54,33 @@ def train(
     command: str = "",
     logdir: str | None = None,
 ) -> dict:
-    """Train ``cfg.arch`` and save it (atomically) with its card; returns the card."""
+    """Train ``cfg.arch`` and save it with its card, as a pair or neither; returns the card.
+
+    With ``cfg.init`` the start model is fed exactly as ``Predictor.prepare`` feeds it (card
+    ``input_range``/``invert``/``class_names``, a ``Rescaling`` layer, 32x32 padding:
+    ``model.training.feeding``), in training and validation, and the new card carries those keys.
+    """
     import keras
 
     keras.utils.set_random_seed(cfg.seed)
     (x_train, y_train), (x_val, y_val), sources = load_training_data(data_dir, cfg, pendigits, pendigits_writers)
     print(f"training on {len(x_train)} images, validating on {len(x_val)} held-out training images", flush=True)
     steps = math.ceil(len(x_train) / cfg.batch_size)
+    feeding = None
     if cfg.init:
         from model.nets.inference import load_checked_model
 
+        from .feeding import digit_feeding, feeding_layers
+
+        feeding = digit_feeding(cfg.init)  # FeedingError: not 10 digit outputs
         net = load_checked_model(cfg.init)
+        y_train, y_val = feeding.label_index[y_train], feeding.label_index[y_val]  # digits -> the model's outputs
+        fed = [*feeding_layers(feeding), *([keras.layers.Softmax()] if feeding.logits else [])]
     else:
         net = build_model(batch_norm=True) if cfg.arch == "cnn" else build_mlp()
+        fed = []
     has_bn = any(type(layer).__name__ == "BatchNormalization" for layer in net.layers)
-    trainer = keras.Sequential([keras.Input(net.input_shape[1:]), random_warp_layer(cfg.augmentation, cfg.seed), net])
+    trainer = keras.Sequential([keras.Input((28, 28, 1)), random_warp_layer(cfg.augmentation, cfg.seed), *fed, net])
     schedule = keras.optimizers.schedules.CosineDecay(
         cfg.learning_rate * 0.1,
         decay_steps=cfg.epochs * steps,
@@ -103,13 +111,17 @@ def train(
     train_seconds = time.time() - t0
     shipped = fold_batch_norm(net) if has_bn else net
     if has_bn:
-        gap = float(np.abs(np.asarray(net(x_val[:256], training=False)) - np.asarray(shipped(x_val[:256]))).max())
+        probe = x_val[:256] if feeding is None else feeding.prepare(x_val[:256])
+        gap = float(np.abs(np.asarray(net(probe, training=False)) - np.asarray(shipped(probe))).max())
         print(f"batch normalisation folded into the convolutions (max output change {gap:.1e})", flush=True)
         if gap > 1e-4:
             raise RuntimeError(f"folding batch normalisation changed the outputs by {gap}; not saving")
-    val_acc = float(np.mean(np.argmax(np.asarray(shipped.predict(x_val, verbose=0)), 1) == y_val))
-    save_model_atomically(shipped, out)
-    print(f"saved {out} after {train_seconds / 60:.1f} min", flush=True)
+    if feeding is None:
+        val_acc = float(np.mean(np.argmax(np.asarray(shipped.predict(x_val, verbose=0)), 1) == y_val))
+    else:
+        from .feeding import outputs
+
+        val_acc = float(np.mean(outputs(shipped, feeding, x_val[..., 0]).argmax(1) == y_val))
 
     versions = {"keras": keras.__version__, "python": platform.python_version(), "backend": keras.backend.backend()}
     try:
@@ -121,6 +133,7 @@ def train(
     card = {
         "name": shipped.name,
         "file": out.name,
+        **(feeding.card_keys() if feeding is not None else {}),  # fed as the --init model was
         "architecture": cfg.arch,
         "contract": {
             "input": "(None, 28, 28, 1) float32 in [0, 1], white ink on black (MNIST convention)",
@@ -146,8 +159,11 @@ def train(
             "date": time.strftime("%Y-%m-%d"),
         },
     }
-    card["evaluation"] = evaluate_for_card(out, data_dir, pendigits, heldout_writers)
-    write_card(out, card)
+    # Model and card as a pair or neither: Ctrl+C during the evaluation leaves the old pair as it was.
+    card = save_model_and_card(
+        shipped, out, card, evaluate=lambda tmp: evaluate_for_card(tmp, data_dir, pendigits, heldout_writers, shown=out)
+    )
+    print(f"saved {out} after {train_seconds / 60:.1f} min", flush=True)
     print(json.dumps(card["evaluation"], indent=2), flush=True)
     return card
 
@@ -156,134 +172,3 @@ def _cpu_count() -> int:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    p = argparse.ArgumentParser(
-        prog="main.py train",
-        description="Train the digit CNN (or the lesson's MLP) with augmentation; save it with its card (JSON next to it). "
-        "Validation uses a split of the training data, never MNIST test.",
-    )
-    p.add_argument(
-        "--arch", choices=ARCHITECTURES, default="cnn", help="cnn: the app's CNN; mlp: the lesson's 784-128-10 network"
-    )
-    p.add_argument(
-        "--data",
-        help="folder with the MNIST IDX files (default: the copy Keras keeps in ~/.keras/datasets; nothing is downloaded)",
-    )
-    p.add_argument("--pendigits", help="pendigits-orig.tra file to add pen-drawn digits to the training data")
-    p.add_argument("--pendigits-writers", default="1-24", help="writers to train on (default: %(default)s)")
-    p.add_argument(
-        "--heldout-writers", default="25-30", help="writers reported in the card, never trained on (default: %(default)s)"
-    )
-    p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
-    p.add_argument("--seed", type=int, default=TrainConfig.seed)
-    p.add_argument(
-        "--pen-variants",
-        type=int,
-        default=TrainConfig.pen_variants,
-        metavar="N",
-        help="warped re-renders of each training pen digit (default: %(default)s)",
-    )
-    p.add_argument("--init", help="continue training this saved model (a second stage) instead of new weights")
-    p.add_argument(
-        "--augment-scale",
-        type=float,
-        default=1.0,
-        metavar="F",
-        help="strength of every augmentation, times the default (default: %(default)s)",
-    )
-    p.add_argument(
-        "--elastic",
-        type=float,
-        default=0.0,
-        metavar="F",
-        help="add elastic warps (images: smooth displacement fields; pen digits: bent strokes, strokes moved "
-        "apart) at F times their full size, before --augment-scale (default: %(default)s, none)",
-    )
-    p.add_argument("--limit", type=int, metavar="N", help="train on at most N MNIST digits (and N/10 pen digits): a quick run")
-    p.add_argument(
-        "--average",
-        nargs="+",
-        type=Path,
-        metavar="MODEL",
-        help="instead of training: average the weights of these models, fine-tuned from the same --init "
-        "(a model soup), and save that with its card",
-    )
-    p.add_argument("--logdir", help="write TensorBoard logs here")
-    p.add_argument("--out", type=Path, help="where to save (default: a new file in " + str(models_dir()) + ")")
-    p.add_argument("--force", action="store_true", help="allow --out to replace an existing file, the bundled model included")
-    args = p.parse_args(argv)
-    try:
-        train_writers = parse_writers(args.pendigits_writers)
-        heldout = parse_writers(args.heldout_writers)
-    except WriterSpecError as exc:
-        p.error(str(exc))
-    overlap = set(train_writers) & set(heldout)
-    if overlap:
-        p.error(f"--pendigits-writers and --heldout-writers overlap on {sorted(overlap)}; held-out writers must stay unseen")
-    if args.limit is not None and args.limit < 1:
-        p.error(f"--limit must be a positive number of digits; got {args.limit}")
-    if args.logdir:
-        try:
-            import tensorboard  # noqa: F401 - only to know it is there before hours of training
-        except ImportError:
-            p.error("--logdir writes TensorBoard logs, which needs the tensorboard package: uv add tensorboard")
-    if args.epochs < 1:
-        p.error(f"--epochs must be at least 1; got {args.epochs}")
-    if args.data is None and (found := default_mnist_dir()) is not None:
-        args.data = str(found)
-        print(f"MNIST from {found} (--data chooses another folder)", flush=True)
-    out = args.out or models_dir() / f"digit_{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}.keras"
-    if out.suffix != ".keras":
-        p.error(f"--out must end in .keras; got {out}")
-    if out.exists() and not args.force:
-        what = "the bundled model" if is_bundled(out) else "an existing file"
-        p.error(f"--out {out} is {what}; add --force to replace it")
-    command = "uv run main.py train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[2:]))
-    if args.average:
-        from .soup import SoupError, make_soup
-
-        missing = [str(m) for m in args.average if not m.is_file()]
-        if missing:
-            p.error(f"--average: no such model file: {', '.join(missing)}")
-        print(f"will save to {out}", flush=True)
-        from model.data.readers import DataError
-        from model.nets.inference import ModelError
-
-        try:
-            card = make_soup(args.average, out, args.data, args.pendigits, train_writers, heldout, command)
-        except (SoupError, ModelError, DataError) as exc:
-            p.error(str(exc))
-        print(json.dumps(card["evaluation"], indent=2), flush=True)
-        return 0
-    cfg = TrainConfig(
-        arch=args.arch,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        limit=args.limit,
-        init=args.init,
-        pen_variants=args.pen_variants,
-        augmentation=Augmentation().with_elastic(args.elastic).scaled(args.augment_scale),
-    )
-    from model.data.readers import DataError
-    from model.nets.inference import ModelError, load_checked_model
-
-    if args.init:
-        try:  # before minutes of data preparation: a bad start model is a one-line error now
-            load_checked_model(args.init)
-        except ModelError as exc:
-            p.error(f"--init: {exc}")
-    print(f"will save to {out}", flush=True)
-    try:
-        train(args.data, out, cfg, args.pendigits, train_writers, heldout, command, args.logdir)
-    except DataError as exc:
-        print(f"main.py train: error: {exc}", file=sys.stderr)
-        return 2
-    return 0

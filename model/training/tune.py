@@ -25,8 +25,6 @@ overwritten.
 from __future__ import annotations
 
 import math
-import shlex
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -34,12 +32,17 @@ from pathlib import Path
 
 import numpy as np
 
-from model.data.paths import RESOURCES, default_mnist_dir, is_bundled, models_dir
+from model.data.paths import RESOURCES, is_bundled
 
 REPLAY_FILE = RESOURCES / "mnist_replay.npz"
 # The project's shared data folder, when this is a source checkout next to it.
 HOLDOUT_EVERY = 5  # every 5th drawing of each digit is held out of tuning (20%)
 MIN_DRAWINGS = 5
+TOO_FEW_HELD_OUT = 10  # fewer held-out drawings than this and a before/after percentage means nothing
+# At most this many drawings are tuned on, the most recently stored first (by file time): with 8
+# warped variants each that is 27,000 images (85 MB as float32) however many are stored.
+MAX_DRAWINGS = 3000
+RENDER_CHUNK = 100  # drawings rendered between two looks at should_stop
 
 
 @dataclass
@@ -116,17 +119,19 @@ def load_replay(count: int, rng: np.random.Generator, mnist_dir: str | Path | No
     return x[keep].astype(np.float32) / 255.0, y[keep].astype(np.int64), source
 
 
-def _targets(model, y_user: np.ndarray, x_rep: np.ndarray, y_rep: np.ndarray, temperature: float | None):
+def _targets(base_probs, y_user: np.ndarray, y_rep: np.ndarray, temperature: float | None):
     """Training targets and loss: the person's labels, and for replay digits the labels or the base's softened answers.
 
-    With distillation, targets are ``(n, 11)``: a distribution over the digits plus a flag column
-    (1 = compare the *softened* output, ``softmax(log p / T)``, with it, scaled by ``T**2``).
+    Labels are output indices (``Feeding.label_index``); ``base_probs()`` gives the base model's
+    ``(n_replay, 10)`` probabilities. With distillation, targets are ``(n, 11)``: a distribution over
+    the outputs plus a flag column (1 = compare the *softened* output, ``softmax(log p / T)``, with
+    it, scaled by ``T**2``).
     """
     if temperature is None:
         return np.concatenate([y_user, y_rep]), "sparse_categorical_crossentropy"
     from keras import ops
 
-    base = np.asarray(model.predict(x_rep[..., None], batch_size=1024, verbose=0), np.float64)
+    base = np.asarray(base_probs(), np.float64)
     soft = np.exp(np.log(np.clip(base, 1e-12, 1.0)) / temperature)
     soft /= soft.sum(1, keepdims=True)
     user = np.concatenate([np.eye(10)[y_user], np.zeros((len(y_user), 1))], 1)
@@ -148,13 +153,51 @@ def blend_weights(base: list[np.ndarray], tuned: list[np.ndarray], alpha: float)
     return [(b + alpha * (t - b)).astype(t.dtype) for b, t in zip(base, tuned, strict=True)]
 
 
-def _accuracy(model, x: np.ndarray, y: np.ndarray, memory=None) -> float | None:
-    if len(x) == 0:
-        return None
-    from .personal import read_with_memory
+def most_recent(drawings: Sequence, limit: int = MAX_DRAWINGS) -> list:
+    """At most ``limit`` of ``drawings``, the most recently stored (file time; else the last given), in their order."""
+    if len(drawings) <= limit:
+        return list(drawings)
 
-    probs = read_with_memory(model, memory, x)
-    return float(np.mean(probs.argmax(1) == y))
+    def stored(i: int) -> float:
+        path = getattr(drawings[i], "path", None)
+        try:
+            return Path(path).stat().st_mtime if path is not None else float(i)
+        except OSError:
+            return float("-inf")
+
+    keep = sorted(sorted(range(len(drawings)), key=lambda i: (stored(i), i))[-limit:])
+    return [drawings[i] for i in keep]
+
+
+def _render(drawings, indices, variants: int, rng, stop: Callable[[], bool], report: Progress):
+    """``render_drawings`` in chunks, looking at ``stop`` between them (thousands of drawings take a while)."""
+    from .augment import render_drawings
+
+    xs, ys = [], []
+    for start in range(0, len(indices), RENDER_CHUNK):
+        if stop():
+            raise TuneCancelled()
+        report(0.02 + 0.03 * start / max(len(indices), 1), f"preparing your drawings ({start} of {len(indices)})")
+        x, y = render_drawings(drawings, indices[start : start + RENDER_CHUNK], variants, rng)
+        xs.append(x)
+        ys.append(y)
+    return np.concatenate(xs) if xs else np.zeros((0, 28, 28), np.float32), np.concatenate(ys) if ys else np.zeros(0, np.int64)
+
+
+def _readings(model, feeding, x: np.ndarray | None, memory=None) -> np.ndarray | None:
+    """The digit (0-9) ``model`` reads in each of ``x``, fed as ``prepare`` does (``None`` for no images);
+    with ``memory`` (model/nets/memory.py) its vote included, as the Predictor reads."""
+    from .personal import digits_read, read_with_memory
+
+    if x is None or len(x) == 0:
+        return None
+    return digits_read(feeding, read_with_memory(model, feeding, memory, x))
+
+
+def _accuracy(model, feeding, x: np.ndarray | None, y: np.ndarray | None, memory=None) -> float | None:
+    """The share of ``x`` read as ``y`` (digits 0-9), fed as ``prepare`` does, ``memory``'s vote included."""
+    read = _readings(model, feeding, x, memory)
+    return None if read is None else float(np.mean(read == np.asarray(y, np.int64)))
 
 
 def _round(v: float | None) -> float | None:
@@ -171,12 +214,44 @@ def tune(
     should_stop: Callable[[], bool] | None = None,
     command: str = "",
 ) -> dict:
+    """Fine-tune a copy of ``base`` on ``drawings``; save to ``out`` (see :func:`_tune`).
+
+    ``out`` is checked writable (not a folder) before any work, and held for this run only: a
+    second tune to the same file while this one runs is refused (``TuneError``), not both saved.
+    """
+    from .saving import OutputError, check_output, output_lock
+
+    out = Path(out)
+    try:
+        if out.suffix == ".keras" and not is_bundled(out):
+            check_output(out)
+        with output_lock(out):
+            return _tune(base, drawings, out, cfg, mnist_dir, progress, should_stop, command)
+    except OutputError as exc:
+        raise TuneError(str(exc)) from exc
+
+
+def _tune(
+    base: str | Path,
+    drawings: Sequence,
+    out: str | Path,
+    cfg: TuneConfig | None = None,
+    mnist_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    command: str = "",
+) -> dict:
     """Fine-tune a copy of ``base`` on ``drawings`` (objects with ``.strokes`` and ``.label``); save to ``out``.
 
     Returns the card that is written next to ``out`` (``out`` with ``.json``). ``progress(fraction,
     text)`` is called as it goes; when ``should_stop()`` turns true, tuning stops at the next batch
-    and :class:`TuneCancelled` is raised with nothing written. Raises :class:`TuneError` if ``out``
-    is the bundled model or there are fewer than ``MIN_DRAWINGS`` drawings.
+    (data preparation included) and :class:`TuneCancelled` is raised with nothing written. Raises
+    :class:`TuneError` if ``out`` is the bundled model or there are fewer than ``MIN_DRAWINGS``
+    drawings. At most ``MAX_DRAWINGS`` drawings are used, the most recently stored.
+
+    The base model is fed exactly as ``Predictor.prepare`` feeds it (its card's ``input_range``,
+    ``invert`` and ``class_names``, a ``Rescaling`` layer, 32x32 padding: ``model.training.feeding``),
+    while tuning and for the before/after figures; the new card carries those feeding keys.
     """
     cfg = cfg or TuneConfig()
     base, out = Path(base), Path(out)
@@ -188,19 +263,28 @@ def tune(
         raise TuneError(f"the tuned model must be a .keras file; got {out}")
     if len(drawings) < MIN_DRAWINGS:
         raise TuneError(f"fine-tuning needs at least {MIN_DRAWINGS} labelled drawings; got {len(drawings)}")
+    stored_count = len(drawings)
+    drawings = most_recent(drawings)
 
     t_start = time.perf_counter()
     report(0.0, "loading TensorFlow and the model")
     import keras
 
-    from model.nets.card import read_card_document, write_card
+    from model.nets.card import read_card_document
     from model.nets.inference import load_checked_model
 
-    from .augment import random_warp_layer, render_drawings
-    from .saving import layer_table, save_model_atomically
+    from .augment import random_warp_layer
+    from .feeding import FeedingError, accuracy, digit_feeding, feeding_layers, outputs
+    from .saving import layer_table, save_model_and_card
 
+    if stop():  # loading TensorFlow took a while
+        raise TuneCancelled()
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
+    try:
+        feeding = digit_feeding(base)
+    except FeedingError as exc:
+        raise TuneError(str(exc)) from exc
     model = load_checked_model(base)  # a fresh copy in memory; the base file is only read
     labels = [int(d.label) for d in drawings]
     tune_idx, held_idx = holdout_split(labels) if cfg.holdout else (np.arange(len(drawings)), np.zeros(0, np.int64))
@@ -210,16 +294,22 @@ def tune(
     report(0.02, "preparing your drawings and the replay sample")
     from model.data.preprocess import strokes_to_input
 
-    x_user, y_user = render_drawings(drawings, tune_idx, cfg.variants, rng)
+    x_user, y_user = _render(drawings, tune_idx, cfg.variants, rng, stop, report)
+    if stop():
+        raise TuneCancelled()
     plan = None
     if cfg.adaptive:
         from .personal import adapt
 
-        cfg, x_user, y_user, plan = adapt(model, drawings, tune_idx, cfg, x_user, y_user, rng)
+        cfg, x_user, y_user, plan = adapt(model, feeding, drawings, tune_idx, cfg, x_user, y_user, rng)
+        if stop():
+            raise TuneCancelled()
     held = [(strokes_to_input(drawings[i].strokes), labels[i]) for i in held_idx]
     held = [(x, y) for x, y in held if x is not None]
     x_held = np.asarray([x for x, _ in held], np.float32).reshape(-1, 28, 28)
     y_held = np.asarray([y for _, y in held], np.int64)
+    if stop():
+        raise TuneCancelled()
     x_rep, y_rep, replay_source = load_replay(cfg.replay, rng, mnist_dir)
     x_mnist_test = y_mnist_test = None
     if mnist_dir is not None:
@@ -231,20 +321,27 @@ def tune(
         except DataError:
             pass
 
+    if stop():
+        raise TuneCancelled()
     report(0.05, "measuring the base model")
-    before_held = _accuracy(model, x_held, y_held)
-    before_mnist = _accuracy(model, x_mnist_test, y_mnist_test) if x_mnist_test is not None else None
+    before_held = accuracy(model, feeding, x_held, y_held)
+    before_mnist = accuracy(model, feeding, x_mnist_test, y_mnist_test)
     if stop():
         raise TuneCancelled()
 
-    x = np.concatenate([x_user, x_rep])[..., None]
-    y, loss = _targets(model, y_user, x_rep, y_rep, cfg.distill_temperature)
+    x = np.concatenate([x_user, x_rep])[..., None]  # 28x28 drawings: warped, then fed as prepare() does
+    del x_user
+    index = feeding.label_index
+    y, loss = _targets(lambda: outputs(model, feeding, x_rep), index[y_user], index[y_rep], cfg.distill_temperature)
     steps = math.ceil(len(x) / cfg.batch_size)
     frozen = [layer for layer in model.layers if layer.weights][: cfg.freeze_first]
     base_weights = model.get_weights()
     for layer in frozen:
         layer.trainable = False
-    trainer = keras.Sequential([keras.Input(model.input_shape[1:]), random_warp_layer(seed=cfg.seed), model])
+    head = [keras.layers.Softmax()] if feeding.logits else []  # the loss reads probabilities
+    trainer = keras.Sequential(
+        [keras.Input((28, 28, 1)), random_warp_layer(seed=cfg.seed), *feeding_layers(feeding), model, *head]
+    )
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=cfg.epochs * steps, alpha=0.1)
     trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
     total_steps = cfg.epochs * steps
@@ -272,11 +369,11 @@ def tune(
     if plan is not None and plan["strength"] == "harder" and not (watch.cancelled or stop()):
         from dataclasses import replace
 
-        from .personal import check_digits, choose_blend, clean_inputs
+        from .personal import CHECK_DIGITS, check_seed, choose_blend, clean_inputs
 
         report(0.9, "checking it has not forgotten MNIST")
-        check = check_digits(mnist_dir, cfg.seed)
-        cfg = replace(cfg, blend=choose_blend(model, base_weights, check, plan, clean_inputs(drawings, tune_idx)))
+        check = load_replay(CHECK_DIGITS, np.random.default_rng(check_seed(cfg.seed)), mnist_dir)
+        cfg = replace(cfg, blend=choose_blend(model, feeding, base_weights, check, plan, clean_inputs(drawings, tune_idx)))
     if cfg.blend != 1.0:
         model.set_weights(blend_weights(base_weights, model.get_weights(), cfg.blend))
     if watch.cancelled or stop():
@@ -286,10 +383,11 @@ def tune(
     from .personal import build_memory, clean_inputs, memory_path, still_confused
 
     # The person's own digits as a nearest-neighbour memory (personal.py); measured with it, as read.
-    memory = build_memory(model, *clean_inputs(drawings, tune_idx)) if cfg.adaptive else None
-    after_held = _accuracy(model, x_held, y_held, memory)
-    confused = still_confused(model, drawings, tune_idx, x_held, y_held, memory)
-    after_mnist = _accuracy(model, x_mnist_test, y_mnist_test, memory) if x_mnist_test is not None else None
+    memory = build_memory(model, feeding, *clean_inputs(drawings, tune_idx)) if cfg.adaptive else None
+    after_read = _readings(model, feeding, x_held, memory)
+    after_held = None if after_read is None else float(np.mean(after_read == y_held))
+    confused = still_confused(model, feeding, drawings, tune_idx, x_held, y_held, memory)
+    after_mnist = _accuracy(model, feeding, x_mnist_test, y_mnist_test, memory)
     if stop():
         raise TuneCancelled()
 
@@ -305,6 +403,7 @@ def tune(
                 "output": "(None, 10) softmax probabilities for digits 0-9",
             },
         ),
+        **feeding.card_keys(),  # fed as the base was: the window and the CLI read these
         "layers": layer_table(model),
         "total_params": int(model.count_params()),
         "tuning": {
@@ -312,6 +411,7 @@ def tune(
             "base_model_name": base.name,
             "date": time.strftime("%Y-%m-%d %H:%M"),
             "samples": len(drawings),
+            "stored": stored_count,  # more than samples: only the MAX_DRAWINGS most recent were used
             "samples_per_digit": {str(d): labels.count(d) for d in range(10)},
             "tuned_on": int(len(tune_idx)),
             "held_out": int(len(held_idx)),
@@ -327,7 +427,13 @@ def tune(
             "memory": None if memory is None else {"file": memory_path(out).name, "drawings": int(len(memory.labels))},
         },
         "before_after": {
-            "held_out_drawings": {"n": int(len(y_held)), "before": _round(before_held), "after": _round(after_held)},
+            "held_out_drawings": {
+                "n": int(len(y_held)),
+                "before": _round(before_held),
+                "after": _round(after_held),
+                # [labelled, read as] for each held-out drawing the tuned model still misreads
+                "misread_after": [] if after_read is None else [[int(t), int(r)] for t, r in zip(y_held, after_read) if t != r],
+            },
             "mnist_test": {
                 "n": 10000 if x_mnist_test is None else int(len(y_mnist_test)),
                 "before": _round(before_mnist),
@@ -343,16 +449,36 @@ def tune(
     report(0.96, "saving")
     if stop():
         raise TuneCancelled()
-    save_model_atomically(model, out)
+    # The memory first, then the model and card as a pair: a memory is never left beside another
+    # tune's model without it, and an older tune's memory must not outlive its model.
     if memory is not None:
         from model.data.readers import write_atomically
 
         write_atomically(memory_path(out), memory.to_bytes())
     else:
-        memory_path(out).unlink(missing_ok=True)  # an older tune's memory must not outlive its model
-    write_card(out, card)
+        memory_path(out).unlink(missing_ok=True)
+    try:
+        save_model_and_card(model, out, card)  # both or neither
+    except BaseException:
+        if memory is not None:
+            memory_path(out).unlink(missing_ok=True)  # not beside whatever model is left there
+        raise
     report(1.0, "done")
     return card
+
+
+def misread_advice(misread: Sequence[tuple[int, int]]) -> str:
+    """What the tuned model still misreads (``(labelled, read as)`` pairs) and what to try about it."""
+    from collections import Counter
+
+    pairs = Counter(misread)
+    said = ", ".join(f"{t} read as {r}" + (f" ({k}×)" if k > 1 else "") for (t, r), k in sorted(pairs.items()))
+    digits = sorted({t for t, _ in misread})
+    named = " and ".join(f"{d}s" for d in digits)
+    return (
+        f"still misread after tuning: {said}. Try: store more {named} written your usual way (10 or more of each), "
+        "check in My handwriting that they are labelled right, then fine-tune again"
+    )
 
 
 def describe(card: dict) -> str:
@@ -367,10 +493,20 @@ def describe(card: dict) -> str:
         return "-" if v is None else f"{v * 100:.{digits}f}%"
 
     h = ba["held_out_drawings"]
-    if h["n"]:
-        lines.append(f"your {h['n']} held-out drawings: {pct(h['before'])} before -> {pct(h['after'])} after")
+    n = h["n"]
+    if n >= TOO_FEW_HELD_OUT:
+        lines.append(f"your {n} held-out drawings: {pct(h['before'])} before -> {pct(h['after'])} after")
+    elif n:
+        right = round((h["after"] or 0) * n)
+        lines.append(
+            f"{n} held-out drawing{'s' if n != 1 else ''}: too few to judge; store at least 5 of each digit "
+            f"({right} of {n} read right after tuning)"
+        )
     else:
-        lines.append("no drawings held out (store at least 5 of a digit to hold one out)")
+        lines.append("no drawings held out: too few to judge; store at least 5 of each digit")
+    misread = [tuple(pair) for pair in h.get("misread_after") or []]
+    if misread:
+        lines.append(misread_advice(misread))
     if ba.get("mnist_test"):
         m = ba["mnist_test"]
         lines.append(f"MNIST test ({m['n']:,}): {pct(m['before'], 2)} before -> {pct(m['after'], 2)} after")
@@ -380,63 +516,3 @@ def describe(card: dict) -> str:
     if ask:
         lines.append(ask)
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    p = argparse.ArgumentParser(
-        prog="main.py tune",
-        description='Fine-tune a copy of a model on your own labelled drawings (stroke .json files with a "label" key, '
-        "or in folders named 0-9), mixed with a replay sample of MNIST. Every 5th drawing of each digit is held out "
-        "and reported before/after; MNIST test too when the MNIST files are found. The bundled model is never overwritten.",
-    )
-    p.add_argument("--data", required=True, type=Path, help="folder of labelled stroke .json files (any names)")
-    p.add_argument("--out", type=Path, help=f"where to write the tuned .keras model (default: a new file in {models_dir()})")
-    p.add_argument("--model", type=Path, help="the model to start from (default: the bundled one)")
-    p.add_argument("--epochs", type=int, default=TuneConfig.epochs, help="passes over the data (default: %(default)s)")
-    p.add_argument(
-        "--mnist",
-        type=Path,
-        help="MNIST IDX folder for replay digits and the MNIST test figure "
-        "(default: $DIGIT_RECOGNIZER_MNIST or ../shared/data/mnist beside the project, as train finds it, "
-        f"else the {REPLAY_FILE.name} shipped with the app)",
-    )
-    p.add_argument("--no-holdout", action="store_true", help="tune on every drawing (no held-out before/after figure)")
-    p.add_argument("--seed", type=int, default=TuneConfig.seed)
-    p.add_argument("--force", action="store_true", help="allow --out to replace an existing file (never the bundled model)")
-    args = p.parse_args(argv)
-
-    from model.data.handwriting import read_labelled_folder
-    from model.data.readers import DataError
-    from model.nets.inference import DEFAULT_MODEL, ModelError
-
-    if args.epochs < 1:
-        p.error(f"--epochs must be at least 1; got {args.epochs}")
-    base = args.model or DEFAULT_MODEL
-    out = args.out or models_dir() / f"personal-{time.strftime('%Y%m%d-%H%M%S')}.keras"
-    if is_bundled(out):
-        p.error(f"--out {out} is the bundled model, which is never overwritten; choose another file")
-    if out.suffix != ".keras":
-        p.error(f"--out must end in .keras; got {out}")
-    if out.exists() and not args.force:
-        p.error(f"--out {out} exists; add --force to replace it")
-    mnist = args.mnist if args.mnist is not None else default_mnist_dir()
-    try:
-        drawings, problems = read_labelled_folder(args.data)
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for problem in problems:
-        print(f"skipped: {problem}", file=sys.stderr)
-    cfg = TuneConfig(epochs=args.epochs, holdout=not args.no_holdout, seed=args.seed)
-    command = "uv run main.py tune " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[2:]))
-    print(f"{len(drawings)} labelled drawings in {args.data}; starting from {base}", flush=True)
-    try:
-        card = tune(base, drawings, out, cfg, mnist_dir=mnist, command=command)
-    except (TuneError, ModelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(describe(card))
-    print(f"saved {out} (card: {out.with_suffix('.json')})")
-    return 0

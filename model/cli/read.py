@@ -2,7 +2,7 @@
 
 Strokes are grouped into digits by ``model.data.segment`` (writing order, overlap, the digits' median
 height; uncertain splits settled by the network); pictures are split into ink blobs grouped the
-same way. Inputs, folders, ``-``, streaming and errors follow ``predict`` (``model.cli``). A file
+same way. Inputs, folders, ``-``, streaming and errors follow ``predict`` (``model.cli.predict``). A file
 holding one digit is read exactly as ``predict`` reads it.
 """
 
@@ -12,17 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli import EXIT_USAGE, _error, expand_paths, load_predictor
-
-
-def read_file(path: str, predictor):
-    """One input file -> its :class:`model.data.segment.NumberReading` (raises what stops reading it)."""
-    from .data.pictures import read_input
-    from .data.segment import read_number, read_picture
-
-    kind, value = read_input(path)
-    classify = predictor.predict_probabilities
-    return read_number(value, classify) if kind == "strokes" else read_picture(value, classify)
+from model.cli import common
+from model.cli.common import EXIT_USAGE, _error, expand_paths
+from model.data.segment import read_number_file
 
 
 def reading_json(path: str, reading, names: list[str]) -> dict:
@@ -59,20 +51,20 @@ def main(argv: list[str]) -> int:
     if args.paths.count("-") > 1:
         p.error("'-' (standard input) can be given only once")
 
-    from .data.pictures import describe_failure
+    from model.data.pictures import describe_failure
 
     paths, problems = expand_paths(args.paths)
     failed = bool(problems)
     for problem in problems:
         _error(problem)
-    predictor = load_predictor(args.model, args.verbose)
+    predictor = common.load_predictor(args.model, args.verbose)
     if predictor is None:
         return EXIT_USAGE
     names = list(predictor.class_names)
     out = sys.stdout
     for path in paths:
         try:
-            reading = read_file(path, predictor)
+            reading = read_number_file(path, predictor)
         except Exception as exc:  # noqa: BLE001 - whatever stops one file is that file's alone
             failed = True
             out.flush()
@@ -91,63 +83,3 @@ def main(argv: list[str]) -> int:
 
 
 # --- evaluate: files labelled with whole numbers -----------------------------------------------------
-
-
-def _common(a: str, b: str) -> int:
-    """Length of the longest common subsequence of two digit strings (digits read right, in order)."""
-    row = [0] * (len(b) + 1)
-    for ca in a:
-        prev = 0
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], prev + 1 if ca == cb else max(row[j], row[j - 1])
-    return row[-1]
-
-
-def evaluate_numbers(predictor, files: list, on_problem=None) -> dict:
-    """Files labelled with whole numbers (``[(path, "4071"), ...]``) -> whole-number and per-digit accuracy.
-
-    ``digit_accuracy``: digits read right (the longest common subsequence of the label and the
-    answer, so a missed or extra digit costs one, not the rest) over the labels' digits;
-    ``wrong_count``: numbers read with more or fewer digits than their label.
-    """
-    names = list(predictor.class_names)
-    report = on_problem or (lambda message: None)
-    n = right = digits = digits_right = wrong_count = 0
-    misread = []
-    for path, label in files:
-        try:
-            reading = read_file(str(path), predictor)
-        except Exception as exc:  # noqa: BLE001
-            from .data.pictures import describe_failure
-
-            report(describe_failure(str(path), exc) + "; skipped")
-            continue
-        got = reading.text(names)
-        n += 1
-        right += got == label
-        digits += len(label)
-        digits_right += _common(label, got)
-        wrong_count += len(got) != len(label)
-        if got != label:
-            misread.append({"path": str(path), "label": label, "read": got})
-    return {
-        "n": n,
-        "accuracy": round(right / n, 5) if n else None,
-        "digits": digits,
-        "digit_accuracy": round(digits_right / digits, 5) if digits else None,
-        "wrong_count": wrong_count,
-        "misread": misread[:100],
-    }
-
-
-def number_report(result: dict) -> str:
-    """The text ``evaluate`` prints for number files."""
-    if not result["n"]:
-        return "numbers: none could be read"
-    lines = [
-        f"numbers: {result['n']}, read entirely right: {100 * result['accuracy']:.2f}%",
-        f"digits of those numbers: {result['digits']}, read right: {100 * result['digit_accuracy']:.2f}%"
-        f" (numbers read with a wrong digit count: {result['wrong_count']})",
-    ]
-    lines += [f"  {m['path']}: {m['label']} read as {m['read'] or '-'}" for m in result["misread"][:20]]
-    return "\n".join(lines)
