@@ -54,3 +54,18 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
         else:
             out.append(p)
     return out, problems
+
+
+def inputs_and_model(parser, args):
+    """What ``predict`` and ``read`` start with: the input paths (folders expanded, each problem said on
+    stderr) and the model. Returns ``(paths, any_problem, predictor)``, or ``None`` if the model cannot be
+    used (said already). ``args`` needs ``paths``, ``model`` and ``verbose``."""
+    if args.paths.count("-") > 1:
+        parser.error("'-' (standard input) can be given only once")
+    paths, problems = expand_paths(args.paths)
+    for problem in problems:
+        _error(problem)
+    predictor = load_predictor(args.model, args.verbose)
+    if predictor is None:
+        return None
+    return paths, bool(problems), predictor

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from model.cli import common
-from model.cli.common import EXIT_USAGE, _error, expand_paths
+from model.cli.common import EXIT_USAGE, _error
 
 
 def _tsv(text: str) -> str:
@@ -38,20 +38,15 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if args.batch_size < 1:
         p.error(f"--batch-size must be at least 1; got {args.batch_size}")
-    if args.paths.count("-") > 1:
-        p.error("'-' (standard input) can be given only once")
 
     import numpy as np
 
     from model.data.pictures import describe_failure, inputs_from_files, read_ahead
 
-    paths, problems = expand_paths(args.paths)
-    failed = bool(problems)
-    for problem in problems:
-        _error(problem)
-    predictor = common.load_predictor(args.model, args.verbose)
-    if predictor is None:
+    started = common.inputs_and_model(p, args)
+    if started is None:
         return EXIT_USAGE
+    paths, failed, predictor = started
     names = list(predictor.class_names)
     out = sys.stdout
 

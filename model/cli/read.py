@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from model.cli import common
-from model.cli.common import EXIT_USAGE, _error, expand_paths
+from model.cli.common import EXIT_USAGE, _error
 from model.data.segment import read_number_file
 
 
@@ -48,18 +48,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--model", type=Path, help="a .keras model (default: the bundled one)")
     p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up messages")
     args = p.parse_args(argv)
-    if args.paths.count("-") > 1:
-        p.error("'-' (standard input) can be given only once")
 
     from model.data.pictures import describe_failure
 
-    paths, problems = expand_paths(args.paths)
-    failed = bool(problems)
-    for problem in problems:
-        _error(problem)
-    predictor = common.load_predictor(args.model, args.verbose)
-    if predictor is None:
+    started = common.inputs_and_model(p, args)
+    if started is None:
         return EXIT_USAGE
+    paths, failed, predictor = started
     names = list(predictor.class_names)
     out = sys.stdout
     for path in paths:
