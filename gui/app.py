@@ -21,6 +21,10 @@ def make_app():
         app = QApplication(sys.argv[:1])
     # No organisation and a folder-friendly name: Qt's AppDataLocation is then ".../digit-recognizer",
     # the folder model.data.paths.user_data_dir() names (QSettings get their names explicitly).
+    # The GUI thread and the inference worker share one interpreter lock. Python hands it over only
+    # every switch interval (5 ms by default) when both want it, so each hand-over could add 5 ms to
+    # an answer; 1 ms keeps the pen's answer and the paint close behind each other.
+    sys.setswitchinterval(0.001)
     app.setApplicationName(DATA_FOLDER)
     app.setOrganizationName("")
     app.setApplicationDisplayName("Digit Recognizer")

@@ -24,8 +24,8 @@ from typing import NamedTuple
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPen
-from PySide6.QtWidgets import QGraphicsRectItem, QSizePolicy
+from PySide6.QtGui import QImage, QPen
+from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsSimpleTextItem, QSizePolicy
 
 from .panels import colormap
 
@@ -139,6 +139,27 @@ def tile(maps: np.ndarray, cols: int) -> np.ndarray:
     return out.reshape(rows * (h + 1), cols * (w + 1))[:-1, :-1]
 
 
+GAP_INDEX = 255  # the colour table's transparent entry, between maps
+
+
+def colour_table(cmap: pg.ColorMap) -> np.ndarray:
+    """``(256,)`` uint32 premultiplied ARGB words: 0..254 the colormap from 0 to 1, 255 transparent (a gap)."""
+    rgba = cmap.getLookupTable(0.0, 1.0, GAP_INDEX, alpha=True).astype(np.uint32)
+    alpha = rgba[:, 3]
+    r, g, b = (rgba[:, k] * alpha // 255 for k in range(3))
+    table = np.zeros(256, np.uint32)
+    table[:GAP_INDEX] = (alpha << 24) | (r << 16) | (g << 8) | b
+    return table
+
+
+def colour(mosaic: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """A mosaic of values in [0, 1] with NaN gaps -> ``(h, w)`` uint32 ARGB words through ``table`` (gaps transparent)."""
+    index = mosaic * (GAP_INDEX - 1) + 0.5
+    np.clip(index, 0.0, GAP_INDEX - 1, out=index)
+    index[np.isnan(index)] = GAP_INDEX
+    return table[index.astype(np.uint8)]
+
+
 def as_maps(a: np.ndarray) -> np.ndarray:
     """Any layer output as ``(h, w, c)`` maps: a ``(n,)`` dense layer becomes one near-square map."""
     a = np.asarray(a, np.float32)
@@ -161,15 +182,34 @@ def map_shape(shape: Sequence[int]) -> tuple[int, int, int]:
 
 
 class LayerMosaic(pg.ImageItem):
-    """One layer's channels as a mosaic; reports which channel and cell is clicked or hovered."""
+    """One layer's channels as a mosaic; reports which channel and cell is clicked or hovered.
+
+    The image is the mosaic's values (0 to 1, NaN between maps). It is coloured here, in one table
+    lookup straight into the premultiplied ARGB that QPainter draws without converting:
+    pyqtgraph's own path for a float image with NaNs rescales it, searches the NaNs and hands Qt
+    an RGBA image that is converted again on every paint, which made this the panel's slowest step.
+    """
+
+    colours = colour_table(colormap())
 
     def __init__(self, name: str, shape: tuple[int, int, int], cols: int, on_click, on_hover, units: int = 0):
         super().__init__()
         # Not "shape"/"name": QGraphicsItem.shape() is a method pyqtgraph calls for hit tests.
         self.layer_name, self.map_shape, self.cols = name, shape, cols
         self.units = units  # > 0: a dense layer of this many units drawn as one map
+        self._argb: np.ndarray | None = None  # the pixels the QImage shows (kept alive with it)
         self._on_click, self._on_hover = on_click, on_hover
         self.setAcceptHoverEvents(True)
+
+    def render(self):  # pyqtgraph override: called by paint() once after each setImage
+        values = self.image
+        if values is None or values.ndim != 2 or values.size == 0:
+            return super().render()
+        self._argb = np.ascontiguousarray(colour(np.asarray(values, np.float32), self.colours))
+        h, w = self._argb.shape
+        self.qimage = QImage(self._argb.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
+        self._renderRequired = False
+        self._unrenderable = False
 
     def locate(self, pos: QPointF) -> MapCell | None:
         """Mosaic position -> the cell there, or None on a gap."""
@@ -258,6 +298,8 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
         self._cmap = colormap()
         self._items: dict[str, LayerMosaic] = {}
         self._titles: dict[str, pg.LabelItem] = {}
+        # Each layer's largest value, after its title: plain text, so a live update does not lay out HTML.
+        self._peaks: dict[str, QGraphicsSimpleTextItem] = {}
         self._views: dict[str, pg.ViewBox] = {}
         self.layers: list = []
         self.operations: dict[str, str] = {}  # layer name -> the operation that made it ("conv 3×3, same, ...")
@@ -359,6 +401,7 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
         self.clear()
         self._items.clear()
         self._titles.clear()
+        self._peaks.clear()
         self._views.clear()
         self.plans = {}
         self._laid_out_for = self.width()
@@ -421,19 +464,18 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
             units = int(np.prod(info.shape)) if len(info.shape) != 3 else 0
             if overview:
                 title = MoreLabel(
-                    self._title(info, None), info.name, self.more_requested.emit, justify="left", color="#dddddd", size="8pt"
+                    self._title(info), info.name, self.more_requested.emit, justify="left", color="#dddddd", size="8pt"
                 )
                 title.hidden_maps = c - shown
                 self.addItem(title, row=row, col=0)
                 layout.setRowFixedHeight(row, TITLE_PX)
             else:
-                title = self.addLabel(self._title(info, None), row=row, col=0, justify="left", color="#dddddd")
+                title = self.addLabel(self._title(info), row=row, col=0, justify="left", color="#dddddd")
             view = self.addViewBox(row=row + 1, col=0, lockAspect=True, enableMouse=False, invertY=True)
             view.setMenuEnabled(False)
             item = LayerMosaic(info.name, (h, w, shown), cols, self._on_click, self._on_hover, units)
-            item.setColorMap(self._cmap)
             mosaic_w, mosaic_h = (w + 1) * cols - 1, (h + 1) * rows - 1
-            item.setImage(np.zeros((mosaic_h, mosaic_w), np.float32), levels=(0.0, 1.0))
+            item.setImage(np.zeros((mosaic_h, mosaic_w), np.float32), levels=(0.0, 1.0), autoLevels=False)
             view.addItem(item)
             view.setRange(xRange=(0, mosaic_w), yRange=(0, mosaic_h), padding=0)
             height = mosaic_h * cell if overview else math.ceil(mosaic_h * cell) + 2
@@ -441,6 +483,7 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
             layout.setRowFixedHeight(row + 1, height)
             total_height += height + (TITLE_PX + 2 * SPACING_PX + 1 if overview else 28)
             self._items[info.name], self._titles[info.name], self._views[info.name] = item, title, view
+            self._peaks[info.name] = self._peak_text(title)
             row += 2
         if overview:
             steps = " → ".join(html.escape(step) for step in self.head) or "the output"
@@ -463,14 +506,27 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
             self._build()
             self.set_activations(self.last_activations)
 
-    def _title(self, info, peak: float | None) -> str:
+    @staticmethod
+    def _peak_text(title: pg.LabelItem) -> QGraphicsSimpleTextItem:
+        """A plain-text item just after ``title``'s text, in its font and colour, for the layer's largest value."""
+        text = title.item
+        peak = QGraphicsSimpleTextItem(text)
+        peak.setFont(text.font())
+        peak.setBrush(text.defaultTextColor())
+        margin = text.document().documentMargin()
+        peak.setPos(margin + text.document().idealWidth(), margin)
+        return peak
+
+    def peak_text(self, layer: str) -> str:
+        """What the panel says after ``layer``'s title about its largest value (\"\" before a drawing)."""
+        peak = self._peaks.get(layer)
+        return peak.text() if peak is not None else ""
+
+    def _title(self, info) -> str:
         if not self.overview:
-            text = f"<b>{info.name}</b> · {info.kind} · {'×'.join(str(d) for d in info.shape)}"
-            return text + (f" · max {peak:.2f}" if peak is not None else "")
+            return f"<b>{info.name}</b> · {info.kind} · {'×'.join(str(d) for d in info.shape)}"
         operation = html.escape(self.operations.get(info.name, info.kind))
         text = f"<b>{html.escape(info.name)}</b> · {operation} → {'×'.join(str(d) for d in info.shape)}"
-        if peak is not None:
-            text += f" · max {peak:.2f}"
         plan = self.plans.get(info.name)
         if plan is not None and len(info.shape) == 3 and plan.shown < info.shape[-1]:
             text += f" · <u>+{info.shape[-1] - plan.shown} more</u>"
@@ -489,7 +545,7 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
             shown = maps[..., : item.map_shape[2]]
             normalised = shown / peak if peak > 0 else shown  # no drawing yet: a faint grid of empty maps
             item.setImage(tile(normalised.astype(np.float32, copy=False), item.cols), levels=(0.0, 1.0), autoLevels=False)
-            self._titles[info.name].setText(self._title(info, peak if activations else None))
+            self._peaks[info.name].setText(f" · max {peak:.2f}" if activations else "")
 
     def value_at(self, cell: MapCell) -> float | None:
         """The activation shown at ``cell`` for the current input (``None`` if there is none)."""

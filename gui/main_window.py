@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self._covered: tuple | None = None  # (pixels, image) of a picture drawn over: undo brings it back
         self._submitted_at: dict[int, float] = {}
         self.latencies: list[float] = []  # seconds from request to panels updated
+        self._arrived: Result | None = None  # the newest answer not yet on screen
         self.settings = WindowSettings()
         self.file_reader = FileReader(self)
         self.file_reader.batch_read.connect(self._on_files_read)
@@ -236,7 +237,17 @@ class MainWindow(QMainWindow):
 
     @Slot(Result)
     def _on_result(self, result: Result) -> None:
-        if not self.requests.accept(result.id):
+        # While a pen moves, answers can arrive faster than the panels paint: of the answers waiting
+        # in the event queue only the newest is shown, once the queue has been read.
+        if self._arrived is None:
+            QTimer.singleShot(0, self, self._show_arrived)
+        if self._arrived is None or result.id >= self._arrived.id:
+            self._arrived = result
+
+    @Slot()
+    def _show_arrived(self) -> None:
+        result, self._arrived = self._arrived, None
+        if result is None or not self.requests.accept(result.id):
             return  # stale: a newer drawing (or none) is on screen already
         if result.error:
             self.statusBar().showMessage(f"Could not recognise this input: {result.error}", 8000)

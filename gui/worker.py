@@ -3,7 +3,8 @@
 The pattern is Qt for Python's Mandelbrot example: one long-lived ``QThread``, the newest request
 kept under a mutex (an older pending one is simply replaced: latest request wins), a wait
 condition to sleep on, and results sent back to the GUI thread as signals. Keras runs only here;
-the GUI thread only paints. Every result carries the id of its request so the window can drop
+the GUI thread only paints. An answer already superseded by a waiting request is dropped when
+the screen was refreshed less than ``MIN_FRAME_SECONDS`` ago. Every result carries the id of its request so the window can drop
 stale ones (``model.requests.LatestRequest``).
 
 TensorFlow is imported on this thread, so the window is up and accepting strokes while it loads.
@@ -20,6 +21,13 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QMutex, QMutexLocker, QThread, QWaitCondition, Signal
+
+# While a pen moves, answers are sent at most this often when a newer drawing is already waiting
+# (about 30 a second: fluid, and the GUI thread keeps time to paint the last answer at once).
+MIN_FRAME_SECONDS = 0.033
+# A drawing sent or answered this recently counts as someone drawing (see answering()): long
+# enough to cover the answer's paint after the pen stops.
+LIVE_SECONDS = 0.05
 
 
 @dataclass
@@ -242,6 +250,8 @@ class InferenceWorker(QThread):
         self._pending: Request | None = None
         self._pending_model: ModelLoad | None = ModelLoad(Path(model_path) if model_path is not None else None)
         self._jobs: list[Job] = []
+        self._last_answer_at = 0.0
+        self._live_at = -1e9  # when a drawing was last sent or answered (answering())
         self._abort = False
         self._predictor = None
         self._other_models: dict[Path, tuple[tuple[float, int], object]] = {}  # worker thread only
@@ -256,7 +266,15 @@ class InferenceWorker(QThread):
         """Queue ``request``, replacing any request not yet started (latest wins)."""
         with QMutexLocker(self._mutex):
             self._pending = request
+            self._live_at = time.perf_counter()
             self._condition.wakeOne()
+
+    def answering(self) -> bool:
+        """True while someone draws: a request was sent or answered less than ``LIVE_SECONDS`` ago.
+
+        Any thread may ask; a training run gives way to the drawing while it is true.
+        """
+        return time.perf_counter() - self._live_at < LIVE_SECONDS
 
     def load_model(self, path: str | Path) -> None:
         with QMutexLocker(self._mutex):
@@ -305,7 +323,16 @@ class InferenceWorker(QThread):
             elif job is not None:
                 self._run_job(job)
             elif request is not None:
-                self.prediction_ready.emit(self._predict(request))
+                result = self._predict(request)
+                with QMutexLocker(self._mutex):
+                    superseded = self._pending is not None
+                now = time.perf_counter()
+                if superseded and now - self._last_answer_at < MIN_FRAME_SECONDS:
+                    # A newer drawing waits and the screen was refreshed moments ago: this answer
+                    # would be painted only to be painted over. The newest is always sent.
+                    continue
+                self._last_answer_at = self._live_at = now
+                self.prediction_ready.emit(result)
 
     def _load(self, load: ModelLoad) -> None:
         t0 = time.perf_counter()

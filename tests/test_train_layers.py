@@ -128,3 +128,23 @@ def test_without_an_mnist_folder_the_shipped_subset_is_used(monkeypatch):
     assert (data.source["train"], data.source["validation"], data.source["test"]) == (5500, 500, 1000)
     assert data.x_train.shape[1:] == (28, 28, 1) and data.x_train.dtype == np.float32 and data.x_train.max() <= 1.0
     assert sorted(set(data.y_test.tolist())) == list(range(10))
+
+
+@pytest.mark.slow
+def test_training_gives_way_to_a_drawing_between_batches_and_the_wait_is_not_training_time(mnist_folder):
+    """While ``give_way`` says someone is drawing, training waits between batches (not counted), and still moves on."""
+    from model.training.live import MAX_GIVE_WAY_SECONDS, Control, TrainSettings, load_spec_data, train_spec
+
+    data = load_spec_data(mnist_folder, seed=1)
+    asked = []
+    control = Control(give_way=lambda: asked.append(1) or True)  # a pen that never stops
+    settings = TrainSettings(epochs=1, batch_size=64)
+    result = train_spec("dense 8", data, settings, control=control)
+    batches = -(-len(data.x_train) // settings.batch_size)
+    assert result.stopped_by == "epochs" and result.epochs == pytest.approx(1.0)  # slowed, never stopped
+    assert len(asked) >= batches
+    assert result.seconds < batches * MAX_GIVE_WAY_SECONDS  # every batch waited; none of it counted
+
+    control = Control(give_way=lambda: True)
+    control.stopped.set()  # a stop is heard during the wait
+    assert train_spec("dense 8", data, TrainSettings(epochs=3, batch_size=64), control=control).stopped_by == "user"

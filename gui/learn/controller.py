@@ -338,6 +338,7 @@ class Teaching(QObject):
                 or self._worker_failed
                 or hasattr(sys.modules.get("keras"), "Sequential")  # imported in full, by anyone
             )
+            self.trainer.give_way = self.state.worker.answering  # the live drawing first: training waits
             QApplication.instance().aboutToQuit.connect(self.trainer.shutdown)
             self.trainer.place_beside(self.window)
             self.trainer.set_drawing(self._drawing())

@@ -202,6 +202,8 @@ class TrainerWindow(QWidget):
         # Set by the main window: True once its worker has imported TensorFlow (two threads importing it
         # at once leave half-initialised modules behind, and the app's model fails to load).
         self.tf_ready = None
+        # Set by the main window: True while someone draws (its worker's answering()); training gives way.
+        self.give_way = None
         self.drawing: np.ndarray | None = None
 
         root = QVBoxLayout(self)
@@ -398,6 +400,7 @@ class TrainerWindow(QWidget):
         self.saved = None
         self.thread = TrainingThread(spec, settings, out, self.data_dir, self.limit, self)
         self.thread.probe = self.drawing
+        self.thread.control.give_way = self.give_way
         self.thread.progressed.connect(self._on_progress)
         self.thread.digits_ready.connect(self.strip.set_digits)
         self.thread.done.connect(self._on_done)

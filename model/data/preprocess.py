@@ -133,7 +133,7 @@ def _segments(strokes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(starts), np.concatenate(ends)
 
 
-_CHUNK = 64  # segments per vectorised rasterising step
+_CHUNK = 16  # segments per vectorised rasterising step: few, so that a chunk's box stays small (sorted by place)
 
 
 def _local_order(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,8 +169,9 @@ def _rasterise(a: np.ndarray, b: np.ndarray, pen_width: float) -> np.ndarray:
     """Anti-aliased coverage of round-capped segments ``a[k] -> b[k]`` (model-pixel units) on 28x28."""
     n = INPUT_SIZE * SUPERSAMPLE
     step = 1.0 / SUPERSAMPLE
-    centres = (np.arange(n) + 0.5) * step  # sub-sample centres in model-pixel coordinates
-    dist2 = np.full((n, n), np.inf, dtype=np.float64)
+    centres = ((np.arange(n) + 0.5) * step).astype(np.float32)  # sub-sample centres in model-pixel coordinates
+    dist2 = np.full((n, n), np.inf, dtype=np.float32)
+    a, b = a.astype(np.float32), b.astype(np.float32)
     radius = pen_width / 2.0
     reach = radius + step
     chunk = _CHUNK

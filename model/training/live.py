@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,11 +109,20 @@ class Progress:
 
 @dataclass
 class Control:
-    """Pause, stop (keep the best so far) or cancel (keep nothing) a run from another thread."""
+    """Pause, stop (keep the best so far) or cancel (keep nothing) a run from another thread.
+
+    ``give_way``: while it returns True (someone waits for an answer computed on the same cores, as
+    the window's live drawing does), training waits between batches, up to ``MAX_GIVE_WAY_SECONDS``
+    at a time; the wait is not training time.
+    """
 
     paused: threading.Event = field(default_factory=threading.Event)
     stopped: threading.Event = field(default_factory=threading.Event)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    give_way: Callable[[], bool] | None = None
+
+
+MAX_GIVE_WAY_SECONDS = 0.1  # then one batch runs: a moving pen slows training, never stops it
 
 
 @dataclass
@@ -235,6 +245,13 @@ def train_spec(
                 t = time.perf_counter()
                 while control.paused.is_set() and not (control.stopped.is_set() or control.cancelled.is_set()):
                     time.sleep(0.05)
+                self.paused_for += time.perf_counter() - t
+            if control.give_way is not None and control.give_way():
+                t = time.perf_counter()
+                while control.give_way() and time.perf_counter() - t < MAX_GIVE_WAY_SECONDS:
+                    if control.stopped.is_set() or control.cancelled.is_set():
+                        break
+                    time.sleep(0.002)
                 self.paused_for += time.perf_counter() - t
             now = self.elapsed()
             if control.cancelled.is_set() or control.stopped.is_set():
