@@ -230,7 +230,8 @@ def test_a_dense_only_model_with_named_classes_shows_probabilities_and_says_why_
     settled(qtbot, window)
     assert digit_shown(window) in {"circle", "line", "cross"}
     assert window.last_result.probabilities.shape == (3,)
-    panel_text = " ".join(item.text for item in window.feature_maps.items() if hasattr(item, "text"))
+    texts = (getattr(item, "text", "") for item in window.feature_maps.items())  # LabelItem.text, or a text() method
+    panel_text = " ".join(t if isinstance(t, str) else t() for t in texts)
     assert "no convolution" in panel_text
 
 
