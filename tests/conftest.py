@@ -9,6 +9,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tempfile  # noqa: E402
 
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="digit-recognizer-test-config-")
+# Nor the user's handwriting and models: each test process (one per pytest-xdist worker) has its own.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="digit-recognizer-test-data-")
 
 import pytest  # noqa: E402
 

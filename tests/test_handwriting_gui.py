@@ -133,6 +133,7 @@ def test_shift_clicking_a_digits_bar_stores_the_drawing_with_that_label(qtbot, d
     w = open_window(qtbot)
     _, strokes, _ = stroke_fixtures[21]  # a pen-drawn 7
     draw_with_mouse(w.canvas, strokes)
+    qtbot.waitUntil(lambda: w.requests.settled, timeout=10_000)  # the bars a user clicks are the answer's
     panel = w.findChild(PredictionPanel)
     viewport = panel.plot.viewport()
     pos = viewport.mapFrom(panel, panel.bar_centre(1).toPoint())
