@@ -209,8 +209,8 @@ def add_memory(args) -> int:
     from model.data.readers import load_mnist_test, write_atomically
     from model.nets.inference import Predictor, load_checked_model
     from model.training.feeding import digit_feeding
-    from model.training.personal import build_memory, clean_inputs, memory_path
-    from model.training.tune import holdout_split
+    from model.training.personal import build_memory, memory_path, remembered
+    from model.training.tune import TuneConfig, load_replay
 
     writers = hard_writers(args.pendigits, parse_writers(args.writers))
     xt, yt = load_mnist_test(args.mnist)
@@ -221,8 +221,10 @@ def add_memory(args) -> int:
         if w not in writers:
             continue
         first, rest = writers[w][:TUNE_COUNT], writers[w][TUNE_COUNT:]
-        tune_idx, _ = holdout_split([d.label for d in first])
-        memory = build_memory(load_checked_model(path), digit_feeding(path), *clean_inputs(first, tune_idx))
+        x_rep, y_rep, _ = load_replay(TuneConfig().replay, np.random.default_rng(w), args.mnist)
+        # as tune saves it: every labelled drawing, and MNIST references from a replay sample
+        remember = remembered(first, range(len(first)), (x_rep, y_rep))
+        memory = build_memory(load_checked_model(path), digit_feeding(path), *remember)
         write_atomically(memory_path(path), memory.to_bytes())
         tuned = Predictor(path, feature_maps=False)
         assert tuned.memory is not None

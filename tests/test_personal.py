@@ -203,6 +203,31 @@ def test_memory_votes_only_for_drawings_like_the_stored_ones(tmp_path):
     assert read_memory(path) is None
 
 
+def test_mnist_references_outvote_a_persons_digit_only_where_they_are_nearer():
+    """An MNIST-like digit near one of the person's 7s but nearer MNIST 1s is voted a 1; a digit
+    nearest the person's 7 is still voted a 7."""
+    from model.nets.memory import Memory
+
+    person = np.array([[1.0, 0.0]])
+    refs = np.array([[0.85, 0.527], [0.84, 0.543], [0.86, 0.51]])  # MNIST 1s, cos 0.84-0.86 to the 7
+    memory = Memory(np.concatenate([person, refs]).astype(np.float32), np.array([7, 1, 1, 1]), threshold=0.8, weight=1.0, k=3)
+    flat = np.full((2, 10), 0.1, np.float32)
+    out = memory.combine(np.array([[0.85, 0.53], [1.0, 0.02]]), flat)
+    assert out[0].argmax() == 1 and out[1].argmax() == 7
+
+
+def test_remembered_holds_the_drawings_then_at_most_the_reference_count(monkeypatch):
+    from model.data.readers import PenDigit
+    from model.training import personal
+
+    monkeypatch.setattr(personal, "MEMORY_REFERENCES", 4)
+    square = [np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0], [0.0, 0.0]])]
+    drawings = [PenDigit(strokes=square, label=0, writer=1), PenDigit(strokes=square, label=0, writer=1)]
+    x_ref, y_ref = np.zeros((6, 28, 28), np.float32), np.arange(6)
+    x, y = personal.remembered(drawings, [1], (x_ref, y_ref))
+    assert x.shape == (5, 28, 28) and y.tolist() == [0, 0, 1, 2, 3] and x[0].max() > 0
+
+
 def test_readings_follow_the_models_class_order():
     from model.training.personal import digits_read
 

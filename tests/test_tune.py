@@ -56,6 +56,9 @@ def test_tune_reads_the_writer_better_and_writes_a_card(tmp_path, fixtures, pred
     # no temporary files left; the memory of the person's digits beside the model (model/training/personal.py)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["me.json", "me.keras", "me.personal.npz"]
     assert tuned.memory is not None and t["memory"]["file"] == "me.personal.npz"
+    # it remembers all 50 labelled drawings (the held-out ones too, once measured) beside MNIST references
+    assert t["memory"]["drawings"] == 50 and t["memory"]["mnist_references"] > 0
+    assert len(tuned.memory.labels) == 50 + t["memory"]["mnist_references"]
     assert t["adaptive"]["strength"] in ("gentle", "harder") and isinstance(t["still_confused"], list)
 
 

@@ -1,12 +1,17 @@
 """A tuned model's nearest-neighbour memory of its person's digits (issue 26).
 
-The tuned network's last hidden features (the input of its output layer) of the drawings tuned on
-are stored next to the model (``me.keras`` -> ``me.personal.npz``); the Predictor adds to the
-network's probabilities a vote of the (up to) MEMORY_K stored drawings most like the new one, each
-weighted by how far its cosine similarity exceeds MEMORY_THRESHOLD. A digit unlike all of them
-(most of MNIST) is read by the network alone. Labels are the model's *output indices* (the card's
-class order), so the vote lands on the outputs the Predictor shows. Written by
-model/training/personal.py; here so that model/nets does not depend on model/training.
+The tuned network's last hidden features (the input of its output layer) of the person's labelled
+drawings are stored next to the model (``me.keras`` -> ``me.personal.npz``), together with those of
+a few thousand MNIST training digits as references; the Predictor adds to the network's
+probabilities a vote of the (up to) MEMORY_K stored digits most like the new one, each weighted by
+how far its cosine similarity exceeds MEMORY_THRESHOLD. The references keep the vote honest on
+everyone else's digits: an MNIST digit that happens to resemble one of the person's finds MNIST
+digits of its own class nearer still, so the person's digits only win where they are the nearest
+(without them, a vote strong enough to fix a hard writer cost MNIST test up to 1.8 points on
+bench/hard_writers.py). A digit unlike all of them is read by the network alone. Labels are the
+model's *output indices* (the card's class order), so the vote lands on the outputs the Predictor
+shows. Written by model/training/personal.py; here so that model/nets does not depend on
+model/training.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from pathlib import Path
 import numpy as np
 
 MEMORY_SUFFIX = ".personal.npz"
-MEMORY_K = 3
-MEMORY_THRESHOLD = 0.85
-MEMORY_WEIGHT = 0.5
+# Chosen on bench/hard_writers.py's tuned models (README, "Hard writers"): k 3/5/10, threshold
+# 0.8/0.85, weight 0.5/1/2, references 0/1,000/3,000.
+MEMORY_K = 5
+MEMORY_THRESHOLD = 0.8
+MEMORY_WEIGHT = 1.0
+MEMORY_REFERENCES = 3000  # MNIST training digits stored beside the person's (fewer if the replay sample is smaller)
 
 
 def memory_path(model_path) -> Path:

@@ -29,6 +29,7 @@ import numpy as np
 # the memory lives in model/nets (the Predictor reads it); re-exported for tune and the bench
 from model.nets.memory import (  # noqa: F401
     MEMORY_K,
+    MEMORY_REFERENCES,
     MEMORY_SUFFIX,
     MEMORY_THRESHOLD,
     MEMORY_WEIGHT,
@@ -225,6 +226,17 @@ def _features_and_outputs(model, feeding, x: np.ndarray) -> tuple[np.ndarray, np
         feats.append(np.asarray(f, np.float64).reshape(len(raw), -1))
         probs.append(raw)
     return np.concatenate(feats), np.concatenate(probs)
+
+
+def remembered(drawings: Sequence, indices, references: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """What a memory holds: the drawings at ``indices`` (through ``strokes_to_input``) and the first
+    :data:`MEMORY_REFERENCES` of ``references`` ``(x (n, 28, 28), digits (n,))``, MNIST digits from
+    the replay sample; ``(x, digits)``."""
+    x, y = clean_inputs(drawings, indices)
+    x_ref, y_ref = references
+    x_ref = np.asarray(x_ref, np.float32).reshape(-1, 28, 28)[:MEMORY_REFERENCES]
+    y_ref = np.asarray(y_ref, np.int64)[:MEMORY_REFERENCES]
+    return np.concatenate([x, x_ref]), np.concatenate([y, y_ref])
 
 
 def build_memory(model, feeding, x: np.ndarray, y: np.ndarray) -> Memory:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from model.data.paths import RESOURCES, is_bundled
+from model.nets.memory import MEMORY_REFERENCES
 
 REPLAY_FILE = RESOURCES / "mnist_replay.npz"
 # The project's shared data folder, when this is a source checkout next to it.
@@ -311,6 +312,7 @@ def _tune(
     if stop():
         raise TuneCancelled()
     x_rep, y_rep, replay_source = load_replay(cfg.replay, rng, mnist_dir)
+    references = (x_rep[:MEMORY_REFERENCES], y_rep[:MEMORY_REFERENCES])  # stored beside your digits in the memory
     x_mnist_test = y_mnist_test = None
     if mnist_dir is not None:
         from model.data.readers import DataError, load_mnist_test
@@ -369,25 +371,31 @@ def _tune(
     if plan is not None and plan["strength"] == "harder" and not (watch.cancelled or stop()):
         from dataclasses import replace
 
-        from .personal import CHECK_DIGITS, check_seed, choose_blend, clean_inputs
+        from .personal import CHECK_DIGITS, check_seed, choose_blend, remembered
 
         report(0.9, "checking it has not forgotten MNIST")
         check = load_replay(CHECK_DIGITS, np.random.default_rng(check_seed(cfg.seed)), mnist_dir)
-        cfg = replace(cfg, blend=choose_blend(model, feeding, base_weights, check, plan, clean_inputs(drawings, tune_idx)))
+        remember = remembered(drawings, tune_idx, references)
+        cfg = replace(cfg, blend=choose_blend(model, feeding, base_weights, check, plan, remember))
     if cfg.blend != 1.0:
         model.set_weights(blend_weights(base_weights, model.get_weights(), cfg.blend))
     if watch.cancelled or stop():
         raise TuneCancelled()
 
     report(0.92, "measuring the tuned model")
-    from .personal import build_memory, clean_inputs, memory_path, still_confused
+    from .personal import build_memory, memory_path, remembered, still_confused
 
-    # The person's own digits as a nearest-neighbour memory (personal.py); measured with it, as read.
-    memory = build_memory(model, feeding, *clean_inputs(drawings, tune_idx)) if cfg.adaptive else None
+    # The person's own digits as a nearest-neighbour memory (personal.py); measured with it, as read:
+    # the tuned-on drawings only, so the held-out ones stay unseen.
+    memory = build_memory(model, feeding, *remembered(drawings, tune_idx, references)) if cfg.adaptive else None
     after_read = _readings(model, feeding, x_held, memory)
     after_held = None if after_read is None else float(np.mean(after_read == y_held))
     confused = still_confused(model, feeding, drawings, tune_idx, x_held, y_held, memory)
     after_mnist = _accuracy(model, feeding, x_mnist_test, y_mnist_test, memory)
+    if memory is not None and len(held_idx):
+        # What is saved remembers every labelled drawing, the held-out ones too: they were only
+        # kept back to measure the tune honestly.
+        memory = build_memory(model, feeding, *remembered(drawings, np.arange(len(drawings)), references))
     if stop():
         raise TuneCancelled()
 
@@ -424,7 +432,13 @@ def _tune(
             "command": command,
             "adaptive": plan,
             "still_confused": confused,
-            "memory": None if memory is None else {"file": memory_path(out).name, "drawings": int(len(memory.labels))},
+            "memory": None
+            if memory is None
+            else {
+                "file": memory_path(out).name,
+                "drawings": int(len(memory.labels) - len(references[1])),
+                "mnist_references": int(len(references[1])),
+            },
         },
         "before_after": {
             "held_out_drawings": {
