@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.data import load_mnist_test  # noqa: E402
 from model.data.paths import default_mnist_dir  # noqa: E402
-from model.teaching.feature_sets import FeatureSet, compute_features, save_features
-from model.teaching.features import MNIST_TEST, model_hash, used_images  # noqa: E402
+from model.teaching.feature_sets import FeatureSet, compute_features, save_features, used_images
+from model.teaching.features import MNIST_TEST, model_hash  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

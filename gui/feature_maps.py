@@ -12,6 +12,9 @@ model too big for that shows as many maps of each layer as fit, in order, and sa
 click on it emits ``more_requested``). Zoomed in (``set_cell_size``), the mosaics reflow to the
 panel's width with every cell at least ``cell_px`` screen pixels and the panel grows downwards
 inside a scroll area instead of clipping or shrinking the maps.
+
+The layout arithmetic lives in ``map_layout.py`` (Qt-free), the mosaic and label items in
+``map_items.py``; their names still import from here.
 """
 
 from __future__ import annotations
@@ -19,257 +22,32 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QImage, QPen
+from PySide6.QtCore import QPointF, Signal
+from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsSimpleTextItem, QSizePolicy
 
+from .map_items import GAP_INDEX, LayerMosaic, MoreLabel, OverviewLabel, colour, colour_table  # noqa: F401 (re-exported)
+from .map_layout import (  # noqa: F401 (re-exported: the layout arithmetic lives in map_layout.py)
+    MAX_CELL_PX,
+    MIN_CELL_PX,
+    OVERVIEW_MIN_DEVICE_PX,
+    SPACING_PX,
+    TITLE_PX,
+    LayerPlan,
+    MapCell,
+    as_maps,
+    map_shape,
+    overview_layout,
+    reflow,
+    tile,
+)
 from .panels import colormap
 
-MIN_CELL_PX = 6  # smallest on-screen size of one map cell: smaller and aimed clicks hit a neighbour
-MAX_CELL_PX = 24  # a layer with few small maps is not blown up beyond this
-OVERVIEW_MIN_DEVICE_PX = 1.5  # an overview cell smaller than this on the screen is no longer a visible value
-TITLE_PX = 16  # one line of layer title in the overview (8 pt)
-SPACING_PX = 1  # between a title and its maps in the overview
 HIGHLIGHT = (80, 220, 255)
 EMPTY_LEVEL = 0.12  # before the first drawing each map shows as a faint tile, so the grid is visible
-
-
-class MapCell(NamedTuple):
-    """One cell of one feature map: ``layer`` name, ``channel``, ``row``, ``col``."""
-
-    layer: str
-    channel: int
-    row: int
-    col: int
-
-
-def reflow(shape: tuple[int, int, int], width_px: float, min_cell_px: float = MIN_CELL_PX) -> tuple[int, int, float]:
-    """How to tile a ``(h, w, c)`` layer into ``width_px``: ``(rows, cols, cell_px)``.
-
-    As many maps per row as fit with every cell at least ``min_cell_px`` wide (one map per row at
-    least, whatever the width: the scroll area then scrolls sideways); ``cell_px`` is the size the
-    cells actually get when the mosaic fills the width, capped at ``MAX_CELL_PX``.
-    """
-    h, w, c = shape
-    per_map = (w + 1) * min_cell_px
-    cols = int(max(1, min(c, (width_px + min_cell_px) // per_map)))
-    rows = math.ceil(c / cols)
-    fill = width_px / max(cols * (w + 1) - 1, 1)
-    cell = min(max(min_cell_px, fill), max(MAX_CELL_PX, min_cell_px))
-    return rows, cols, cell
-
-
-class LayerPlan(NamedTuple):
-    """How one layer is drawn in the overview: ``cols`` maps per row, ``rows`` rows, ``shown`` maps (of ``c``)."""
-
-    cols: int
-    rows: int
-    shown: int
-
-
-def _mosaic_height(h: int, rows: int, cell: float) -> float:
-    return (rows * (h + 1) - 1) * cell
-
-
-def _plans_at(shapes, width: float, cell: float, fraction: float = 1.0) -> list[LayerPlan]:
-    plans = []
-    for _h, w, c in shapes:
-        cols = int(max(1, min(c, (width + cell) // ((w + 1) * cell))))
-        want = c if fraction >= 1.0 else max(cols, math.ceil(fraction * c))
-        rows = math.ceil(min(c, want) / cols)
-        plans.append(LayerPlan(cols, rows, min(c, rows * cols)))
-    return plans
-
-
-def _height_of(shapes, plans, cell: float, extra_px: float, per_layer_px: float) -> float:
-    return extra_px + sum(per_layer_px + _mosaic_height(h, p.rows, cell) for (h, _, _), p in zip(shapes, plans, strict=True))
-
-
-def overview_layout(
-    shapes: Sequence[tuple[int, int, int]],
-    width: float,
-    height: float,
-    min_cell: float,
-    per_layer_px: float = TITLE_PX + 3,
-    extra_px: float = 0.0,
-) -> tuple[float, list[LayerPlan]]:
-    """Every layer's maps in ``width`` x ``height`` screen pixels at one cell size: ``(cell, plans)``.
-
-    The largest cell size (``min_cell`` to ``MAX_CELL_PX``) at which every channel of every
-    ``(h, w, c)`` layer fits, each layer below the previous one (``per_layer_px`` for its title,
-    ``extra_px`` for the rest). If even ``min_cell`` is too big for everything, each layer shows
-    the largest equal share of its maps that fits (at least one row each, in channel order); the
-    caller says how many are left out. Pure arithmetic, no Qt.
-    """
-    shapes = [tuple(int(d) for d in s) for s in shapes]
-    if not shapes:
-        return float(min_cell), []
-
-    def fits(cell: float, fraction: float = 1.0) -> bool:
-        return _height_of(shapes, _plans_at(shapes, width, cell, fraction), cell, extra_px, per_layer_px) <= height
-
-    top = max(MAX_CELL_PX, min_cell)
-    if fits(min_cell):
-        lo, hi = float(min_cell), float(top)
-        if fits(hi):
-            lo = hi
-        for _ in range(40):  # bisection on the cell size; the height only grows with it
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-        return lo, _plans_at(shapes, width, lo)
-    lo, hi = 0.0, 1.0  # a share of every layer's maps
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if fits(min_cell, mid) else (lo, mid)
-    return float(min_cell), _plans_at(shapes, width, min_cell, lo)
-
-
-def tile(maps: np.ndarray, cols: int) -> np.ndarray:
-    """``(h, w, c)`` -> one ``(rows*(h+1)-1, cols*(w+1)-1)`` mosaic, channels row by row, NaN gaps."""
-    h, w, c = maps.shape
-    rows = math.ceil(c / cols)
-    out = np.full((rows, h + 1, cols, w + 1), np.nan, np.float32)
-    padded = np.full((rows * cols, h, w), np.nan, np.float32)
-    padded[:c] = np.moveaxis(maps, -1, 0)
-    out[:, :h, :, :w] = padded.reshape(rows, cols, h, w).transpose(0, 2, 1, 3)
-    return out.reshape(rows * (h + 1), cols * (w + 1))[:-1, :-1]
-
-
-GAP_INDEX = 255  # the colour table's transparent entry, between maps
-
-
-def colour_table(cmap: pg.ColorMap) -> np.ndarray:
-    """``(256,)`` uint32 premultiplied ARGB words: 0..254 the colormap from 0 to 1, 255 transparent (a gap)."""
-    rgba = cmap.getLookupTable(0.0, 1.0, GAP_INDEX, alpha=True).astype(np.uint32)
-    alpha = rgba[:, 3]
-    r, g, b = (rgba[:, k] * alpha // 255 for k in range(3))
-    table = np.zeros(256, np.uint32)
-    table[:GAP_INDEX] = (alpha << 24) | (r << 16) | (g << 8) | b
-    return table
-
-
-def colour(mosaic: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """A mosaic of values in [0, 1] with NaN gaps -> ``(h, w)`` uint32 ARGB words through ``table`` (gaps transparent)."""
-    index = mosaic * (GAP_INDEX - 1) + 0.5
-    np.clip(index, 0.0, GAP_INDEX - 1, out=index)
-    index[np.isnan(index)] = GAP_INDEX
-    return table[index.astype(np.uint8)]
-
-
-def as_maps(a: np.ndarray) -> np.ndarray:
-    """Any layer output as ``(h, w, c)`` maps: a ``(n,)`` dense layer becomes one near-square map."""
-    a = np.asarray(a, np.float32)
-    if a.ndim == 3:
-        return a
-    flat = a.ravel()
-    w = max(1, math.ceil(math.sqrt(len(flat))))
-    grid = np.full(w * math.ceil(len(flat) / w), np.nan, np.float32)
-    grid[: len(flat)] = flat
-    return grid.reshape(-1, w, 1)
-
-
-def map_shape(shape: Sequence[int]) -> tuple[int, int, int]:
-    """The ``(h, w, c)`` a layer of output ``shape`` is drawn with (see :func:`as_maps`)."""
-    if len(shape) == 3:
-        return int(shape[0]), int(shape[1]), int(shape[2])
-    n = int(np.prod(shape))
-    w = max(1, math.ceil(math.sqrt(n)))
-    return math.ceil(n / w), w, 1
-
-
-class LayerMosaic(pg.ImageItem):
-    """One layer's channels as a mosaic; reports which channel and cell is clicked or hovered.
-
-    The image is the mosaic's values (0 to 1, NaN between maps). It is coloured here, in one table
-    lookup straight into the premultiplied ARGB that QPainter draws without converting:
-    pyqtgraph's own path for a float image with NaNs rescales it, searches the NaNs and hands Qt
-    an RGBA image that is converted again on every paint, which made this the panel's slowest step.
-    """
-
-    colours = colour_table(colormap())
-
-    def __init__(self, name: str, shape: tuple[int, int, int], cols: int, on_click, on_hover, units: int = 0):
-        super().__init__()
-        # Not "shape"/"name": QGraphicsItem.shape() is a method pyqtgraph calls for hit tests.
-        self.layer_name, self.map_shape, self.cols = name, shape, cols
-        self.units = units  # > 0: a dense layer of this many units drawn as one map
-        self._argb: np.ndarray | None = None  # the pixels the QImage shows (kept alive with it)
-        self._on_click, self._on_hover = on_click, on_hover
-        self.setAcceptHoverEvents(True)
-
-    def render(self):  # pyqtgraph override: called by paint() once after each setImage
-        values = self.image
-        if values is None or values.ndim != 2 or values.size == 0:
-            return super().render()
-        self._argb = np.ascontiguousarray(colour(np.asarray(values, np.float32), self.colours))
-        h, w = self._argb.shape
-        self.qimage = QImage(self._argb.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
-        self._renderRequired = False
-        self._unrenderable = False
-
-    def locate(self, pos: QPointF) -> MapCell | None:
-        """Mosaic position -> the cell there, or None on a gap."""
-        h, w, c = self.map_shape
-        x, y = int(math.floor(pos.x())), int(math.floor(pos.y()))
-        tr, rr = divmod(y, h + 1)
-        tc, cc = divmod(x, w + 1)
-        channel = tr * self.cols + tc
-        if x < 0 or y < 0 or rr >= h or cc >= w or tc >= self.cols or channel >= c:
-            return None
-        if self.units and rr * w + cc >= self.units:
-            return None
-        return MapCell(self.layer_name, channel, rr, cc)
-
-    def cell_rect(self, cell: MapCell) -> QRectF:
-        h, w, _ = self.map_shape
-        tr, tc = divmod(cell.channel, self.cols)
-        return QRectF(tc * (w + 1) + cell.col, tr * (h + 1) + cell.row, 1, 1)
-
-    def mouseClickEvent(self, event):  # noqa: N802 (pyqtgraph override)
-        if event.button() == Qt.MouseButton.LeftButton:
-            hit = self.locate(event.pos())
-            if hit is not None and not self.units:
-                event.accept()
-                self._on_click(hit)
-
-    def hoverEvent(self, event):  # noqa: N802 (pyqtgraph override)
-        if event.isExit():
-            self._on_hover(None)
-            return
-        self._on_hover(self.locate(event.pos()))
-
-
-class OverviewLabel(pg.LabelItem):
-    """One line of text in the overview that never widens or heightens the layout (a long line is cut at the edge)."""
-
-    def __init__(self, text: str, **kwargs):
-        super().__init__(text, **kwargs)
-        self.setFlag(self.GraphicsItemFlag.ItemClipsChildrenToShape, True)
-
-    def updateMin(self):  # noqa: N802 (pyqtgraph override)
-        super().updateMin()
-        self.setMinimumWidth(0)
-        self.setMinimumHeight(0)
-        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, 0)
-        self._sizeHint[Qt.SizeHint.PreferredSize] = (0, TITLE_PX)
-        self.updateGeometry()
-
-
-class MoreLabel(OverviewLabel):
-    """A layer's title in the overview; a click on it (where it says "+N more") asks for the rest."""
-
-    def __init__(self, text: str, layer: str, on_click, **kwargs):
-        super().__init__(text, **kwargs)
-        self.layer_name, self._on_click, self.hidden_maps = layer, on_click, 0
-
-    def mouseClickEvent(self, event):  # noqa: N802 (pyqtgraph override)
-        if event.button() == Qt.MouseButton.LeftButton and self.hidden_maps:
-            event.accept()
-            self._on_click(self.layer_name)
 
 
 class FeatureMapPanel(pg.GraphicsLayoutWidget):

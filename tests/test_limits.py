@@ -277,15 +277,15 @@ def _keras_zip(path, members: dict, compression=None):
 def test_a_config_that_inflates_past_the_limit_is_refused_without_reading_it(tmp_path, monkeypatch):
     import tracemalloc
 
-    from model.nets import inference
+    from model.nets import loading
 
-    monkeypatch.setattr(inference, "MAX_CONFIG_BYTES", 1_000_000)
+    monkeypatch.setattr(loading, "MAX_CONFIG_BYTES", 1_000_000)
     huge = b'{"class_name": "Sequential", "pad": "' + b"x" * 6_000_000 + b'"}'
     path = _keras_zip(tmp_path / "bomb.keras", {"config.json": huge, "metadata.json": b"{}"})
     assert path.stat().st_size < 100_000  # a small file...
     tracemalloc.start()
-    with pytest.raises(inference.ModelError, match="config.json") as caught:
-        inference._keras_config(path)
+    with pytest.raises(loading.ModelError, match="config.json") as caught:
+        loading._keras_config(path)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 3_000_000  # ...never inflated to its 6 MB
@@ -295,9 +295,9 @@ def test_a_config_that_inflates_past_the_limit_is_refused_without_reading_it(tmp
 def test_a_member_lying_about_its_size_is_read_only_to_the_limit(tmp_path, monkeypatch):
     import zipfile
 
-    from model.nets import inference
+    from model.nets import loading
 
-    monkeypatch.setattr(inference, "MAX_CONFIG_BYTES", 1_000)
+    monkeypatch.setattr(loading, "MAX_CONFIG_BYTES", 1_000)
     path = _keras_zip(tmp_path / "liar.keras", {"config.json": b'{"a": "' + b"y" * 5000 + b'"}'})
     raw = bytearray(path.read_bytes())
     info = zipfile.ZipFile(path).getinfo("config.json")
@@ -306,42 +306,42 @@ def test_a_member_lying_about_its_size_is_read_only_to_the_limit(tmp_path, monke
     central = raw.rfind(b"PK\x01\x02")
     raw[central + 24 : central + 28] = struct.pack("<I", 10)
     path.write_bytes(bytes(raw))
-    with pytest.raises(inference.ModelError):
-        inference._keras_config(path)
+    with pytest.raises(loading.ModelError):
+        loading._keras_config(path)
 
 
 def test_a_high_ratio_member_and_a_huge_total_are_refused_before_unpacking(tmp_path, monkeypatch):
-    from model.nets import inference
+    from model.nets import loading
 
     config = json.dumps({"class_name": "Sequential", "config": {}}).encode()
     bomb = _keras_zip(tmp_path / "zeros.keras", {"config.json": config, "model.weights.h5": bytes(30_000_000)})
-    with pytest.raises(inference.ModelError, match="zip bomb"):
-        finishes(lambda: inference._keras_config(bomb))
-    monkeypatch.setattr(inference, "MAX_ARCHIVE_BYTES", 1_000_000)
+    with pytest.raises(loading.ModelError, match="zip bomb"):
+        finishes(lambda: loading._keras_config(bomb))
+    monkeypatch.setattr(loading, "MAX_ARCHIVE_BYTES", 1_000_000)
     rng = np.random.default_rng(0)
     big = _keras_zip(
         tmp_path / "big.keras",
         {"config.json": config, "a.bin": rng.bytes(600_000), "b.bin": rng.bytes(600_000)},
     )
-    with pytest.raises(inference.ModelError, match="MiB"):
-        inference._keras_config(big)
+    with pytest.raises(loading.ModelError, match="MiB"):
+        loading._keras_config(big)
 
 
 def test_an_h5_config_over_the_limit_is_refused(tmp_path, monkeypatch):
     h5py = pytest.importorskip("h5py")
-    from model.nets import inference
+    from model.nets import loading
 
-    monkeypatch.setattr(inference, "MAX_CONFIG_BYTES", 100_000)
+    monkeypatch.setattr(loading, "MAX_CONFIG_BYTES", 100_000)
     for kind in ("fixed", "variable"):
         path = tmp_path / f"{kind}.h5"
         text = json.dumps({"class_name": "Sequential", "pad": "z" * 300_000})
         with h5py.File(path, "w", libver="latest") as f:
             f.attrs["model_config"] = np.bytes_(text) if kind == "fixed" else text
-        with pytest.raises(inference.ModelError, match="model_config"):
-            inference._h5_config(path)
-    monkeypatch.setattr(inference, "MAX_ARCHIVE_BYTES", 10_000)
-    with pytest.raises(inference.ModelError, match="MiB"):
-        inference._h5_config(path)
+        with pytest.raises(loading.ModelError, match="model_config"):
+            loading._h5_config(path)
+    monkeypatch.setattr(loading, "MAX_ARCHIVE_BYTES", 10_000)
+    with pytest.raises(loading.ModelError, match="MiB"):
+        loading._h5_config(path)
 
 
 @pytest.mark.slow

@@ -319,9 +319,9 @@ def test_a_picture_too_large_is_refused_from_its_header_before_decoding(qtbot, w
 def test_a_config_bomb_is_refused_in_one_line_and_the_previous_model_stays(qtbot, window, tmp_path, monkeypatch):
     import zipfile
 
-    from model.nets import inference
+    from model.nets import loading
 
-    monkeypatch.setattr(inference, "MAX_CONFIG_BYTES", 1_000_000)  # the same check, a smaller bomb
+    monkeypatch.setattr(loading, "MAX_CONFIG_BYTES", 1_000_000)  # the same check, a smaller bomb
     bomb = tmp_path / "bomb.keras"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("config.json", b'{"pad": "' + b" " * 5_000_000 + b'"}')

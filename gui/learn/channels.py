@@ -9,17 +9,17 @@ puts that digit on the canvas with the unit outlined in the feature maps.
 The numbers come from ``model/features.py``: the bundled model's ship precomputed in
 ``resources/`` (the view opens at once); any other model's are computed on a thread this view
 owns (progress bar, Cancel) and cached per model file in the user's cache folder.
+
+Beside it: ``channel_thread.py`` (that thread), ``channel_images.py`` (patches, mosaics, a layer's
+row) and ``channel_digits.py`` (a patch's digit put on the canvas); their names still import from here.
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, QThread, Signal, Slot
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeySequence, QPainter, QPen, QPixmap, QShortcut
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QGuiApplication, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -34,15 +34,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.teaching.feature_sets import FeatureSet, LayerFeatures, features_for, find_features
-from model.teaching.features import MNIST_TEST, Cancelled, model_hash
+from model.teaching.feature_sets import FeatureSet, LayerFeatures, find_features
+from model.teaching.features import MNIST_TEST, model_hash
 from model.teaching.numbers import fmt
 
+from .channel_digits import DigitChoice, show_digit
+from .channel_images import PREVIEW_CHANNELS, TILE_PX, grey_pixmap, layer_row, mosaic  # noqa: F401 (re-exported)
+from .channel_thread import _RETIRING, FeatureThread, _retire  # noqa: F401 (re-exported)
 from .widgets import message_label
 
 WIDTH, MIN_WIDTH = 900, 500  # the view's width: wanted, and the least that shows a row and the detail
-PREVIEW_CHANNELS = 6  # channels per layer row: enough to see what a layer does, all rows on one screen
-TILE_PX = 50
 PATCH_PX = 72
 OPTIMISED_PX = 150
 SOURCES = (("MNIST test digits", MNIST_TEST), ("My stored digits", "handwriting"))
@@ -52,92 +53,6 @@ INTRO = (
     "receptive field). Early layers see a few pixels and answer to strokes and edges; deeper ones see more and answer "
     "to curves, loops and parts of digits. Click a channel for its patches' values and an input made to excite it."
 )
-
-
-def grey_pixmap(image: np.ndarray, scale: float, px: int, box: tuple[int, int, int, int] | None = None) -> QPixmap:
-    """A float image in ``[0, scale]`` as a ``px``-wide grey pixmap, sharp pixels; ``box`` outlined in orange."""
-    a = np.ascontiguousarray(np.clip(np.asarray(image, np.float32) / (scale or 1.0), 0, 1) * 255, dtype=np.uint8)
-    h, w = a.shape
-    qimage = QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-    height = max(1, round(px * h / w))
-    pixmap = QPixmap.fromImage(qimage).scaled(
-        px, height, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.FastTransformation
-    )
-    if box is not None and box[1] > box[0] and box[3] > box[2]:
-        r0, r1, c0, c1 = box
-        sx, sy = px / w, height / h
-        painter = QPainter(pixmap)
-        painter.setPen(QPen(QColor("#ff9f1c"), 2))
-        painter.drawRect(QRect(QPoint(round(c0 * sx), round(r0 * sy)), QPoint(round(c1 * sx) - 1, round(r1 * sy) - 1)))
-        painter.end()
-    return pixmap
-
-
-def mosaic(patches: np.ndarray, gap: int = 1) -> np.ndarray:
-    """``(9, fh, fw)`` patches -> one ``(3 fh + 2 gap, 3 fw + 2 gap)`` image, largest first, row by row."""
-    n, fh, fw = patches.shape
-    side = int(np.ceil(np.sqrt(n)))
-    out = np.full((side * fh + (side - 1) * gap, side * fw + (side - 1) * gap), np.float32(patches.max() * 0.35))
-    for i in range(n):
-        r, c = divmod(i, side)
-        out[r * (fh + gap) : r * (fh + gap) + fh, c * (fw + gap) : c * (fw + gap) + fw] = patches[i]
-    return out
-
-
-@dataclass(frozen=True)
-class DigitChoice:
-    """A patch the user clicked: its whole digit and the unit that fired."""
-
-    drawing: np.ndarray | None  # (28, 28) float32 in [0, 1]
-    strokes: list | None  # the stored drawing's strokes, for the user's own digits
-    layer: str
-    channel: int
-    row: int
-    col: int
-    value: float
-
-
-_RETIRING: set[QThread] = set()  # threads let go of but still running: kept alive until they end
-
-
-def _retire(thread: QThread | None) -> None:
-    """Drop a thread without destroying it while it runs (Qt aborts on that); it ends on its own."""
-    if thread is None:
-        return
-    for signal in (thread.progressed, thread.computed, thread.failed):
-        try:
-            signal.disconnect()
-        except (RuntimeError, TypeError):
-            pass
-    if thread.isRunning():
-        _RETIRING.add(thread)
-        thread.finished.connect(lambda: _RETIRING.discard(thread))
-
-
-class FeatureThread(QThread):
-    """Computes a model's features off the GUI thread; ``cancel()`` stops it at the next batch."""
-
-    progressed = Signal(str, int, int)
-    computed = Signal(object)  # FeatureSet
-    failed = Signal(str)  # the reason; "" when cancelled
-
-    def __init__(self, model_path: Path, source: str, parent=None):
-        super().__init__(parent)
-        self.model_path, self.source = model_path, source
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def run(self) -> None:
-        try:
-            result = features_for(self.model_path, self.source, self.progressed.emit, self._cancel.is_set)
-        except Cancelled:
-            self.failed.emit("")
-        except Exception as exc:  # a model or data problem is the view's message, never a crash
-            self.failed.emit(str(exc) or type(exc).__name__)
-        else:
-            self.computed.emit(result)
 
 
 class ChannelsWindow(QWidget):
@@ -347,7 +262,7 @@ class ChannelsWindow(QWidget):
             return
         self.show_message(features.note)
         for f in features.layers:
-            self.rows_layout.addWidget(self._layer_row(f, features.scale))
+            self.rows_layout.addWidget(layer_row(f, features.scale, self.tiles, self.select))
         self.rows_layout.addStretch(1)
         self.layer_combo.blockSignals(True)
         self.layer_combo.clear()
@@ -358,36 +273,6 @@ class ChannelsWindow(QWidget):
         if features.layer(layer) is None:
             layer, channel = features.layers[0].name, 0
         self.select(layer, channel)
-
-    def _layer_row(self, f: LayerFeatures, scale: float) -> QWidget:
-        row = QWidget(objectName=f"channels_row_{f.name}")
-        v = QVBoxLayout(row)
-        v.setContentsMargins(2, 2, 2, 2)
-        v.setSpacing(1)
-        h, w, c = f.shape
-        shown = min(c, PREVIEW_CHANNELS)
-        title = QLabel(
-            f"<b>{f.name}</b> · sees <b>{f.field[0]}×{f.field[1]}</b> px · {f.kind} {h}×{w}"
-            + (f" · {shown} of {c} channels" if shown < c else f" · {c} channels")
-        )
-        title.setToolTip(f"Each unit of {f.name} sees a {f.field[0]}×{f.field[1]} patch of the digit: its receptive field.")
-        title.setWordWrap(True)
-        v.addWidget(title)
-        tiles = QHBoxLayout()
-        tiles.setSpacing(3)
-        for ch in range(shown):
-            b = QToolButton(objectName=f"channels_tile_{f.name}_{ch}")
-            b.setIcon(grey_pixmap(mosaic(f.patches[ch]), scale, TILE_PX))
-            b.setIconSize(QSize(TILE_PX, TILE_PX))
-            b.setCheckable(True)
-            b.setAutoRaise(True)
-            b.setToolTip(f"{f.name} channel {ch}: strongest value {fmt(float(f.values[ch, 0]), 3)}")
-            b.clicked.connect(lambda _=False, name=f.name, ch=ch: self.select(name, ch))
-            tiles.addWidget(b)
-            self.tiles[(f.name, ch)] = b
-        tiles.addStretch(1)
-        v.addLayout(tiles)
-        return row
 
     def select(self, layer: str, channel: int) -> None:
         """Show ``channel`` of ``layer`` in the detail: its nine patches and its optimised input."""
@@ -513,28 +398,3 @@ def open_channels(window) -> ChannelsWindow:
     info = window.state.model_info
     view.set_model(info.path if info is not None else None)
     return view
-
-
-def show_digit(window, choice: DigitChoice) -> None:
-    """Put the chosen digit on ``window``'s canvas and outline the unit that fired once its maps are shown."""
-    from gui.feature_maps import MapCell
-
-    def outline(_request_id: int) -> None:
-        window.state.result_shown.disconnect(outline)
-        window.feature_maps.select(MapCell(choice.layer, choice.channel, choice.row, choice.col))
-        result = window.state.last_result
-        shown = result.activations.get(choice.layer) if result is not None else None
-        value = f" = {fmt(float(shown[choice.row, choice.col, choice.channel]), 4)}" if shown is not None else ""
-        window.statusBar().showMessage(
-            f"{choice.layer} channel {choice.channel} at row {choice.row}, col {choice.col}{value} (outlined in the maps)", 15000
-        )
-
-    window.state.result_shown.connect(outline)
-    if choice.strokes is not None:
-        window.canvas.set_picture(None)
-        window.canvas.set_strokes(choice.strokes)
-    elif choice.drawing is not None:
-        window.show_digit(choice.drawing)
-    else:
-        window.state.result_shown.disconnect(outline)
-        window.statusBar().showMessage("This digit is not stored with the results; it cannot be put on the canvas.", 8000)

@@ -7,6 +7,9 @@ own Keras model (never the app's inference worker): loss and accuracy curves, th
 convolution's filters and a strip of test digits with their current answers come every ~0.5 s.
 A finished run is saved with its card in the user's models folder; "Use it" asks the main window
 to open it like File ▸ Open model.
+
+Beside it: ``trainer_thread.py`` (the training thread), ``trainer_views.py`` (the digit strip,
+the filter mosaic) and ``trainer_compare.py`` (the Compare dialog); their names still import from here.
 """
 
 from __future__ import annotations
@@ -16,13 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDoubleSpinBox,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -36,149 +37,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.training.live import Control, Progress, TrainSettings, compare_points
-from model.training.spec import PRESETS, USAGE, SpecError, normalise, plan, total_params
+from model.training.live import Progress, TrainSettings
+from model.training.spec import PRESETS, USAGE, SpecError, plan, total_params
 
+from .trainer_compare import CompareDialog
+from .trainer_thread import STRIP, TrainingThread
+from .trainer_views import DIGIT_PX, DigitStrip, filter_mosaic  # noqa: F401 (re-exported)
 from .widgets import diverging_colormap, fit_to_screen
 
-STRIP = 10  # test digits shown with their current answers
-DIGIT_PX = 36  # each drawn at this size: the strip fits a 1024-pixel-wide screen beside the layer table
 COLUMNS = ("Layer", "Output shape", "How (n + 2p − f)/s + 1", "Parameters", "How")
-
-
-class TrainingThread(QThread):
-    """Loads MNIST, trains one spec (its own Keras model), evaluates on test and saves it with its card.
-
-    ``progressed(Progress)`` about every 0.5 s; ``digits_ready(images, labels)`` once the watched test
-    digits are known; ``done(card path | None, Result | Exception)`` at the end (no path if cancelled).
-    """
-
-    progressed = Signal(object)
-    digits_ready = Signal(object, object)
-    done = Signal(object, object)
-
-    def __init__(self, spec: str, settings: TrainSettings, out: Path, data_dir=None, limit: int | None = None, parent=None):
-        super().__init__(parent)
-        self.spec, self.settings, self.out, self.data_dir, self.limit = spec, settings, out, data_dir, limit
-        self.control = Control()
-        self.probe: np.ndarray | None = None  # the user's drawing (28, 28), replaced whole by the GUI thread
-
-    def run(self) -> None:
-        try:
-            from model.training.live import load_spec_data, save_trained, train_spec
-
-            data = load_spec_data(self.data_dir, self.limit, self.settings.seed)
-            watch = data.x_test[:STRIP]
-            self.digits_ready.emit(watch[..., 0], data.y_test[:STRIP])
-            result = train_spec(
-                self.spec, data, self.settings, self.progressed.emit, self.control, watch, probe=lambda: self.probe
-            )
-            if result.cancelled:
-                self.done.emit(None, result)
-                return
-            command = f"Learn ▸ Build and train a network: {normalise(self.spec)}"
-            save_trained(self.spec, result, data, self.settings, self.out, command)
-            self.done.emit(self.out, result)
-        except Exception as exc:  # noqa: BLE001 - shown in the window, never a traceback dialog
-            self.done.emit(None, exc)
-
-
-class DigitStrip(QWidget):
-    """A row of test digits, each with the network's current answer (misread ones in red)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        grid = QGridLayout(self)
-        grid.setSpacing(2)
-        self.pictures, self.answers = [], []
-        for i in range(STRIP):
-            pic, ans = QLabel(), QLabel("·", alignment=Qt.AlignmentFlag.AlignCenter)
-            pic.setFixedSize(DIGIT_PX, DIGIT_PX)
-            pic.setStyleSheet("background: black;")
-            ans.setObjectName(f"trainer_answer_{i}")
-            grid.addWidget(pic, 0, i)
-            grid.addWidget(ans, 1, i)
-            self.pictures.append(pic)
-            self.answers.append(ans)
-        self.labels: np.ndarray | None = None
-
-    def set_digits(self, images: np.ndarray, labels: np.ndarray) -> None:
-        self.labels = labels
-        for pic, image in zip(self.pictures, images, strict=False):
-            a = np.ascontiguousarray((np.clip(image, 0, 1) * 255).astype(np.uint8))
-            q = QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QImage.Format.Format_Grayscale8).copy()
-            pic.setPixmap(QPixmap.fromImage(q).scaled(DIGIT_PX, DIGIT_PX))
-
-    def set_answers(self, answers: np.ndarray) -> int:
-        """Show ``answers``; returns how many are misread."""
-        wrong = 0
-        for label, answer, truth in zip(self.answers, answers, self.labels if self.labels is not None else [], strict=False):
-            ok = int(answer) == int(truth)
-            wrong += not ok
-            text = f"{int(answer)}" if ok else f"✗{int(answer)}"
-            if label.text() == text:  # a style sheet change re-polishes the widget: only when it changes
-                continue
-            label.setText(text)
-            label.setToolTip("" if ok else f"misread: this is a {int(truth)}")
-            label.setStyleSheet("color: #176b2c; font-weight: bold;" if ok else "color: #c0392b; font-weight: bold;")
-        return wrong
-
-
-def filter_mosaic(kernel: np.ndarray) -> np.ndarray:
-    """``(k, k, in, out)`` -> one ``(rows*(k+1), cols*(k+1))`` float32 image of the ``out`` filters (input channels averaged).
-
-    Row-major, for an ``ImageItem`` with ``axisOrder="row-major"``; gaps are 0 (white on the diverging map).
-    """
-    k = kernel.shape[0]
-    filters = kernel.mean(axis=2).transpose(2, 0, 1)  # (out, k, k)
-    cols = min(8, len(filters))
-    rows = -(-len(filters) // cols)
-    out = np.zeros((rows * (k + 1) - 1, cols * (k + 1) - 1), np.float32)
-    for i, f in enumerate(filters):
-        r, c = divmod(i, cols)
-        out[r * (k + 1) : r * (k + 1) + k, c * (k + 1) : c * (k + 1) + k] = f
-    return out
-
-
-class CompareDialog(QDialog):
-    """Parameters against MNIST-test accuracy for every network in the user's folder and the bundled two."""
-
-    def __init__(self, folder: Path | None = None, parent=None):
-        super().__init__(parent)
-        self.setObjectName("trainer_compare")
-        self.setWindowTitle("Compare networks: parameters against test accuracy")
-        layout = QVBoxLayout(self)
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setLogMode(x=True, y=False)
-        self.plot.setLabel("bottom", "parameters (log scale)")
-        self.plot.setLabel("left", "MNIST test accuracy (%)")
-        self.plot.showGrid(x=True, y=True, alpha=0.3)
-        layout.addWidget(self.plot)
-        self.note = QLabel(wordWrap=True)
-        layout.addWidget(self.note)
-        close = QPushButton("Close")
-        close.clicked.connect(self.close)
-        layout.addWidget(close, alignment=Qt.AlignmentFlag.AlignRight)
-        self.points = compare_points(folder)
-        for p in self.points:
-            colour = "#c0392b" if p.bundled else "#2c6fbb"
-            # log mode takes raw x for data, but items such as TextItem sit in the view's (log10) coordinates
-            self.plot.plot([p.params], [p.accuracy * 100], pen=None, symbol="o", symbolBrush=colour, symbolSize=10)
-            secs = f", {p.seconds:.0f} s" if p.seconds is not None else ""
-            label = p.name if len(p.name) <= 40 else p.name[:38] + "…"
-            text = pg.TextItem(f"{label} ({p.params:,}{secs})", color=colour, anchor=(0.5, 1.2))
-            text.setPos(np.log10(p.params), p.accuracy * 100)
-            self.plot.addItem(text)
-        if self.points:
-            xs = [np.log10(p.params) for p in self.points]
-            ys = [p.accuracy * 100 for p in self.points]
-            self.plot.setXRange(min(xs) - 0.6, max(xs) + 0.6, padding=0)
-            self.plot.setYRange(min(ys) - 0.5, min(100.0, max(ys) + 0.5), padding=0)
-        self.note.setText(
-            f"{len(self.points)} networks: red, the bundled CNN and the lesson's MLP; blue, the ones you trained "
-            "(kept with their cards in your models folder). Up and to the left is better: accuracy for fewer parameters."
-        )
-        self.resize(760, 520)
 
 
 class TrainerWindow(QWidget):

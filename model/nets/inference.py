@@ -24,15 +24,16 @@ becomes the model's input (:meth:`Predictor.prepare`):
 Outputs: one per class, at least 2. A final softmax gives probabilities; logits (a linear last
 layer, or outputs that are negative or do not sum to 1) get a softmax, sigmoids are divided by
 their sum; ``output_note`` says which. Class names come from the card, else ``"0"``..``"N-1"``.
+
+Beside it: ``loading.py`` (``load_checked_model``, ``ModelError``: the file checked and bounded
+before Keras reads it), ``fitting.py`` (``InputFitting``: the drawing fitted to the model's input
+and back) and ``results.py`` (``Prediction``, ``LayerInfo``); their names still import from here.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,287 +43,34 @@ from model.data.preprocess import INPUT_SIZE
 
 from .card import ModelCard, read_card
 from .confidence import Verdict, judge, judge_batch, logits_from_probabilities, pooled, read_calibration, softmax
+from .fitting import LENET_SIZE, InputFitting  # noqa: F401 (re-exported)
 from .graph import expects_raw_pixels, first_computing_layer, flat_model, output_head
+from .loading import (  # noqa: F401 (re-exported: checking and loading live in loading.py)
+    KERAS_PACKAGES,
+    MAX_ARCHIVE_BYTES,
+    MAX_ARCHIVE_MEMBERS,
+    MAX_COMPRESSION_RATIO,
+    MAX_CONFIG_BYTES,
+    MAX_INPUT_SIDE,
+    MIN_SIDE,
+    RATIO_CHECKED_FROM,
+    UNSAFE_CLASSES,
+    ModelError,
+    _h5_config,
+    _keras_config,
+    load_checked_model,
+)
+from .results import LayerInfo, Prediction, _dense_layers, _info, feature_layers  # noqa: F401 (LayerInfo re-exported)
 from .tf_runtime import import_tensorflow
 
 DEFAULT_MODEL = BUNDLED_MODEL
-MIN_SIDE = 8  # smaller inputs cannot hold a recognisable digit
-LENET_SIZE = 32  # LeNet-5 read MNIST's 28x28 digits padded to 32x32
-UNSAFE_CLASSES = {"Lambda", "TFOpLambda"}  # they carry Python code in the file
-KERAS_PACKAGES = {"keras", "keras_hub", "keras_cv", "keras_nlp"}
-# What a model file may hold, checked before any of it is unpacked or parsed (README, "Limits"):
-# a digit model is a few megabytes; these bounds are hundreds of times that.
-MAX_CONFIG_BYTES = 8 * 1024 * 1024  # config.json (or an .h5's model_config): the bundled one is ~10 KB
-MAX_ARCHIVE_BYTES = 512 * 1024 * 1024  # a .keras file's members, uncompressed, summed (an .h5 file's size)
-MAX_ARCHIVE_MEMBERS = 1000
-MAX_COMPRESSION_RATIO = 100  # weights barely compress; a member inflating more than this is a zip bomb
-RATIO_CHECKED_FROM = 1024 * 1024  # ...when it inflates past a megabyte (small JSON compresses well and is harmless)
-MAX_INPUT_SIDE = 1024  # a model's input at most 1024x1024 pixels: a 28x28 drawing holds no more
 MAX_BATCH_BYTES = 64 * 1024 * 1024  # one model call's inputs and 4-D activations, for batch classification
-# 4-D outputs that only repeat the input (reshaped, rescaled, or augmented only while training): not maps
-_PASS_THROUGH_MAPS = {"InputLayer", "Reshape", "Rescaling", "Normalization", "Resizing"}
-
-
-class ModelError(ValueError):
-    """A model the app cannot use; the message says what was found and what to do."""
-
-
-@dataclass
-class Prediction:
-    """The network's answer for one input.
-
-    ``probabilities``: ``(classes,)`` float32 summing to 1. ``activations``: layer name ->
-    ``(h, w, c)`` float32 for every layer with a 4-D output (convolutions, pooling, ...), in model
-    order, nested layers included. ``dense_activations``: layer name -> ``(units,)`` float32 for
-    every ``Dense`` layer. ``digit``/``class_index`` is ``None`` when the input held no digit.
-    """
-
-    probabilities: np.ndarray | None
-    activations: dict[str, np.ndarray] = field(default_factory=dict)
-    dense_activations: dict[str, np.ndarray] = field(default_factory=dict)
-    # How sure the answer is (``model.nets.confidence.Verdict``); ``probabilities`` are calibrated where
-    # the model's card has a calibration, ``raw_probabilities`` are the model's own.
-    verdict: Verdict | None = None
-    raw_probabilities: np.ndarray | None = None
-
-    @property
-    def class_index(self) -> int | None:
-        return None if self.probabilities is None else int(np.argmax(self.probabilities))
-
-    @property
-    def digit(self) -> int | None:
-        return self.class_index
-
-    @property
-    def confidence(self) -> float:
-        return 0.0 if self.probabilities is None else float(np.max(self.probabilities))
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    name: str
-    kind: str  # the Keras class name, e.g. "Conv2D"
-    shape: tuple[int, ...]  # output without the batch axis: (h, w, channels), or (units,) for Dense
-    params: int
-
-
-# --- checking and loading ---------------------------------------------------------------------
-
-
-def _unsafe_entry(config) -> str | None:
-    """The first Lambda layer or non-Keras class in a model config (decoded JSON), described; else ``None``."""
-    stack = [config]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            name = item.get("class_name")
-            if name in UNSAFE_CLASSES:
-                inner = item.get("config")
-                layer = inner.get("name") if isinstance(inner, dict) else None
-                return f"a {name} layer ({layer!r}), which runs Python code stored in the file"
-            module, registered = item.get("module"), item.get("registered_name")
-            if isinstance(module, str) and module and module.split(".")[0] not in KERAS_PACKAGES | {"builtins"}:
-                return f"a custom class {name!r} from module {module!r}, whose code is not part of Keras"
-            if isinstance(registered, str) and ">" in registered and not registered.startswith("keras"):
-                return f"a custom class {registered!r}, whose code is not part of Keras"
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return None
-
-
-def _reject_unsafe(config, path: Path) -> None:
-    """Refuse code in the model before Keras deserialises anything (the legacy .h5 loader would run it)."""
-    found = _unsafe_entry(config)
-    if found:
-        raise ModelError(
-            f"{path} contains {found}; refused, as such a file can run arbitrary code. "
-            f"Rebuild the model from built-in Keras layers and save it with model.save('name.keras')."
-        )
-
-
-def _mib(n: int) -> str:
-    return f"{n / 1024 / 1024:,.0f} MiB"
-
-
-def _check_members(path: Path, infos: list) -> None:
-    """Refuse an archive whose declared sizes exceed the bounds, before any member is unpacked."""
-    if len(infos) > MAX_ARCHIVE_MEMBERS:
-        raise ModelError(f"{path} holds {len(infos):,} files; a Keras model holds a few (at most {MAX_ARCHIVE_MEMBERS:,}).")
-    total = sum(info.file_size for info in infos)
-    if total > MAX_ARCHIVE_BYTES:
-        raise ModelError(
-            f"{path} unpacks to {_mib(total)}; models larger than {_mib(MAX_ARCHIVE_BYTES)} are refused "
-            f"(a digit model is a few MiB)."
-        )
-    for info in infos:
-        if info.file_size > RATIO_CHECKED_FROM and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
-            raise ModelError(
-                f"{path}: member {info.filename!r} inflates {info.compress_size:,} bytes to {info.file_size:,} "
-                f"(more than {MAX_COMPRESSION_RATIO}x); refused as a zip bomb."
-            )
-    config = next((info for info in infos if info.filename == "config.json"), None)
-    if config is not None and config.file_size > MAX_CONFIG_BYTES:
-        raise ModelError(f"{path}: config.json is {_mib(config.file_size)}; configs over {_mib(MAX_CONFIG_BYTES)} are refused.")
-
-
-def _keras_config(path: Path) -> dict:
-    """The decoded ``config.json`` of a ``.keras`` archive, every member bounded before any is unpacked."""
-    if not zipfile.is_zipfile(path):
-        raise ModelError(f"{path} is corrupt or not a Keras model: a .keras file is a zip archive, this is not.")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            names = {info.filename for info in infos}
-            if "config.json" not in names:
-                raise ModelError(f"{path} is not a Keras model: it has no config.json (found {sorted(names)[:5]}).")
-            _check_members(path, infos)
-            # A member can lie about its size: read at most one byte past the limit.
-            with zf.open("config.json") as f:
-                data = f.read(MAX_CONFIG_BYTES + 1)
-            if len(data) > MAX_CONFIG_BYTES:
-                raise ModelError(f"{path}: config.json inflates past {_mib(MAX_CONFIG_BYTES)}; refused.")
-            bad = zf.testzip()  # after the bounds: it inflates every member (in chunks)
-            if bad is not None:
-                raise ModelError(f"{path} is corrupt: member {bad!r} fails its checksum.")
-            return json.loads(data)
-    except (zipfile.BadZipFile, OSError, ValueError, RecursionError, EOFError, NotImplementedError) as exc:
-        if isinstance(exc, ModelError):
-            raise
-        raise ModelError(f"{path} is corrupt: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
-
-
-def _h5_config(path: Path) -> dict:
-    """The decoded ``model_config`` of a legacy ``.h5`` file, its size bounded before it is read."""
-    import h5py
-
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ModelError(f"{path} cannot be read: {exc}") from exc
-    if size > MAX_ARCHIVE_BYTES:  # an attribute's text lies inside the file: bounded by it
-        raise ModelError(f"{path} is {_mib(size)}; models larger than {_mib(MAX_ARCHIVE_BYTES)} are refused.")
-    try:
-        with h5py.File(path, "r") as f:
-            if "model_config" not in f.attrs:
-                text = None
-            else:
-                attr = f.attrs.get_id("model_config")
-                declared = attr.get_storage_size()
-                if declared > MAX_CONFIG_BYTES:
-                    raise ModelError(
-                        f"{path}: its model_config is {_mib(declared)}; configs over {_mib(MAX_CONFIG_BYTES)} are refused."
-                    )
-                text = f.attrs["model_config"]
-    except (OSError, KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, ModelError):
-            raise
-        raise ModelError(f"{path} is corrupt or not an HDF5 file: {exc}") from exc
-    if text is None:
-        raise ModelError(f"{path} holds only weights, no model. Save the whole model with model.save('name.keras').")
-    if isinstance(text, np.ndarray) and text.size == 1:
-        text = text.reshape(()).item()
-    if not isinstance(text, (str, bytes)):
-        raise ModelError(f"{path} has a model_config that is not text ({type(text).__name__}).")
-    if len(text) > MAX_CONFIG_BYTES:
-        raise ModelError(f"{path}: its model_config is {_mib(len(text))}; configs over {_mib(MAX_CONFIG_BYTES)} are refused.")
-    try:
-        return json.loads(text.decode() if isinstance(text, bytes) else text)
-    except (ValueError, RecursionError) as exc:
-        raise ModelError(f"{path} has an unreadable model config: {exc}") from exc
-
-
-def _check_path(path: Path) -> str:
-    """``"keras"`` or ``"h5"``; raises ``ModelError`` for anything else, saying what to do."""
-    if not path.exists():
-        raise ModelError(f"Model file not found: {path}")
-    if path.is_dir():
-        if (path / "saved_model.pb").exists() or (path / "saved_model.pbtxt").exists():
-            raise ModelError(
-                f"{path} is a TensorFlow SavedModel folder; Keras 3 loads it only as an inference layer "
-                f"(keras.layers.TFSMLayer), which the app cannot look inside. Convert it: load it with the Keras/TensorFlow "
-                f"version that made it and run model.save('{path.name}.keras'), then open that file."
-            )
-        raise ModelError(f"{path} is a folder; expected a .keras (or legacy .h5) model file.")
-    suffix = path.suffix.lower()
-    if suffix == ".keras":
-        return "keras"
-    if suffix in {".h5", ".hdf5"}:
-        return "h5"
-    raise ModelError(f"{path} is not a .keras (Keras 3) or .h5 (legacy Keras) model file; got suffix {path.suffix!r}.")
-
-
-def load_checked_model(path: str | os.PathLike):
-    """Load a ``.keras`` or legacy ``.h5`` model safely and check it can be fed grey images.
-
-    The config is checked for code before Keras deserialises it; then one input of shape
-    ``(h, w)`` or ``(h, w, 1)`` with ``h, w >= 8`` (or unknown), and one output of ``(classes,)``
-    with at least 2 classes. Raises ``ModelError`` naming what was found and what to do.
-    """
-    path = Path(path)
-    fmt = _check_path(path)
-    _reject_unsafe(_keras_config(path) if fmt == "keras" else _h5_config(path), path)
-    import_tensorflow()  # quietly, before Keras imports it (model/tf_runtime.py)
-    import keras
-
-    try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # corrupt weights, unknown layer classes, ...
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelError(f"{path} cannot be loaded as a Keras model: {text}") from exc
-    if not isinstance(model, keras.Model) or not model.inputs:
-        raise ModelError(f"{path} holds a {type(model).__name__}, not a built Keras model with a defined input.")
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ModelError(f"{path} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; expected one of each.")
-    shape = tuple(model.inputs[0].shape[1:])
-    grey = len(shape) == 2 or (len(shape) == 3 and shape[2] == 1)
-    if not grey or any(d is not None and d < MIN_SIDE for d in shape[:2]):
-        raise ModelError(
-            f"{path} expects input {('None',) + shape}; this app feeds one grey image: (None, h, w) or "
-            f"(None, h, w, 1) with h, w >= {MIN_SIDE}, e.g. (None, 28, 28, 1)."
-        )
-    if any(d is not None and d > MAX_INPUT_SIDE for d in shape[:2]):
-        raise ModelError(
-            f"{path} expects input {('None',) + shape}; inputs larger than {MAX_INPUT_SIDE}x{MAX_INPUT_SIDE} pixels "
-            f"are refused (a 28x28 drawing holds no more detail); save a model with a smaller input, e.g. (None, 28, 28, 1)."
-        )
-    out_shape = tuple(model.outputs[0].shape[1:])
-    if len(out_shape) != 1 or out_shape[0] is None or out_shape[0] < 2:
-        raise ModelError(
-            f"{path} outputs {('None',) + out_shape}; expected one score per class, (None, classes) with at "
-            f"least 2 classes, e.g. (None, 10) for the digits."
-        )
-    return model
-
-
-def feature_layers(flat) -> list:
-    """The layers of a flat model with a 4-D output ``(batch, h, w, c)``, in order (convolutions, pooling, ...)."""
-    out = []
-    for layer in flat.layers:
-        kind = type(layer).__name__
-        if kind in _PASS_THROUGH_MAPS or kind.startswith("Random"):
-            continue
-        try:
-            shape = layer.output.shape
-        except (AttributeError, ValueError):
-            continue  # layers used more than once have no single output; skip them
-        if len(shape) == 4:
-            out.append(layer)
-    return out
-
-
-def _dense_layers(flat) -> list:
-    return [layer for layer in flat.layers if type(layer).__name__ == "Dense" and len(layer.output.shape) == 2]
-
-
-def _info(layer, shape) -> LayerInfo:
-    return LayerInfo(layer.name, type(layer).__name__, tuple(int(d) for d in shape[1:]), int(layer.count_params()))
 
 
 # --- the predictor ----------------------------------------------------------------------------
 
 
-class Predictor:
+class Predictor(InputFitting):
     """Probabilities, every feature map and every Dense layer's output of a model in one fast call.
 
     ``Predictor()`` loads the bundled model; ``Predictor(path)`` any grey-image classifier (see the
@@ -456,23 +204,6 @@ class Predictor:
             )
         return self._fn
 
-    def _describe_input(self, detected: tuple[float, float], why: str) -> str:
-        h, w = self.input_size
-        if (h, w) == (INPUT_SIZE, INPUT_SIZE):
-            size = f"{h}x{w} pixels: the drawing as is"
-        elif (h, w) == (LENET_SIZE, LENET_SIZE):
-            size = f"{h}x{w} pixels: the 28x28 drawing padded by 2 black pixels on each side (as LeNet was fed MNIST)"
-        else:
-            size = f"{h}x{w} pixels: the 28x28 drawing resampled (bilinear)"
-        low, high = self.input_range
-        values = f"values {low:g} (black) to {high:g} (white)"
-        if self.model_card.input_range is not None:
-            values += " (from the model's card)"
-        elif why:
-            values += f" ({why})"
-        ink = "; dark ink on white (the card says invert)" if self.invert else ""
-        return f"Input {size}; {values}{ink}."
-
     def _names(self) -> list[str]:
         names = self.model_card.class_names
         if names is not None and len(names) != self.num_classes:
@@ -511,70 +242,6 @@ class Predictor:
         return max(1, MAX_BATCH_BYTES // (4 * max(per_input, 1)))
 
     # --- feeding and running -------------------------------------------------------------------
-
-    def prepare(self, image: np.ndarray) -> np.ndarray:
-        """``(28, 28)`` drawing (or ``(n, 28, 28)``) -> the exact float32 batch the model receives.
-
-        ``(1, h, w[, 1])`` (or ``(n, ...)``): rendered at the model's size, inverted if the card
-        says so, scaled to the model's value range.
-        """
-        x = np.asarray(image, np.float32)
-        if x.ndim == 2:
-            x = x[None]
-        elif x.ndim == 4 and x.shape[-1] == 1:
-            x = x[..., 0]
-        if x.ndim != 3 or x.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
-            raise ValueError(
-                f"Expected a ({INPUT_SIZE}, {INPUT_SIZE}) drawing image or (n, {INPUT_SIZE}, {INPUT_SIZE}) images; "
-                f"got shape {np.shape(image)}."
-            )
-        h, w = self.input_size
-        if (h, w) == (LENET_SIZE, LENET_SIZE):
-            pad = (LENET_SIZE - INPUT_SIZE) // 2
-            x = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
-        elif (h, w) != (INPUT_SIZE, INPUT_SIZE):
-            import tensorflow as tf
-
-            x = tf.image.resize(x[..., None], (h, w), method="bilinear").numpy()[..., 0]
-        if self.invert:
-            x = 1.0 - x
-        low, high = self.input_range
-        if (low, high) != (0.0, 1.0):
-            x = low + (high - low) * x
-        if self._channel_axis:
-            x = x[..., None]
-        return np.ascontiguousarray(x, dtype=np.float32)
-
-    def to_drawing(self, values: np.ndarray) -> np.ndarray:
-        """A map over the model input ``(h, w)`` (saliency, attributions) -> ``(28, 28)`` over the drawing.
-
-        Cropped for a padded 32x32 input (the padding holds no ink), resampled bilinearly for other
-        sizes (for display: sums are not kept), unchanged for 28x28.
-        """
-        values = np.asarray(values, np.float32)
-        h, w = self.input_size
-        if (h, w) == (INPUT_SIZE, INPUT_SIZE):
-            return values
-        if (h, w) == (LENET_SIZE, LENET_SIZE):
-            pad = (LENET_SIZE - INPUT_SIZE) // 2
-            return np.ascontiguousarray(values[pad : pad + INPUT_SIZE, pad : pad + INPUT_SIZE])
-        import tensorflow as tf
-
-        return tf.image.resize(values[None, ..., None], (INPUT_SIZE, INPUT_SIZE), method="bilinear").numpy()[0, ..., 0]
-
-    def drawing_window(self, window: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-        """A rectangle ``(row0, row1, col0, col1)`` on the model input -> the one it covers on the 28x28 drawing."""
-        r0, r1, c0, c1 = window
-        h, w = self.input_size
-        if (h, w) == (LENET_SIZE, LENET_SIZE):
-            pad = (LENET_SIZE - INPUT_SIZE) // 2
-            r0, r1, c0, c1 = r0 - pad, r1 - pad, c0 - pad, c1 - pad
-        elif (h, w) != (INPUT_SIZE, INPUT_SIZE):
-            sr, sc = INPUT_SIZE / h, INPUT_SIZE / w
-            r0, r1, c0, c1 = int(r0 * sr), int(np.ceil(r1 * sr)), int(c0 * sc), int(np.ceil(c1 * sc))
-        clip = lambda v: min(max(v, 0), INPUT_SIZE)
-        r0, r1, c0, c1 = clip(r0), clip(r1), clip(c0), clip(c1)
-        return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else (0, 0, 0, 0)
 
     def _to_probabilities(self, raw: np.ndarray) -> np.ndarray:
         """``(n, classes)`` model outputs -> probabilities, one row summing to 1 per input."""

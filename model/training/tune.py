@@ -20,6 +20,9 @@ held-out drawings, so the "after" figure is what to expect on the person's next 
 The tuned model and its card are written atomically (temporary file, then rename): a crash or a
 Cancel leaves the previous files as they were and no half-written one. The bundled model is never
 overwritten.
+
+Beside it: ``tune_data.py`` (the held-out split, the replay digits, the targets) and
+``tune_report.py`` (``describe``: the before/after in words); their names still import from here.
 """
 
 from __future__ import annotations
@@ -32,17 +35,21 @@ from pathlib import Path
 
 import numpy as np
 
-from model.data.paths import RESOURCES, is_bundled
+from model.data.paths import is_bundled
 from model.nets.memory import MEMORY_REFERENCES
 
-REPLAY_FILE = RESOURCES / "mnist_replay.npz"
-# The project's shared data folder, when this is a source checkout next to it.
-HOLDOUT_EVERY = 5  # every 5th drawing of each digit is held out of tuning (20%)
-MIN_DRAWINGS = 5
-TOO_FEW_HELD_OUT = 10  # fewer held-out drawings than this and a before/after percentage means nothing
-# At most this many drawings are tuned on, the most recently stored first (by file time): with 8
-# warped variants each that is 27,000 images (85 MB as float32) however many are stored.
-MAX_DRAWINGS = 3000
+from .tune_data import (  # noqa: F401 (re-exported: the data tuned on lives in tune_data.py)
+    HOLDOUT_EVERY,
+    MAX_DRAWINGS,
+    MIN_DRAWINGS,
+    REPLAY_FILE,
+    _targets,
+    holdout_split,
+    load_replay,
+    most_recent,
+)
+from .tune_report import TOO_FEW_HELD_OUT, describe, misread_advice  # noqa: F401 (re-exported)
+
 RENDER_CHUNK = 100  # drawings rendered between two looks at should_stop
 
 
@@ -81,93 +88,9 @@ class TuneCancelled(Exception):
 Progress = Callable[[float, str], None]  # fraction done in [0, 1], what is happening
 
 
-def holdout_split(labels: Sequence[int], every: int = HOLDOUT_EVERY) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(tune, held_out)``: the ``every``-th, ``2*every``-th, ... drawing of each digit is held out.
-
-    Deterministic, stratified by digit, and keeps the earliest drawings of each digit for tuning.
-    """
-    seen: dict[int, int] = {}
-    tune, held = [], []
-    for i, label in enumerate(labels):
-        seen[label] = seen.get(label, 0) + 1
-        (held if seen[label] % every == 0 else tune).append(i)
-    return np.asarray(tune, np.int64), np.asarray(held, np.int64)
-
-
-def load_replay(count: int, rng: np.random.Generator, mnist_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """``count`` MNIST training digits ``(n, 28, 28)`` float32 in [0, 1], labels, and where they came from.
-
-    Balanced over the digits. From ``mnist_dir`` (IDX files) when given and readable, else from the
-    shipped ``resources/mnist_replay.npz`` (then at most as many as it holds).
-    """
-    x = y = None
-    source = ""
-    if mnist_dir is not None:
-        from model.data.readers import DataError, load_mnist
-
-        try:
-            (x, y), _ = load_mnist(mnist_dir)
-            source = f"MNIST training set in {mnist_dir}"
-        except DataError:
-            x = None
-    if x is None:
-        with np.load(REPLAY_FILE) as f:
-            x, y = f["x"], f["y"]
-        source = f"{REPLAY_FILE.name} (MNIST training digits shipped with the app)"
-    per_class = max(1, count // 10)
-    keep = np.concatenate([rng.permutation(np.flatnonzero(y == d))[:per_class] for d in range(10)])
-    keep = rng.permutation(keep)
-    return x[keep].astype(np.float32) / 255.0, y[keep].astype(np.int64), source
-
-
-def _targets(base_probs, y_user: np.ndarray, y_rep: np.ndarray, temperature: float | None):
-    """Training targets and loss: the person's labels, and for replay digits the labels or the base's softened answers.
-
-    Labels are output indices (``Feeding.label_index``); ``base_probs()`` gives the base model's
-    ``(n_replay, 10)`` probabilities. With distillation, targets are ``(n, 11)``: a distribution over
-    the outputs plus a flag column (1 = compare the *softened* output, ``softmax(log p / T)``, with
-    it, scaled by ``T**2``).
-    """
-    if temperature is None:
-        return np.concatenate([y_user, y_rep]), "sparse_categorical_crossentropy"
-    from keras import ops
-
-    base = np.asarray(base_probs(), np.float64)
-    soft = np.exp(np.log(np.clip(base, 1e-12, 1.0)) / temperature)
-    soft /= soft.sum(1, keepdims=True)
-    user = np.concatenate([np.eye(10)[y_user], np.zeros((len(y_user), 1))], 1)
-    replay = np.concatenate([soft, np.ones((len(soft), 1))], 1)
-    t = float(temperature)
-
-    def loss(y_true, p):
-        target, distilled = y_true[:, :10], y_true[:, 10]
-        log_p = ops.log(ops.clip(p, 1e-7, 1.0))
-        hard = -ops.sum(target * log_p, axis=-1)
-        log_soft = ops.log_softmax(log_p / t, axis=-1)
-        return ops.where(distilled > 0.5, -ops.sum(target * log_soft, axis=-1) * t * t, hard)
-
-    return np.concatenate([user, replay]).astype(np.float32), loss
-
-
 def blend_weights(base: list[np.ndarray], tuned: list[np.ndarray], alpha: float) -> list[np.ndarray]:
     """``base + alpha * (tuned - base)`` for every weight array (``alpha=1``: the tuned weights)."""
     return [(b + alpha * (t - b)).astype(t.dtype) for b, t in zip(base, tuned, strict=True)]
-
-
-def most_recent(drawings: Sequence, limit: int = MAX_DRAWINGS) -> list:
-    """At most ``limit`` of ``drawings``, the most recently stored (file time; else the last given), in their order."""
-    if len(drawings) <= limit:
-        return list(drawings)
-
-    def stored(i: int) -> float:
-        path = getattr(drawings[i], "path", None)
-        try:
-            return Path(path).stat().st_mtime if path is not None else float(i)
-        except OSError:
-            return float("-inf")
-
-    keep = sorted(sorted(range(len(drawings)), key=lambda i: (stored(i), i))[-limit:])
-    return [drawings[i] for i in keep]
 
 
 def _render(drawings, indices, variants: int, rng, stop: Callable[[], bool], report: Progress):
@@ -479,54 +402,3 @@ def _tune(
         raise
     report(1.0, "done")
     return card
-
-
-def misread_advice(misread: Sequence[tuple[int, int]]) -> str:
-    """What the tuned model still misreads (``(labelled, read as)`` pairs) and what to try about it."""
-    from collections import Counter
-
-    pairs = Counter(misread)
-    said = ", ".join(f"{t} read as {r}" + (f" ({k}×)" if k > 1 else "") for (t, r), k in sorted(pairs.items()))
-    digits = sorted({t for t, _ in misread})
-    named = " and ".join(f"{d}s" for d in digits)
-    return (
-        f"still misread after tuning: {said}. Try: store more {named} written your usual way (10 or more of each), "
-        "check in My handwriting that they are labelled right, then fine-tune again"
-    )
-
-
-def describe(card: dict) -> str:
-    """A few lines a person can read: what was tuned, and the before/after figures."""
-    t, ba = card["tuning"], card["before_after"]
-    lines = [
-        f"tuned {t['base_model_name']} on {t['tuned_on']} of your {t['samples']} drawings "
-        f"(+ {t['replay']['images']} MNIST replay digits) in {t['seconds']:.0f} s"
-    ]
-
-    def pct(v, digits=1):
-        return "-" if v is None else f"{v * 100:.{digits}f}%"
-
-    h = ba["held_out_drawings"]
-    n = h["n"]
-    if n >= TOO_FEW_HELD_OUT:
-        lines.append(f"your {n} held-out drawings: {pct(h['before'])} before -> {pct(h['after'])} after")
-    elif n:
-        right = round((h["after"] or 0) * n)
-        lines.append(
-            f"{n} held-out drawing{'s' if n != 1 else ''}: too few to judge; store at least 5 of each digit "
-            f"({right} of {n} read right after tuning)"
-        )
-    else:
-        lines.append("no drawings held out: too few to judge; store at least 5 of each digit")
-    misread = [tuple(pair) for pair in h.get("misread_after") or []]
-    if misread:
-        lines.append(misread_advice(misread))
-    if ba.get("mnist_test"):
-        m = ba["mnist_test"]
-        lines.append(f"MNIST test ({m['n']:,}): {pct(m['before'], 2)} before -> {pct(m['after'], 2)} after")
-    from .personal import ask_for_more
-
-    ask = ask_for_more(t.get("still_confused"))
-    if ask:
-        lines.append(ask)
-    return "\n".join(lines)
