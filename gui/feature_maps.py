@@ -289,10 +289,14 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
         """A plain-text item just after ``title``'s text, in its font and colour, for the layer's largest value."""
         text = title.item
         peak = QGraphicsSimpleTextItem(text)
-        peak.setFont(text.font())
-        peak.setBrush(text.defaultTextColor())
+        font = text.font()  # the title's size and colour are in its HTML, from the label's options
+        size = str(title.opts.get("size") or "")
+        if size.endswith("pt"):
+            font.setPointSizeF(float(size[:-2]))
+        peak.setFont(font)
+        peak.setBrush(pg.mkColor(title.opts.get("color") or "#dddddd"))
         margin = text.document().documentMargin()
-        peak.setPos(margin + text.document().idealWidth(), margin)
+        peak.setPos(text.document().idealWidth() - margin, margin)  # idealWidth counts both margins
         return peak
 
     def peak_text(self, layer: str) -> str:

@@ -4,6 +4,7 @@ and each layer's largest value is written after its title."""
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QColor
 
@@ -59,5 +60,10 @@ def test_the_largest_value_is_written_after_each_title_once_there_is_a_drawing(p
     assert panel.peak_text("conv1") == " · max 3.25"
     assert panel.peak_text("dense") == " · max 1.50"
     assert "conv1" in panel._titles["conv1"].text and "max" not in panel._titles["conv1"].text
+    # written in the title's colour and size, right after its text (not over it, not far from it)
+    title, peak = panel._titles["conv1"], panel._peaks["conv1"]
+    assert peak.brush().color() == pg.mkColor(title.opts["color"])
+    text_right = title.item.document().idealWidth() - title.item.document().documentMargin()
+    assert peak.pos().x() == pytest.approx(text_right) and peak.font().pointSizeF() <= 9
     panel.set_activations({})
     assert panel.peak_text("conv1") == ""
