@@ -291,14 +291,18 @@ def _tune(
     fit_seconds = time.perf_counter() - t_fit
     for layer in frozen:
         layer.trainable = True  # the saved model is an ordinary one
+    from .personal import build_memory, memory_path, remembered, still_confused
+
+    # What the memory of your digits holds while measuring: the tuned-on drawings only, so the
+    # held-out ones stay unseen (personal.py), beside the MNIST references.
+    remember = remembered(drawings, tune_idx, references) if cfg.adaptive else None
     if plan is not None and plan["strength"] == "harder" and not (watch.cancelled or stop()):
         from dataclasses import replace
 
-        from .personal import CHECK_DIGITS, check_seed, choose_blend, remembered
+        from .personal import CHECK_DIGITS, check_seed, choose_blend
 
         report(0.9, "checking it has not forgotten MNIST")
         check = load_replay(CHECK_DIGITS, np.random.default_rng(check_seed(cfg.seed)), mnist_dir)
-        remember = remembered(drawings, tune_idx, references)
         cfg = replace(cfg, blend=choose_blend(model, feeding, base_weights, check, plan, remember))
     if cfg.blend != 1.0:
         model.set_weights(blend_weights(base_weights, model.get_weights(), cfg.blend))
@@ -306,11 +310,8 @@ def _tune(
         raise TuneCancelled()
 
     report(0.92, "measuring the tuned model")
-    from .personal import build_memory, memory_path, remembered, still_confused
-
-    # The person's own digits as a nearest-neighbour memory (personal.py); measured with it, as read:
-    # the tuned-on drawings only, so the held-out ones stay unseen.
-    memory = build_memory(model, feeding, *remembered(drawings, tune_idx, references)) if cfg.adaptive else None
+    # The person's own digits as a nearest-neighbour memory; the tuned model is measured with it, as read.
+    memory = build_memory(model, feeding, *remember) if remember is not None else None
     after_read = _readings(model, feeding, x_held, memory)
     after_held = None if after_read is None else float(np.mean(after_read == y_held))
     confused = still_confused(model, feeding, drawings, tune_idx, x_held, y_held, memory)
