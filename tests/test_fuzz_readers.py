@@ -14,6 +14,7 @@ import struct
 import zlib
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -228,3 +229,17 @@ def test_keras_archives_give_a_model_error_or_a_config(tmp_path_factory, members
         assert str(exc).strip() and "\n" not in str(exc)
         return
     assert "config.json" in members and json.loads(members["config.json"]) == config
+
+
+@pytest.mark.parametrize("config", [b"NaN", b"[1, 2]", b'"a model"', b"null"])
+def test_a_keras_config_that_is_not_an_object_is_a_model_error(tmp_path, config):
+    """Found by the fuzz test above: config.json holding NaN was returned as the model's config."""
+    import zipfile
+
+    from model.nets.inference import ModelError, _keras_config
+
+    path = tmp_path / "m.keras"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("config.json", config)
+    with pytest.raises(ModelError, match="config.json holds a"):
+        _keras_config(path)

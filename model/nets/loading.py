@@ -114,7 +114,10 @@ def _keras_config(path: Path) -> dict:
             bad = zf.testzip()  # after the bounds: it inflates every member (in chunks)
             if bad is not None:
                 raise ModelError(f"{path} is corrupt: member {bad!r} fails its checksum.")
-            return json.loads(data)
+            config = json.loads(data)
+            if not isinstance(config, dict):
+                raise ModelError(f"{path} is corrupt: its config.json holds a {type(config).__name__}, not a model's settings.")
+            return config
     except (zipfile.BadZipFile, OSError, ValueError, RecursionError, EOFError, NotImplementedError) as exc:
         if isinstance(exc, ModelError):
             raise
