@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt
-from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter, QPen, QPixmap
+from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -184,6 +184,53 @@ def callouts(window) -> list[Callout]:
     return out
 
 
+BADGE = 24
+
+
+def _busyness(image: QImage, rect: QRectF) -> float:
+    """How much of the picture a badge on ``rect`` would hide: the spread of its pixels' grey levels
+    (text and maps vary a lot, an empty margin not at all)."""
+    import numpy as np
+
+    r = rect.toRect().intersected(image.rect())
+    if r.isEmpty():
+        return float("inf")
+    part = image.copy(r).convertToFormat(QImage.Format.Format_Grayscale8)
+    stride = part.bytesPerLine()
+    pixels = np.frombuffer(part.constBits(), np.uint8, count=stride * part.height()).reshape(part.height(), stride)
+    return float(pixels[:, : part.width()].std())
+
+
+def _quiet_corner(image: QImage, r: QRectF) -> QRectF:
+    """Where a part's number badge hides the least: the quietest spot along its frame's inside edges
+    (a thin bar: along its middle), nearest the top left among equals, so a badge covers neither
+    the title nor the button of the part it marks."""
+    step = BADGE // 2
+    if r.height() < BADGE + 6:  # a thin bar: the badge sits on its middle line
+        top = min(max(r.top() + (r.height() - BADGE) / 2, 0), image.height() - BADGE)
+        spots = [QRectF(x, top, BADGE, BADGE) for x in _steps(r.left() + 6, r.right() - BADGE - 6, step)]
+    else:
+        left, right = r.left() + 4, r.right() - BADGE - 4
+        top, bottom = r.top() + 3, r.bottom() - BADGE - 3
+        xs, ys = _steps(left, right, step), _steps(top, bottom, step)
+        spots = [QRectF(x, y, BADGE, BADGE) for y in (top, bottom) for x in xs]
+        spots += [QRectF(x, y, BADGE, BADGE) for x in (left, right) for y in ys]
+    origin = r.topLeft()
+
+    def cost(spot: QRectF) -> float:  # hidden detail first; a pixel further from the corner weighs little
+        return _busyness(image, spot) + 0.002 * ((spot.left() - origin.x()) + (spot.top() - origin.y()))
+
+    return min(spots, key=cost)
+
+
+def _steps(start: float, stop: float, step: int) -> list[float]:
+    """``start``, ``start + step``, ... up to ``stop`` and ``stop`` itself (at least ``start``)."""
+    if stop <= start:
+        return [start]
+    out = [start + i * step for i in range(int((stop - start) // step) + 1)]
+    return out if out[-1] == stop else [*out, stop]
+
+
 def annotated_screenshot(window, width: int = 900) -> tuple[QPixmap, list[Callout]]:
     """``window`` as it is now, scaled to ``width`` pixels, with each callout's frame and number."""
     shot = window.grab()
@@ -197,14 +244,13 @@ def annotated_screenshot(window, width: int = 900) -> tuple[QPixmap, list[Callou
     font.setPixelSize(15)
     painter.setFont(font)
     accent = QColor(230, 120, 20)
+    image = pixmap.toImage()  # before any badge is drawn: the corners are judged on the window itself
     for mark in marks:
         r = QRectF(mark.rect.x() * scale, mark.rect.y() * scale, mark.rect.width() * scale, mark.rect.height() * scale)
         painter.setPen(QPen(accent, 2, Qt.PenStyle.DashLine))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(r.adjusted(1, 1, -1, -1))
-        badge = QRectF(r.left() + 4, r.top() + 2, 24, 24)
-        if r.height() < 30:  # a thin bar: the badge goes to its right end, inside the picture
-            badge.moveTo(r.right() - 30, min(max(r.top() + (r.height() - 24) / 2, 0), pixmap.height() - 24))
+        badge = _quiet_corner(image, r)
         painter.setPen(QPen(QColor("white"), 2))
         painter.setBrush(accent)
         painter.drawEllipse(badge)

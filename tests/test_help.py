@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QColor, QKeySequence
 from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QPushButton, QTableWidget
 
 from gui.help import GETTING_STARTED, shortcut_rows
@@ -102,3 +102,33 @@ def test_about_says_version_model_accuracy_and_parameters_with_the_card_one_clic
 def test_the_window_title_names_the_model_and_the_app_once(qtbot, window):
     qtbot.waitUntil(lambda: window.model_info is not None, timeout=60_000)
     assert window.windowTitle() == "mnist_cnn.keras — Digit Recognizer"
+
+
+def test_a_callout_badge_sits_where_it_hides_nothing_not_over_the_title(qtbot):
+    """The number badge of a part must not hide its title or its button: it goes where the frame's
+    edge is empty, and to the top left when nothing is in the way."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter
+
+    from gui.help import _quiet_corner
+
+    image = QImage(400, 300, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    painter.setPen(QColor("black"))
+    painter.drawText(QRectF(4, 4, 300, 30), "Feature maps — every layer, live")  # a title at the top left
+    button = QRectF(340, 2, 56, 26)
+    painter.drawRect(button)  # a button at the top right
+    painter.drawText(button, "Zoom +")
+    for y in range(40, 300, 6):  # busy maps everywhere below the title bar
+        painter.drawLine(0, y, 400, y + 3)
+    painter.end()
+    badge = _quiet_corner(image, QRectF(0, 0, 400, 300))
+    under = image.copy(badge.toRect())
+    hidden = [(x, y) for x in range(under.width()) for y in range(under.height()) if under.pixelColor(x, y) != QColor("white")]
+    assert not hidden, f"the badge at {badge} hides {len(hidden)} pixels of title, button or maps"
+
+    blank = QImage(400, 300, QImage.Format.Format_RGB32)
+    blank.fill(QColor("white"))
+    badge = _quiet_corner(blank, QRectF(0, 0, 400, 300))
+    assert badge.left() < 10 and badge.top() < 10  # nothing to avoid: top left, as always
