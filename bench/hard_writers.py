@@ -187,12 +187,13 @@ def styled(digit, style):
     return PenDigit(strokes=strokes, label=digit.label, writer=digit.writer)
 
 
-def hard_writers(pendigits: Path, writers) -> dict[int, list]:
-    """writer -> that writer's pen digits, in stored order, redrawn in the writer's style."""
+def hard_writers(pendigits: Path, writers, natural: bool = False) -> dict[int, list]:
+    """writer -> that writer's pen digits, in stored order, redrawn in the writer's style
+    (``natural``: as they were written, for a base model that never saw these writers)."""
     from model.data.readers import read_pendigits
 
     digits = read_pendigits(pendigits)
-    return {w: [styled(d, STYLES[w]) for d in digits if d.writer == w] for w in writers}
+    return {w: [d if natural else styled(d, STYLES[w]) for d in digits if d.writer == w] for w in writers}
 
 
 def _accuracy(predictor, digits) -> tuple[float, np.ndarray, np.ndarray]:
@@ -212,7 +213,7 @@ def add_memory(args) -> int:
     from model.training.personal import build_memory, memory_path, remembered
     from model.training.tune import TuneConfig, load_replay
 
-    writers = hard_writers(args.pendigits, parse_writers(args.writers))
+    writers = hard_writers(args.pendigits, parse_writers(args.writers), args.natural)
     xt, yt = load_mnist_test(args.mnist)
     xt = xt.astype(np.float32) / 255.0
     rows = []
@@ -247,7 +248,14 @@ def main() -> int:
     p.add_argument("--model", type=Path, default=ROOT / "resources" / "mnist_cnn.keras")
     p.add_argument("--recipe", choices=["old", "new"], default="new")
     p.add_argument("--base-only", action="store_true", help="only the base model's accuracy per styled writer")
+    p.add_argument(
+        "--natural",
+        action="store_true",
+        help="the writers' digits as written, no style: for a --model trained without them (natural hard writers)",
+    )
     p.add_argument("--write", type=Path, help="write each styled writer's digits as stroke .json files here")
+    p.add_argument("--epochs", type=int, help="tuning epochs (main.py tune --epochs; default: TuneConfig's)")
+    p.add_argument("--no-holdout", action="store_true", help="tune on all 50 digits (main.py tune --no-holdout)")
     p.add_argument("--keep", type=Path, help="keep the tuned models in this folder")
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument(
@@ -261,12 +269,13 @@ def main() -> int:
         return add_memory(args)
 
     import tempfile
+    from dataclasses import replace
 
     from model.data.readers import write_strokes
     from model.nets.inference import Predictor
     from model.training.tune import TuneConfig, tune
 
-    writers = hard_writers(args.pendigits, parse_writers(args.writers))
+    writers = hard_writers(args.pendigits, parse_writers(args.writers), args.natural)
     if args.write:
         for w, digits in writers.items():
             for part, chunk, start in (("tune", digits[:TUNE_COUNT], 0), ("rest", digits[TUNE_COUNT:], TUNE_COUNT)):
@@ -286,13 +295,17 @@ def main() -> int:
             confusions = {f"{a}->{b}": int(np.sum((y == a) & (pred == b))) for a in range(10) for b in range(10) if a != b}
             row = {
                 "writer": w,
-                "style": STYLES[w],
+                "style": None if args.natural else STYLES[w],
                 "test_digits": len(rest),
                 "before": before,
                 "base_confusions": {k: v for k, v in confusions.items() if v},
             }
             if not args.base_only:
                 cfg = TuneConfig() if args.recipe == "new" else TuneConfig(adaptive=False)
+                if args.no_holdout:
+                    cfg = replace(cfg, holdout=False)
+                if args.epochs:
+                    cfg = replace(cfg, epochs=args.epochs)
                 out = folder / f"writer{w}-{args.recipe}.keras"
                 t0 = time.perf_counter()
                 card = tune(args.model, first, out, cfg, mnist_dir=args.mnist)
@@ -315,8 +328,11 @@ def main() -> int:
     print("| writer | style | digits tested | base model | tuned | MNIST test (tuned) | tune time |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        k, sx, marks = r["style"]
-        style = f"slant {k:+.2f}, aspect {sx:g}, {' '.join(marks)}"
+        if r["style"] is None:
+            style = "as written"
+        else:
+            k, sx, marks = r["style"]
+            style = f"slant {k:+.2f}, aspect {sx:g}, {' '.join(marks)}"
         print(
             f"| {r['writer']} | {style} | {r['test_digits']} | {pct(r['before'])} | **{pct(r.get('after'))}** | "
             f"{pct(r.get('mnist_after'))} | {r.get('tune_seconds', '-')} s |"

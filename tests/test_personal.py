@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
 
 from model.training.personal import adapt, ask_for_more, confusion_pairs, digits_to_practise, still_confused
 from model.training.tune import TuneConfig, describe
@@ -168,13 +169,14 @@ def test_choose_blend_pulls_back_until_mnist_is_kept():
     model = BlendModel(0.5)  # tuned: w = 0.5 forgets the 0s (10% of the check digits) ...
     base = [np.array([0.0])]  # ... the base (w = 0) reads all; blends up to 0.5 keep them
     plan = {}
-    alpha = choose_blend(model, FEEDING, base, (x, y, "test"), plan)
+    alpha, memory = choose_blend(model, FEEDING, base, (x, y, "test"), plan)
+    assert memory is None  # no drawings to remember were given
     assert alpha == 0.5 and plan["blend_check"]["lost"]["1.0"] == 0.1 and plan["blend_check"]["lost"]["0.5"] == 0.0
     assert "0.4" not in plan["blend_check"]["lost"]  # the largest blend that keeps them wins
     model = BlendModel(0.5)
     model.set_weights([np.array([0.0])])  # forgets nothing at any blend ...
     base = [np.array([0.0])]
-    assert choose_blend(model, FEEDING, base, (x, y, "test"), plan) == 1.0
+    assert choose_blend(model, FEEDING, base, (x, y, "test"), plan)[0] == 1.0
     assert model.get_weights()[0][0] == 0.0  # left with the tuned weights
 
 
@@ -252,3 +254,28 @@ def test_predictor_applies_the_memory_before_calibration():
     assert voted[0].argmax() == 4 and np.allclose(voted[1], probs[1])
     z = np.exp(moved[0] - moved[0].max())
     assert np.allclose(z / z.sum(), voted[0], atol=1e-6) and np.allclose(moved[1], logits[1])
+
+
+@pytest.mark.parametrize("k", [3, 40])  # fewer than stored, and more than stored (all of them vote)
+def test_memory_vote_is_the_k_most_similar_stored_digits_in_any_chunking(monkeypatch, k):
+    """The vote over many drawings at once (MNIST test through a tuned model) is each drawing's own
+    k nearest stored digits, however the drawings are split into chunks."""
+    import model.nets.memory as memory_module
+    from model.nets.memory import Memory
+
+    rng = np.random.default_rng(3)
+    stored = rng.normal(size=(30, 8))
+    stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+    labels = rng.integers(0, 10, 30)
+    feats, probs = rng.normal(size=(25, 8)), rng.dirichlet(np.ones(10), 25)
+    memory = Memory(stored.astype(np.float32), labels, threshold=0.1, weight=1.0, k=k)
+    monkeypatch.setattr(memory_module, "COMBINE_ROWS", 7)  # chunks of 7, 7, 7, 4
+    out = memory.combine(feats, probs)
+
+    expected = probs.copy()
+    for i, f in enumerate(feats):
+        sim = stored @ (f / np.linalg.norm(f))
+        for j in np.argsort(-sim)[: min(k, len(stored))]:
+            expected[i, labels[j]] += np.clip((sim[j] - 0.1) / 0.9, 0, 1)
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(out, expected, atol=1e-5)

@@ -27,6 +27,7 @@ MEMORY_SUFFIX = ".personal.npz"
 MEMORY_K = 5
 MEMORY_THRESHOLD = 0.8
 MEMORY_WEIGHT = 1.0
+COMBINE_ROWS = 2048  # drawings compared with the memory at a time
 MEMORY_REFERENCES = 3000  # MNIST training digits stored beside the person's (fewer if the replay sample is smaller)
 
 
@@ -51,15 +52,18 @@ class Memory:
         probs = np.asarray(probs, np.float64)
         if len(self.labels) == 0 or len(probs) == 0:
             return probs.astype(np.float32)
-        f = np.asarray(features, np.float64).reshape(len(probs), -1)
-        f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
-        sim = f @ self.features.T
-        k = min(self.k, sim.shape[1])
-        nearest = np.argsort(-sim, axis=1)[:, :k]
-        strength = np.clip((np.take_along_axis(sim, nearest, 1) - self.threshold) / (1 - self.threshold), 0, 1)
+        f = np.asarray(features, np.float32).reshape(len(probs), -1)
+        f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+        stored = np.asarray(self.features, np.float32)
+        k = min(self.k, len(stored))
         vote = np.zeros_like(probs)
-        rows = np.repeat(np.arange(len(probs)), k)
-        np.add.at(vote, (rows, self.labels[nearest].ravel()), strength.ravel())
+        for start in range(0, len(f), COMBINE_ROWS):  # bounded memory: rows x stored similarities at a time
+            sim = f[start : start + COMBINE_ROWS] @ stored.T
+            # the k most similar, in no particular order (the vote is a sum): a partition, not a sort
+            nearest = np.argpartition(-sim, k - 1, axis=1)[:, :k] if k < sim.shape[1] else np.tile(np.arange(k), (len(sim), 1))
+            strength = np.clip((np.take_along_axis(sim, nearest, 1) - self.threshold) / (1 - self.threshold), 0, 1)
+            rows = np.repeat(np.arange(start, start + len(sim)), k)
+            np.add.at(vote, (rows, self.labels[nearest].ravel()), strength.ravel().astype(np.float64))
         out = probs + self.weight * vote
         return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
 

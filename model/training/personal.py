@@ -139,8 +139,9 @@ def check_seed(seed: int) -> int:
 
 def choose_blend(
     model, feeding, base_weights: list, check: tuple[np.ndarray, np.ndarray, str], plan: dict, remember=None
-) -> float:
-    """The largest of :data:`BLENDS` whose blended weights cost at most :data:`MNIST_BUDGET` of ``check``.
+) -> tuple[float, Memory | None]:
+    """The largest of :data:`BLENDS` whose blended weights cost at most :data:`MNIST_BUDGET` of ``check``,
+    and the memory of ``remember`` built with those weights (``None`` without ``remember``).
 
     ``model`` holds the tuned weights and still does when this returns; ``plan`` gets the record.
     ``remember``: the drawings ``(x, y)`` of the memory the saved model will carry, so the check
@@ -154,7 +155,10 @@ def choose_blend(
     chosen = BLENDS[-1]
     for alpha in BLENDS:
         # tune.blend_weights (not imported: tune imports this module)
-        model.set_weights([(b + alpha * (t - b)).astype(t.dtype) for b, t in zip(base_weights, tuned, strict=True)])
+        blended = (
+            tuned if alpha == 1.0 else [(b + alpha * (t - b)).astype(t.dtype) for b, t in zip(base_weights, tuned, strict=True)]
+        )
+        model.set_weights(blended)
         memory = build_memory(model, feeding, *remember) if remember is not None else None
         right = digits_read(feeding, read_with_memory(model, feeding, memory, x)) == y
         lost[str(alpha)] = round(float(np.mean(base_right & ~right) - np.mean(~base_right & right)), 5)
@@ -163,7 +167,7 @@ def choose_blend(
             break
     model.set_weights(tuned)
     plan["blend_check"] = {"source": source, "n": int(len(y)), "budget": MNIST_BUDGET, "lost": lost, "chosen": chosen}
-    return chosen
+    return chosen, memory  # the loop's last weights are the chosen blend's
 
 
 def still_confused(
@@ -237,6 +241,17 @@ def remembered(drawings: Sequence, indices, references: tuple[np.ndarray, np.nda
     x_ref = np.asarray(x_ref, np.float32).reshape(-1, 28, 28)[:MEMORY_REFERENCES]
     y_ref = np.asarray(y_ref, np.int64)[:MEMORY_REFERENCES]
     return np.concatenate([x, x_ref]), np.concatenate([y, y_ref])
+
+
+def joined(memory: Memory, more: Memory) -> Memory:
+    """``memory`` with ``more``'s drawings added (both in the same model's feature space)."""
+    if len(more.labels) == 0:
+        return memory
+    return replace(
+        memory,
+        features=np.concatenate([memory.features, more.features]).astype(np.float32),
+        labels=np.concatenate([memory.labels, more.labels]),
+    )
 
 
 def build_memory(model, feeding, x: np.ndarray, y: np.ndarray) -> Memory:

@@ -291,11 +291,12 @@ def _tune(
     fit_seconds = time.perf_counter() - t_fit
     for layer in frozen:
         layer.trainable = True  # the saved model is an ordinary one
-    from .personal import build_memory, memory_path, remembered, still_confused
+    from .personal import build_memory, clean_inputs, joined, memory_path, remembered, still_confused
 
     # What the memory of your digits holds while measuring: the tuned-on drawings only, so the
     # held-out ones stay unseen (personal.py), beside the MNIST references.
     remember = remembered(drawings, tune_idx, references) if cfg.adaptive else None
+    memory = None
     if plan is not None and plan["strength"] == "harder" and not (watch.cancelled or stop()):
         from dataclasses import replace
 
@@ -303,15 +304,18 @@ def _tune(
 
         report(0.9, "checking it has not forgotten MNIST")
         check = load_replay(CHECK_DIGITS, np.random.default_rng(check_seed(cfg.seed)), mnist_dir)
-        cfg = replace(cfg, blend=choose_blend(model, feeding, base_weights, check, plan, remember))
+        blend, memory = choose_blend(model, feeding, base_weights, check, plan, remember)
+        cfg = replace(cfg, blend=blend)
     if cfg.blend != 1.0:
         model.set_weights(blend_weights(base_weights, model.get_weights(), cfg.blend))
     if watch.cancelled or stop():
         raise TuneCancelled()
 
     report(0.92, "measuring the tuned model")
-    # The person's own digits as a nearest-neighbour memory; the tuned model is measured with it, as read.
-    memory = build_memory(model, feeding, *remember) if remember is not None else None
+    # The person's own digits as a nearest-neighbour memory; the tuned model is measured with it, as
+    # read (choose_blend built it already for these weights).
+    if memory is None and remember is not None:
+        memory = build_memory(model, feeding, *remember)
     after_read = _readings(model, feeding, x_held, memory)
     after_held = None if after_read is None else float(np.mean(after_read == y_held))
     confused = still_confused(model, feeding, drawings, tune_idx, x_held, y_held, memory)
@@ -319,7 +323,7 @@ def _tune(
     if memory is not None and len(held_idx):
         # What is saved remembers every labelled drawing, the held-out ones too: they were only
         # kept back to measure the tune honestly.
-        memory = build_memory(model, feeding, *remembered(drawings, np.arange(len(drawings)), references))
+        memory = joined(memory, build_memory(model, feeding, *clean_inputs(drawings, held_idx)))
     if stop():
         raise TuneCancelled()
 
