@@ -115,7 +115,9 @@ class SaliencyDialog(QDialog):
         cmap = diverging_colormap()
         self.input_view.set_map(maps.image, levels=input_levels(maps.image))
         h, w = maps.image.shape
-        self.input_view.set_title(f"your drawing as the model<br>receives it ({h}×{w})<br>&nbsp;")
+        # Four short lines per title (the maps start level, and a 1024-pixel screen's narrow panels
+        # do not cut them off).
+        self.input_view.set_title(f"your drawing as the model<br>receives it ({h}×{w})<br>&nbsp;<br>&nbsp;")
         predicted = int(np.argmax(p))
         which = (
             "the predicted class" if t == predicted else f"the network predicts {names[predicted]} ({p[predicted] * 100:.1f}%)"
@@ -125,7 +127,7 @@ class SaliencyDialog(QDialog):
 
         if ig.below_noise:
             self.integrated_view.set_map(None)
-            self.integrated_view.set_title(f"integrated gradients for {label}<br>{NOISE}")
+            self.integrated_view.set_title(f"integrated gradients for {label}<br>{NOISE}<br>&nbsp;")
         else:
             # A robust scale: the single strongest pixel would otherwise wash every other one out.
             largest = float(np.abs(ig.attributions).max())
@@ -133,7 +135,7 @@ class SaliencyDialog(QDialog):
             self.integrated_view.set_map(ig.attributions, levels=(-peak, peak), cmap=cmap)
             self.integrated_view.set_title(
                 f"integrated gradients for {label}<br>each pixel's share of the score<br>largest: {fmt(largest, 3)}"
-                " (the top 1% saturate)"
+                "<br>(the top 1% saturate)"
             )
         self.completeness.setText(
             f"The attributions add up to the score change: {fmt(ig.attribution_sum, 3)} ≈ {fmt(ig.score_change, 3)} "
@@ -144,13 +146,13 @@ class SaliencyDialog(QDialog):
         change = maps.occlusion
         if maps.occlusion_below_noise:
             self.occlusion_view.set_map(None)
-            self.occlusion_view.set_title(f"occlusion for {label}<br>{NOISE}")
+            self.occlusion_view.set_title(f"occlusion for {label}<br>{NOISE}<br>&nbsp;")
         else:
             peak = float(np.abs(change).max()) or 1.0
             self.occlusion_view.set_map(change, levels=(-peak, peak), cmap=cmap)
             self.occlusion_view.set_title(
                 f"occlusion for {label}: change of p({label})<br>when a 4×4 patch is blanked<br>"
-                f"largest drop {_points(max(float(change.max()), 0.0))}, "
+                f"largest drop {_points(max(float(change.max()), 0.0))},<br>"
                 f"largest rise {_points(max(-float(change.min()), 0.0))}"
             )
         note = ""
