@@ -164,11 +164,11 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
             self._highlight.scene().removeItem(self._highlight)
         self._highlight.setParentItem(None)
 
-    def _overview_plan(self, width: float) -> tuple[float, dict[str, LayerPlan], int]:
-        """The cell size, each layer's plan and the height the overview fills."""
+    def _overview_plan(self, width: float, head_px: int = TITLE_PX) -> tuple[float, dict[str, LayerPlan], int]:
+        """The cell size, each layer's plan and the height the overview fills (``head_px``: the last line's height)."""
         height = self._available_height if self._available_height is not None else self.height()
         height = max(int(height), 120)
-        extra = 2 * (TITLE_PX + 2 * SPACING_PX) + (34 if self._message or not self.layers else 0) + 8  # input, head, margins
+        extra = TITLE_PX + head_px + 4 * SPACING_PX + (34 if self._message or not self.layers else 0) + 8  # input, head, margins
         min_cell = OVERVIEW_MIN_DEVICE_PX / max(self.devicePixelRatioF(), 1e-3)
         shapes = [map_shape(info.shape) for info in self.layers]
         cell, plans = overview_layout(shapes, width, height - 4, min_cell, TITLE_PX + 2 * SPACING_PX + 1, extra)
@@ -205,7 +205,13 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
                 self.addLabel(text, row=row, col=0, color="#bbbbbb")
             row, total_height = row + 1, total_height + 30
         if overview:
-            cell, self.plans, fill_height = self._overview_plan(width)
+            # The way from the last map to the answer, wrapped to the panel's width (two lines on a
+            # narrow panel rather than "the answer" cut off at its edge).
+            steps = " → ".join(html.escape(step) for step in self.head) or "the output"
+            head = OverviewLabel(f"→ {steps} → <b>the answer</b> (left: click it)", justify="left", color="#bbbbbb", size="8pt")
+            head_px = TITLE_PX if head.item.document().size().width() <= width else 2 * TITLE_PX + 2  # its one-line width
+            head.item.setTextWidth(width)
+            cell, self.plans, fill_height = self._overview_plan(width, head_px)
             shape = "×".join(str(d) for d in self.input_shape) or "the drawing"
             self.addItem(
                 OverviewLabel(
@@ -264,11 +270,9 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
             self._peaks[info.name] = self._peak_text(title)
             row += 2
         if overview:
-            steps = " → ".join(html.escape(step) for step in self.head) or "the output"
-            head = OverviewLabel(f"→ {steps} → <b>the answer</b> (left: click it)", justify="left", color="#bbbbbb", size="8pt")
             self.addItem(head, row=row, col=0)
-            layout.setRowFixedHeight(row, TITLE_PX)
-            needed = total_height + 2 * TITLE_PX  # more than a screen only for a model with very many layers: it scrolls
+            layout.setRowFixedHeight(row, head_px)
+            needed = total_height + TITLE_PX + head_px  # more than a screen only for a model with very many layers: it scrolls
             self.setMinimumHeight(0 if needed <= fill_height else int(needed))
             self.setMinimumWidth(160)
         else:

@@ -66,6 +66,16 @@ for item in fm.items():
         if visible.adjusted(-1, -1, 1, 1).contains(a) and visible.adjusted(-1, -1, 1, 1).contains(b):
             on_screen += h * wd
             sizes.append((b.x() - a.x()) / wd * dpr)
+from gui.map_items import OverviewLabel
+head = next(i for i in fm.items() if isinstance(i, OverviewLabel) and "the answer" in i.item.toPlainText())
+doc = head.item.document()
+text_w, text_h = doc.idealWidth() - 2 * doc.documentMargin(), doc.size().height() - 2 * doc.documentMargin()
+box = head.mapRectToScene(head.boundingRect())
+top, bottom = fm.mapTo(w, fm.mapFromScene(box.topLeft())), fm.mapTo(w, fm.mapFromScene(box.bottomRight()))
+answer_line = {
+    "fits": text_w <= head.size().width() + 1 and text_h <= head.size().height() + 1,
+    "visible": visible.adjusted(-1, -1, 1, 1).contains(top) and visible.adjusted(-1, -1, 1, 1).contains(bottom),
+}
 digit = w.prediction.digit_label
 digit_rect = QRect(digit.mapTo(w, QPoint(0, 0)), digit.size())
 print(json.dumps({
@@ -77,6 +87,7 @@ print(json.dumps({
     "answer_visible": digit.isVisible() and w.rect().contains(digit_rect) and not digit_rect.intersects(visible),
     "answer": digit.text(),
     "window": [w.width(), w.height()],
+    "answer_line": answer_line,
 }))
 w.shutdown()
 """
@@ -106,6 +117,8 @@ def test_every_feature_map_cell_is_on_screen_at_first_launch(tmp_path, width, he
     assert seen["min_device_px"] >= 1.5 - 1e-6, seen
     assert seen["scrollable"] == 0, seen  # nothing below the fold
     assert seen["answer_visible"] and seen["answer"] == "3", seen
+    # the last line, from the last maps to "the answer (left: click it)", is all there, wrapped if need be
+    assert seen["answer_line"] == {"fits": True, "visible": True}, seen
 
 
 def test_overview_layout_fits_everything_or_the_most_of_every_layer():
