@@ -255,6 +255,7 @@ def main() -> int:
     )
     p.add_argument("--write", type=Path, help="write each styled writer's digits as stroke .json files here")
     p.add_argument("--epochs", type=int, help="tuning epochs (main.py tune --epochs; default: TuneConfig's)")
+    p.add_argument("--variants", type=int, help="warped re-renders per drawing (default: TuneConfig's)")
     p.add_argument("--no-holdout", action="store_true", help="tune on all 50 digits (main.py tune --no-holdout)")
     p.add_argument("--keep", type=Path, help="keep the tuned models in this folder")
     p.add_argument("--json", type=Path, help="also write the results here")
@@ -306,6 +307,8 @@ def main() -> int:
                     cfg = replace(cfg, holdout=False)
                 if args.epochs:
                     cfg = replace(cfg, epochs=args.epochs)
+                if args.variants is not None:
+                    cfg = replace(cfg, variants=args.variants)
                 out = folder / f"writer{w}-{args.recipe}.keras"
                 t0 = time.perf_counter()
                 card = tune(args.model, first, out, cfg, mnist_dir=args.mnist)
