@@ -253,3 +253,34 @@ def test_tune_uses_at_most_the_cap_most_recent_drawings(tmp_path, fixtures):
     kept = most_recent(stored, limit=10)
     assert [d.path for d in kept] == [d.path for d in stored[-10:]]
     assert most_recent(stored, limit=100) == stored
+
+
+@pytest.mark.parametrize(
+    ("card", "memory", "expected"),
+    [
+        ({"evaluation": {"mnist_test": {"n": 10000, "accuracy": 0.9961}}}, False, 0.9961),
+        ({"evaluation": {"mnist_test": {"n": 10000, "accuracy": 0.9961}}}, True, None),  # its figure had a memory's vote
+        ({"evaluation": {"mnist_test": {"n": 5000, "accuracy": 0.99}}}, False, None),  # another test set
+        ({"evaluation": {"mnist_test": {"n": 10000, "accuracy": "0.99"}}}, False, None),
+        ({"evaluation": {"mnist_test": {"n": 10000, "accuracy": float("nan")}}}, False, None),
+        ({"evaluation": {"mnist_test": {"n": 10000, "accuracy": True}}}, False, None),
+        ({"evaluation": {"mnist_test": [0.99]}}, False, None),
+        ({"evaluation": {"mnist_test": {"n": 10000, "accuracy": 0.99}}, "tuning": {"memory": {"file": "x"}}}, False, None),
+        ({}, False, None),
+    ],
+)
+def test_the_base_models_mnist_figure_comes_from_its_card_only_when_it_is_the_same_measurement(tmp_path, card, memory, expected):
+    """A tune reports the base's MNIST test accuracy from the base's card (saving ~2 s) only when the card
+    holds that very figure: the same number of test digits, a real fraction, and no memory vote in it."""
+    import json
+
+    from model.nets.memory import memory_path
+    from model.training.tune import recorded_mnist_test
+
+    base = tmp_path / "base.keras"
+    base.write_bytes(b"")
+    base.with_suffix(".json").write_text(json.dumps(card))
+    if memory:
+        memory_path(base).write_bytes(b"")
+    assert recorded_mnist_test(base, 10000) == expected
+    assert recorded_mnist_test(base, None) is None  # no MNIST test to compare with: nothing to report

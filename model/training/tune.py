@@ -124,6 +124,29 @@ def _accuracy(model, feeding, x: np.ndarray | None, y: np.ndarray | None, memory
     return None if read is None else float(np.mean(read == np.asarray(y, np.int64)))
 
 
+def recorded_mnist_test(base: str | Path, n: int | None) -> float | None:
+    """The base model's MNIST test accuracy as its card records it (``evaluation.mnist_test``, written by
+    train, tune and evaluate through the same Predictor feeding), so a tune need not read the 10,000
+    digits again (about 2 s); ``None`` (measure it) when the card has no such figure over ``n`` digits,
+    or when a personal memory lies beside the base (its card's figure includes the memory's vote, which
+    the model being tuned does not have)."""
+    from model.nets.card import read_card_document
+    from model.nets.memory import memory_path
+
+    if n is None or memory_path(base).exists():
+        return None
+    card = read_card_document(base) or {}
+    if ((card.get("tuning") or {}) if isinstance(card.get("tuning"), dict) else {}).get("memory"):
+        return None  # a tuned model measured with the memory it no longer has beside it
+    recorded = ((card.get("evaluation") or {}).get("mnist_test")) or {}
+    if not isinstance(recorded, dict):
+        return None
+    accuracy = recorded.get("accuracy")
+    if recorded.get("n") != n or isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)):
+        return None
+    return float(accuracy) if 0.0 <= accuracy <= 1.0 else None
+
+
 def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 5)
 
@@ -250,7 +273,10 @@ def _tune(
         raise TuneCancelled()
     report(0.05, "measuring the base model")
     before_held = accuracy(model, feeding, x_held, y_held)
-    before_mnist = accuracy(model, feeding, x_mnist_test, y_mnist_test)
+    before_mnist = recorded_mnist_test(base, None if y_mnist_test is None else len(y_mnist_test))
+    mnist_before_from = "the base model's card" if before_mnist is not None else "measured"
+    if before_mnist is None:
+        before_mnist = accuracy(model, feeding, x_mnist_test, y_mnist_test)
     if stop():
         raise TuneCancelled()
 
@@ -379,6 +405,7 @@ def _tune(
             "mnist_test": {
                 "n": 10000 if x_mnist_test is None else int(len(y_mnist_test)),
                 "before": _round(before_mnist),
+                "before_from": mnist_before_from,
                 "after": _round(after_mnist),
             }
             if x_mnist_test is not None
