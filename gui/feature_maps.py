@@ -209,8 +209,11 @@ class FeatureMapPanel(pg.GraphicsLayoutWidget):
             # narrow panel rather than "the answer" cut off at its edge).
             steps = " → ".join(html.escape(step) for step in self.head) or "the output"
             head = OverviewLabel(f"→ {steps} → <b>the answer</b> (left: click it)", justify="left", color="#bbbbbb", size="8pt")
-            head_px = TITLE_PX if head.item.document().size().width() <= width else 2 * TITLE_PX + 2  # its one-line width
+            doc = head.item.document()
+            one_line = doc.size().height() - 2 * doc.documentMargin()
             head.item.setTextWidth(width)
+            lines = max(1, round((doc.size().height() - 2 * doc.documentMargin()) / max(one_line, 1.0)))
+            head_px = lines * TITLE_PX + 2 * (lines - 1)
             cell, self.plans, fill_height = self._overview_plan(width, head_px)
             shape = "×".join(str(d) for d in self.input_shape) or "the drawing"
             self.addItem(

@@ -192,7 +192,8 @@ def _busyness(image: QImage, rect: QRectF) -> float:
     (text and maps vary a lot, an empty margin not at all)."""
     import numpy as np
 
-    r = rect.toRect().intersected(image.rect())
+    d = image.devicePixelRatio()  # rect is in logical pixels; a HiDPI grab's image is in device pixels
+    r = QRectF(rect.x() * d, rect.y() * d, rect.width() * d, rect.height() * d).toRect().intersected(image.rect())
     if r.isEmpty():
         return float("inf")
     part = image.copy(r).convertToFormat(QImage.Format.Format_Grayscale8)
@@ -207,7 +208,7 @@ def _quiet_corner(image: QImage, r: QRectF) -> QRectF:
     the title nor the button of the part it marks."""
     step = BADGE // 2
     if r.height() < BADGE + 6:  # a thin bar: the badge sits on its middle line
-        top = min(max(r.top() + (r.height() - BADGE) / 2, 0), image.height() - BADGE)
+        top = min(max(r.top() + (r.height() - BADGE) / 2, 0), image.height() / image.devicePixelRatio() - BADGE)
         spots = [QRectF(x, top, BADGE, BADGE) for x in _steps(r.left() + 6, r.right() - BADGE - 6, step)]
     else:
         left, right = r.left() + 4, r.right() - BADGE - 4

@@ -398,10 +398,14 @@ def test_a_broken_card_never_breaks_the_model(tmp_path, zoo, text):
 
 def test_writing_the_card_keeps_its_other_keys(tmp_path):
     model = tmp_path / "m.keras"
-    model.with_suffix(".json").write_text(json.dumps({"evaluation": {"accuracy": 0.99}, "invert": True}))
+    card = {"name": "m", "training": {"epochs": 3}, "evaluation": {"accuracy": 0.99}, "invert": True}
+    model.with_suffix(".json").write_text(json.dumps(card))
+    write_card_fields(model, input_range=None, class_names=None, invert=True)  # the same feeding: nothing measured changes
+    assert json.loads(model.with_suffix(".json").read_text()) == card
     write_card_fields(model, input_range=(0, 255), class_names=None, invert=None)
     raw = json.loads(model.with_suffix(".json").read_text())
-    assert raw == {"evaluation": {"accuracy": 0.99}, "input_range": [0.0, 255.0]}
+    # fed another way now: the accuracy measured the old way is no longer the model's (tune would report it)
+    assert raw == {"name": "m", "training": {"epochs": 3}, "input_range": [0.0, 255.0]}
     assert read_card(model).input_range == (0.0, 255.0)
     with pytest.raises(ValueError, match="input_range"):
         write_card_fields(model, input_range=(5, 1))

@@ -104,7 +104,8 @@ def test_the_window_title_names_the_model_and_the_app_once(qtbot, window):
     assert window.windowTitle() == "mnist_cnn.keras — Digit Recognizer"
 
 
-def test_a_callout_badge_sits_where_it_hides_nothing_not_over_the_title(qtbot):
+@pytest.mark.parametrize("dpr", [1.0, 2.0])  # a HiDPI window's grab has twice the pixels
+def test_a_callout_badge_sits_where_it_hides_nothing_not_over_the_title(qtbot, dpr):
     """The number badge of a part must not hide its title or its button: it goes where the frame's
     edge is empty, and to the top left when nothing is in the way."""
     from PySide6.QtCore import QRectF
@@ -112,9 +113,10 @@ def test_a_callout_badge_sits_where_it_hides_nothing_not_over_the_title(qtbot):
 
     from gui.help import _quiet_corner
 
-    image = QImage(400, 300, QImage.Format.Format_RGB32)
+    image = QImage(round(400 * dpr), round(300 * dpr), QImage.Format.Format_RGB32)
+    image.setDevicePixelRatio(dpr)
     image.fill(QColor("white"))
-    painter = QPainter(image)
+    painter = QPainter(image)  # draws in logical pixels, as on the window
     painter.setPen(QColor("black"))
     painter.drawText(QRectF(4, 4, 300, 30), "Feature maps — every layer, live")  # a title at the top left
     button = QRectF(340, 2, 56, 26)
@@ -124,7 +126,7 @@ def test_a_callout_badge_sits_where_it_hides_nothing_not_over_the_title(qtbot):
         painter.drawLine(0, y, 400, y + 3)
     painter.end()
     badge = _quiet_corner(image, QRectF(0, 0, 400, 300))
-    under = image.copy(badge.toRect())
+    under = image.copy(QRectF(badge.x() * dpr, badge.y() * dpr, badge.width() * dpr, badge.height() * dpr).toRect())
     hidden = [(x, y) for x in range(under.width()) for y in range(under.height()) if under.pixelColor(x, y) != QColor("white")]
     assert not hidden, f"the badge at {badge} hides {len(hidden)} pixels of title, button or maps"
 

@@ -265,6 +265,7 @@ def test_tune_uses_at_most_the_cap_most_recent_drawings(tmp_path, fixtures):
         ({"evaluation": {"mnist_test": {"n": 10000, "accuracy": float("nan")}}}, False, None),
         ({"evaluation": {"mnist_test": {"n": 10000, "accuracy": True}}}, False, None),
         ({"evaluation": {"mnist_test": [0.99]}}, False, None),
+        ({"evaluation": [0.99]}, False, None),
         ({"evaluation": {"mnist_test": {"n": 10000, "accuracy": 0.99}}, "tuning": {"memory": {"file": "x"}}}, False, None),
         ({}, False, None),
     ],

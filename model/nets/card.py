@@ -195,7 +195,8 @@ def write_card_fields(
 ) -> Path:
     """Set the feeding keys of ``model_path``'s card, keeping every other key; written atomically.
 
-    ``None`` removes a key (back to what the app detects). Raises ``ValueError`` (naming the
+    ``None`` removes a key (back to what the app detects). A change of how the model is fed drops the
+    card's ``evaluation`` (it was measured the old way). Raises ``ValueError`` (naming the
     value) for values a reader would ignore, ``OSError`` if the folder is not writable.
     """
     current = read_card(model_path)
@@ -212,4 +213,7 @@ def write_card_fields(
         card.pop("invert", None)
     else:
         card["invert"] = bool(invert)
+    if any(card.get(key) != current.raw.get(key) for key in ("input_range", "class_names", "invert")):
+        # measured with the model fed the old way: no longer this model's figure (tune would report it)
+        card.pop("evaluation", None)
     return write_card(model_path, card)

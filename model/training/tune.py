@@ -126,7 +126,7 @@ def _accuracy(model, feeding, x: np.ndarray | None, y: np.ndarray | None, memory
 
 def recorded_mnist_test(base: str | Path, n: int | None) -> float | None:
     """The base model's MNIST test accuracy as its card records it (``evaluation.mnist_test``, written by
-    train, tune and evaluate through the same Predictor feeding), so a tune need not read the 10,000
+    train, tune and evaluate, and dropped when the card's feeding keys are changed), so a tune need not read the 10,000
     digits again (about 2 s); ``None`` (measure it) when the card has no such figure over ``n`` digits,
     or when a personal memory lies beside the base (its card's figure includes the memory's vote, which
     the model being tuned does not have)."""
@@ -138,7 +138,8 @@ def recorded_mnist_test(base: str | Path, n: int | None) -> float | None:
     card = read_card_document(base) or {}
     if ((card.get("tuning") or {}) if isinstance(card.get("tuning"), dict) else {}).get("memory"):
         return None  # a tuned model measured with the memory it no longer has beside it
-    recorded = ((card.get("evaluation") or {}).get("mnist_test")) or {}
+    evaluation = card.get("evaluation")
+    recorded = evaluation.get("mnist_test") if isinstance(evaluation, dict) else None
     if not isinstance(recorded, dict):
         return None
     accuracy = recorded.get("accuracy")
