@@ -68,3 +68,15 @@ def test_the_tune_dialog_says_the_result_rests_on_too_few_drawings(qtbot, tmp_pa
     assert "2 held-out drawings: too few to judge; store at least 5 of each digit" in text
     assert "7 read as 1" in text and "store more 7s" in text
     w.close()
+
+
+def test_the_request_for_more_drawings_stands_out_and_names_are_escaped():
+    from model.training.tune_report import describe_html
+
+    c = card(10, 0.8, 0.9, [(4, 5)])
+    c["tuning"]["base_model_name"] = "<mine>.keras"
+    c["tuning"]["still_confused"] = [{"digit": 4, "read_as": 5, "count": 1, "of": 5}]
+    text = describe_html(c)
+    assert "<b>your 4s are read as 5s: draw three more 4s</b>" in text
+    assert "&lt;mine&gt;.keras" in text and "<mine>" not in text
+    assert text.count("<b>") == 1  # only the one thing to act on

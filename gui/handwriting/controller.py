@@ -169,11 +169,11 @@ class HandwritingController(QObject):
 
     def personal_summary(self) -> str:
         from model.nets.card import read_card_document
-        from model.training.tune import describe
+        from model.training.tune_report import describe_html
 
         card = read_card_document(self.personal_path)
         try:
-            return "Your current personal model: " + describe(card).replace("\n", "<br>").replace("->", "→")
+            return "Your current personal model: " + describe_html(card)
         except (KeyError, TypeError):  # no card, or one not written by tune
             return ""
 

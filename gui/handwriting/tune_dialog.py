@@ -7,6 +7,8 @@ the result when reopened. Closing the window cancels it.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
@@ -31,6 +33,7 @@ class FineTuneDialog(QDialog):
         self.progress.setTextVisible(False)
         self.stage = QLabel(objectName="tune_stage")
         self.results = QLabel(objectName="tune_results")
+        self.results.setTextFormat(Qt.TextFormat.RichText)  # describe_html: escaped lines, the request in bold
         self.results.setWordWrap(True)
         self.results.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.start_button = QPushButton("Start fine-tuning", objectName="start_tuning")
@@ -103,16 +106,16 @@ class FineTuneDialog(QDialog):
         self.stage.setText(text)
 
     def _finished(self, card: dict) -> None:
-        from model.training.tune import describe
+        from model.training.tune_report import describe_html
 
         self.progress.setValue(1000)
         self.stage.setText("done")
-        self.results.setText(describe(card).replace("\n", "<br>").replace("->", "→"))
+        self.results.setText(describe_html(card))
         self.tuned.emit(card)
 
     def _failed(self, message: str) -> None:
         self.stage.setText("failed")
-        self.results.setText(f"Fine-tuning failed: {message}\nYour drawings and models are unchanged.")
+        self.results.setText(f"Fine-tuning failed: {html.escape(message)}<br>Your drawings and models are unchanged.")
 
     def _cancelled(self) -> None:
         self.progress.setValue(0)

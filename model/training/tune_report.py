@@ -56,3 +56,18 @@ def describe(card: dict) -> str:
     if ask:
         lines.append(ask)
     return "\n".join(lines)
+
+
+def describe_html(card: dict) -> str:
+    """:func:`describe` for a rich-text label: lines escaped, arrows drawn, and the request for more
+    drawings ("your 4s are read as 5s: draw three more 4s") in bold, as the one thing to act on."""
+    import html
+
+    from .personal import ask_for_more
+
+    ask = ask_for_more(card["tuning"].get("still_confused"))
+    lines = []
+    for line in describe(card).splitlines():
+        text = html.escape(line.replace("->", "→"))
+        lines.append(f"<b>{text}</b>" if line == ask else text)
+    return "<br>".join(lines)
