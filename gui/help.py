@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
@@ -187,28 +188,30 @@ def callouts(window) -> list[Callout]:
 BADGE = 24
 
 
-def _busyness(image: QImage, rect: QRectF) -> float:
-    """How much of the picture a badge on ``rect`` would hide: the spread of its pixels' grey levels
-    (text and maps vary a lot, an empty margin not at all)."""
-    import numpy as np
+def _grey(image: QImage) -> np.ndarray:
+    """``image`` as a ``(height, width)`` array of grey levels, in its device pixels."""
+    grey = image.convertToFormat(QImage.Format.Format_Grayscale8)
+    stride = grey.bytesPerLine()
+    rows = np.frombuffer(grey.constBits(), np.uint8, count=stride * grey.height()).reshape(grey.height(), stride)
+    return rows[:, : grey.width()].copy()  # a copy: a view would outlive the QImage that owns the bytes
 
-    d = image.devicePixelRatio()  # rect is in logical pixels; a HiDPI grab's image is in device pixels
-    r = QRectF(rect.x() * d, rect.y() * d, rect.width() * d, rect.height() * d).toRect().intersected(image.rect())
-    if r.isEmpty():
-        return float("inf")
-    part = image.copy(r).convertToFormat(QImage.Format.Format_Grayscale8)
-    stride = part.bytesPerLine()
-    pixels = np.frombuffer(part.constBits(), np.uint8, count=stride * part.height()).reshape(part.height(), stride)
-    return float(pixels[:, : part.width()].std())
+
+def _busyness(grey: np.ndarray, dpr: float, rect: QRectF) -> float:
+    """How much of the picture a badge on ``rect`` (logical pixels) would hide: the spread of its
+    pixels' grey levels (text and maps vary a lot, an empty margin not at all)."""
+    r = QRectF(rect.x() * dpr, rect.y() * dpr, rect.width() * dpr, rect.height() * dpr).toRect()
+    part = grey[max(r.top(), 0) : max(r.bottom() + 1, 0), max(r.left(), 0) : max(r.right() + 1, 0)]
+    return float(part.std()) if part.size else float("inf")
 
 
 def _quiet_corner(image: QImage, r: QRectF) -> QRectF:
     """Where a part's number badge hides the least: the quietest spot along its frame's inside edges
     (a thin bar: along its middle), nearest the top left among equals, so a badge covers neither
     the title nor the button of the part it marks."""
+    grey, dpr = _grey(image), image.devicePixelRatio()  # a HiDPI grab's image is in device pixels
     step = BADGE // 2
     if r.height() < BADGE + 6:  # a thin bar: the badge sits on its middle line
-        top = min(max(r.top() + (r.height() - BADGE) / 2, 0), image.height() / image.devicePixelRatio() - BADGE)
+        top = min(max(r.top() + (r.height() - BADGE) / 2, 0), image.height() / dpr - BADGE)
         spots = [QRectF(x, top, BADGE, BADGE) for x in _steps(r.left() + 6, r.right() - BADGE - 6, step)]
     else:
         left, right = r.left() + 4, r.right() - BADGE - 4
@@ -219,7 +222,7 @@ def _quiet_corner(image: QImage, r: QRectF) -> QRectF:
     origin = r.topLeft()
 
     def cost(spot: QRectF) -> float:  # hidden detail first; a pixel further from the corner weighs little
-        return _busyness(image, spot) + 0.002 * ((spot.left() - origin.x()) + (spot.top() - origin.y()))
+        return _busyness(grey, dpr, spot) + 0.002 * ((spot.left() - origin.x()) + (spot.top() - origin.y()))
 
     return min(spots, key=cost)
 

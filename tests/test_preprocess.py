@@ -80,7 +80,9 @@ def test_a_huge_drawing_stays_fast():
     t0 = time.perf_counter()
     x = strokes_to_input(strokes)
     assert x is not None and np.isfinite(x).all()
-    assert time.perf_counter() - t0 < 5.0
+    # ~1 s on 2 idle cores; the bound only catches a pass that grows with points squared (minutes),
+    # far above what a busy machine adds
+    assert time.perf_counter() - t0 < 30.0
 
 
 # --- images ----------------------------------------------------------------------------------

@@ -136,7 +136,8 @@ def recorded_mnist_test(base: str | Path, n: int | None) -> float | None:
     if n is None or memory_path(base).exists():
         return None
     card = read_card_document(base) or {}
-    if ((card.get("tuning") or {}) if isinstance(card.get("tuning"), dict) else {}).get("memory"):
+    tuning = card.get("tuning")
+    if isinstance(tuning, dict) and tuning.get("memory"):
         return None  # a tuned model measured with the memory it no longer has beside it
     evaluation = card.get("evaluation")
     recorded = evaluation.get("mnist_test") if isinstance(evaluation, dict) else None
